@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tapeflow/export.hpp"
+
+namespace tapeflow {
+
+enum class DeviceType : uint8_t { CPU, GPU };
+
+/// A device: its type and ordinal. Printed by its full TensorFlow name
+/// `/job:localhost/replica:0/task:0/device:CPU:0`.
+struct TAPEFLOW_API Device {
+  DeviceType type = DeviceType::CPU;
+  int index = 0;
+  std::string name() const;
+  /// Parses "/cpu:0", "/GPU:0", "/device:GPU:0", "gpu:0" or a full name; throws
+  /// InvalidArgumentError for anything else. Does not check that the device exists.
+  static Device parse(const std::string& spec);
+  friend bool operator==(const Device&, const Device&) = default;
+};
+
+/// Places ops run on this thread on `device` while alive (TensorFlow's `with tf.device(...)`).
+class TAPEFLOW_API DeviceScope {
+ public:
+  explicit DeviceScope(const std::string& device);
+  explicit DeviceScope(Device device);
+  ~DeviceScope();
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+};
+
+namespace config {
+/// Full names of the devices of `type` ("CPU" or "GPU") that this process can use.
+TAPEFLOW_API std::vector<std::string> list_physical_devices(const std::string& type);
+/// True when the library was built with CUDA and a usable GPU is present.
+TAPEFLOW_API bool gpu_available();
+/// The device ops run on outside any DeviceScope.
+TAPEFLOW_API Device default_device();
+}  // namespace config
+
+}  // namespace tapeflow

@@ -1,0 +1,187 @@
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tapeflow/export.hpp"
+#include "tapeflow/tensor.hpp"
+
+namespace tapeflow {
+
+/// A C++ number used as an operand: it takes the dtype of the tensor it meets.
+template <class S>
+concept Scalar = std::is_arithmetic_v<S>;
+
+/// A 0-d tensor holding `value` in `like`'s dtype, on `like`'s device.
+TAPEFLOW_API Tensor scalar_like(const Tensor& like, double value);
+
+// ---- element-wise math (NumPy broadcasting; both inputs of one dtype) -------------------------
+
+/// x + y (TF: AddV2). Numeric dtypes; differentiable.
+TAPEFLOW_API Tensor add(const Tensor& x, const Tensor& y);
+/// x - y (TF: Sub).
+TAPEFLOW_API Tensor subtract(const Tensor& x, const Tensor& y);
+/// x * y (TF: Mul).
+TAPEFLOW_API Tensor multiply(const Tensor& x, const Tensor& y);
+/// x / y (TF: RealDiv; integer division truncates as C++).
+TAPEFLOW_API Tensor divide(const Tensor& x, const Tensor& y);
+/// x ** y (TF: Pow).
+TAPEFLOW_API Tensor pow(const Tensor& x, const Tensor& y);
+/// Element-wise max / min (TF: Maximum, Minimum); the gradient goes to x on ties.
+TAPEFLOW_API Tensor maximum(const Tensor& x, const Tensor& y);
+TAPEFLOW_API Tensor minimum(const Tensor& x, const Tensor& y);
+/// -x (TF: Neg).
+TAPEFLOW_API Tensor negative(const Tensor& x);
+TAPEFLOW_API Tensor square(const Tensor& x);
+TAPEFLOW_API Tensor sqrt(const Tensor& x);
+TAPEFLOW_API Tensor rsqrt(const Tensor& x);
+TAPEFLOW_API Tensor exp(const Tensor& x);
+TAPEFLOW_API Tensor log(const Tensor& x);
+TAPEFLOW_API Tensor log1p(const Tensor& x);
+TAPEFLOW_API Tensor abs(const Tensor& x);
+/// -1, 0 or 1; gradient zero.
+TAPEFLOW_API Tensor sign(const Tensor& x);
+TAPEFLOW_API Tensor sin(const Tensor& x);
+TAPEFLOW_API Tensor cos(const Tensor& x);
+TAPEFLOW_API Tensor tanh(const Tensor& x);
+TAPEFLOW_API Tensor sigmoid(const Tensor& x);
+/// Round down; gradient zero.
+TAPEFLOW_API Tensor floor(const Tensor& x);
+/// min(max(x, lo), hi); the gradient passes where lo <= x <= hi.
+TAPEFLOW_API Tensor clip_by_value(const Tensor& x, const Tensor& lo, const Tensor& hi);
+TAPEFLOW_API Tensor clip_by_value(const Tensor& x, double lo, double hi);
+
+template <Scalar S>
+Tensor pow(const Tensor& x, S y) {
+  return pow(x, scalar_like(x, double(y)));
+}
+template <Scalar S>
+Tensor maximum(const Tensor& x, S y) {
+  return maximum(x, scalar_like(x, double(y)));
+}
+template <Scalar S>
+Tensor minimum(const Tensor& x, S y) {
+  return minimum(x, scalar_like(x, double(y)));
+}
+
+// ---- comparisons and selection (not differentiable; return bool) ------------------------------
+
+TAPEFLOW_API Tensor equal(const Tensor& x, const Tensor& y);
+TAPEFLOW_API Tensor not_equal(const Tensor& x, const Tensor& y);
+TAPEFLOW_API Tensor less(const Tensor& x, const Tensor& y);
+TAPEFLOW_API Tensor less_equal(const Tensor& x, const Tensor& y);
+TAPEFLOW_API Tensor greater(const Tensor& x, const Tensor& y);
+TAPEFLOW_API Tensor greater_equal(const Tensor& x, const Tensor& y);
+TAPEFLOW_API Tensor logical_and(const Tensor& x, const Tensor& y);
+TAPEFLOW_API Tensor logical_or(const Tensor& x, const Tensor& y);
+TAPEFLOW_API Tensor logical_not(const Tensor& x);
+/// Picks x where cond is true, else y (TF: SelectV2; broadcasting). Differentiable in x and y.
+TAPEFLOW_API Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y);
+/// Converts to `dtype` (differentiable between floating dtypes).
+TAPEFLOW_API Tensor cast(const Tensor& x, DType dtype);
+
+// ---- reductions (axes may be negative; empty = all axes) -------------------------------------
+
+TAPEFLOW_API Tensor reduce_sum(const Tensor& x, std::vector<int> axes = {}, bool keepdims = false);
+TAPEFLOW_API Tensor reduce_mean(const Tensor& x, std::vector<int> axes = {}, bool keepdims = false);
+TAPEFLOW_API Tensor reduce_max(const Tensor& x, std::vector<int> axes = {}, bool keepdims = false);
+TAPEFLOW_API Tensor reduce_min(const Tensor& x, std::vector<int> axes = {}, bool keepdims = false);
+TAPEFLOW_API Tensor reduce_prod(const Tensor& x, std::vector<int> axes = {}, bool keepdims = false);
+/// Index of the largest / smallest element along `axis` (int64; first on ties).
+TAPEFLOW_API Tensor argmax(const Tensor& x, int axis = 0);
+TAPEFLOW_API Tensor argmin(const Tensor& x, int axis = 0);
+
+// ---- linear algebra --------------------------------------------------------------------------
+
+/// Matrix product of the last two axes; leading axes are batch axes and broadcast.
+/// float32/float64 use BLAS; integer dtypes a plain loop. Differentiable.
+TAPEFLOW_API Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
+                           bool transpose_b = false);
+
+// ---- shape -----------------------------------------------------------------------------------
+
+/// New shape with the same elements; one dim may be -1 (inferred).
+TAPEFLOW_API Tensor reshape(const Tensor& x, const Shape& shape);
+/// Permutes axes; an empty perm reverses them.
+TAPEFLOW_API Tensor transpose(const Tensor& x, std::vector<int> perm = {});
+TAPEFLOW_API Tensor expand_dims(const Tensor& x, int axis);
+/// Removes the given size-1 axes (all size-1 axes when empty).
+TAPEFLOW_API Tensor squeeze(const Tensor& x, std::vector<int> axes = {});
+TAPEFLOW_API Tensor concat(const std::vector<Tensor>& values, int axis);
+TAPEFLOW_API Tensor stack(const std::vector<Tensor>& values, int axis = 0);
+TAPEFLOW_API std::vector<Tensor> unstack(const Tensor& x, int axis = 0);
+/// Splits into `num` equal parts along axis.
+TAPEFLOW_API std::vector<Tensor> split(const Tensor& x, int num, int axis = 0);
+/// Splits into parts of the given sizes along axis (one size may be -1).
+TAPEFLOW_API std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes,
+                                       int axis);
+/// The block starting at `begin` of extent `size` (-1 = to the end).
+TAPEFLOW_API Tensor slice(const Tensor& x, const std::vector<int64_t>& begin,
+                          const std::vector<int64_t>& size);
+/// Rows of x picked by integer `indices` along `axis` (TF: GatherV2).
+TAPEFLOW_API Tensor gather(const Tensor& x, const Tensor& indices, int axis = 0);
+/// One-hot vectors of `depth` for integer indices (out-of-range → all off).
+TAPEFLOW_API Tensor one_hot(const Tensor& indices, int64_t depth, double on_value = 1.0,
+                            double off_value = 0.0, DType dtype = float32);
+TAPEFLOW_API Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples);
+/// Pads with `constant_values`; paddings is one {before, after} pair per axis.
+TAPEFLOW_API Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& paddings,
+                        double constant_values = 0.0);
+TAPEFLOW_API Tensor broadcast_to(const Tensor& x, const Shape& shape);
+/// The shape of x as an int32 1-d tensor.
+TAPEFLOW_API Tensor shape(const Tensor& x);
+/// The same value without a gradient path.
+TAPEFLOW_API Tensor stop_gradient(const Tensor& x);
+/// The same value with its own identity (differentiable).
+TAPEFLOW_API Tensor identity(const Tensor& x);
+
+// ---- operators -------------------------------------------------------------------------------
+
+inline Tensor operator+(const Tensor& x, const Tensor& y) { return add(x, y); }
+inline Tensor operator-(const Tensor& x, const Tensor& y) { return subtract(x, y); }
+inline Tensor operator*(const Tensor& x, const Tensor& y) { return multiply(x, y); }
+inline Tensor operator/(const Tensor& x, const Tensor& y) { return divide(x, y); }
+inline Tensor operator-(const Tensor& x) { return negative(x); }
+template <Scalar S>
+Tensor operator+(const Tensor& x, S s) { return add(x, scalar_like(x, double(s))); }
+template <Scalar S>
+Tensor operator+(S s, const Tensor& x) { return add(scalar_like(x, double(s)), x); }
+template <Scalar S>
+Tensor operator-(const Tensor& x, S s) { return subtract(x, scalar_like(x, double(s))); }
+template <Scalar S>
+Tensor operator-(S s, const Tensor& x) { return subtract(scalar_like(x, double(s)), x); }
+template <Scalar S>
+Tensor operator*(const Tensor& x, S s) { return multiply(x, scalar_like(x, double(s))); }
+template <Scalar S>
+Tensor operator*(S s, const Tensor& x) { return multiply(scalar_like(x, double(s)), x); }
+template <Scalar S>
+Tensor operator/(const Tensor& x, S s) { return divide(x, scalar_like(x, double(s))); }
+template <Scalar S>
+Tensor operator/(S s, const Tensor& x) { return divide(scalar_like(x, double(s)), x); }
+
+namespace nn {
+TAPEFLOW_API Tensor relu(const Tensor& x);
+TAPEFLOW_API Tensor relu6(const Tensor& x);
+TAPEFLOW_API Tensor leaky_relu(const Tensor& x, double alpha = 0.2);
+TAPEFLOW_API Tensor elu(const Tensor& x);
+/// Gaussian error linear unit, exact (erf) form unless approximate.
+TAPEFLOW_API Tensor gelu(const Tensor& x, bool approximate = false);
+TAPEFLOW_API Tensor softplus(const Tensor& x);
+TAPEFLOW_API Tensor softmax(const Tensor& logits, int axis = -1);
+TAPEFLOW_API Tensor log_softmax(const Tensor& logits, int axis = -1);
+/// x + bias along the last axis; bias is 1-d.
+TAPEFLOW_API Tensor bias_add(const Tensor& x, const Tensor& bias);
+TAPEFLOW_API Tensor l2_normalize(const Tensor& x, std::vector<int> axes = {-1},
+                                 double epsilon = 1e-12);
+/// Per-example loss from integer class labels [batch] and logits [batch, classes].
+TAPEFLOW_API Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels,
+                                                             const Tensor& logits);
+/// Per-example loss from label distributions and logits of the same shape (last axis classes).
+TAPEFLOW_API Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
+/// Element-wise, numerically stable: max(x,0) - x*z + log(1 + exp(-|x|)).
+TAPEFLOW_API Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
+}  // namespace nn
+
+}  // namespace tapeflow

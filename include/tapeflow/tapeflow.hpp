@@ -1,0 +1,16 @@
+#pragma once
+
+// The whole public API of tapeflow. Users write:
+//   #include <tapeflow/tapeflow.hpp>
+//   namespace tf = tapeflow;
+
+#include "tapeflow/device.hpp"
+#include "tapeflow/dtype.hpp"
+#include "tapeflow/errors.hpp"
+#include "tapeflow/ops.hpp"
+#include "tapeflow/optimizers.hpp"
+#include "tapeflow/shape.hpp"
+#include "tapeflow/tape.hpp"
+#include "tapeflow/tensor.hpp"
+#include "tapeflow/testing.hpp"
+#include "tapeflow/variable.hpp"

@@ -1,0 +1,310 @@
+// GradientTape: reverse-mode automatic differentiation over eagerly executed ops.
+//
+// Terms. Every tensor has a unique id. A tape *watches* ids: those passed to watch(), the
+// values of trainable variables read while it records, and the output of every op it records.
+// An op is *recorded* by each recording tape on the thread that watches one of its inputs;
+// the record keeps the inputs, the output and the op's gradient rule (src/ops), and which
+// inputs were watched (`needs`), so rules skip work for constants.
+//
+// The walk. gradient(target, sources) seeds dL/d(target) with ones (a non-scalar target is
+// summed, as in TensorFlow) or with output_gradients, then visits the records newest first:
+// recording order is a topological order, so when a record is reached every use of its output
+// has already contributed. Each rule returns one gradient per input; gradients of a tensor used
+// twice accumulate with add(). Rules are written with tapeflow's own ops, so while a tape runs
+// its walk (it is paused then) the other tapes on the thread record those ops: nesting tapes
+// gives higher-order derivatives.
+#include <cstdio>
+#include <unordered_map>
+
+#include "autodiff/tape_impl.hpp"
+#include "core/tensor_impl.hpp"
+#include "tapeflow/variable.hpp"
+
+namespace tapeflow::detail {
+
+std::vector<TapeImpl*>& tape_stack() {
+  thread_local std::vector<TapeImpl*> stack;
+  return stack;
+}
+
+bool any_tape_recording() {
+  for (TapeImpl* t : tape_stack())
+    if (t->recording) return true;
+  return false;
+}
+
+void TapeImpl::watch_tensor(const Tensor& t) {
+  if (!t.defined()) throw InvalidArgumentError("GradientTape.watch: the tensor is undefined");
+  if (!is_floating(t.dtype())) {
+    static bool warned = false;
+    if (!warned) {
+      warned = true;
+      std::fprintf(stderr,
+                   "WARNING: The dtype of the watched tensor must be floating (e.g. float32), "
+                   "got %s; its gradient will be undefined\n",
+                   std::string(dtype_name(t.dtype())).c_str());
+    }
+    return;
+  }
+  watched.insert(t.id());
+}
+
+void TapeImpl::watch_variable(const Variable& v) {
+  watch_tensor(v.peek());
+  if (is_floating(v.dtype()) && variable_handles.insert(v.handle_id()).second)
+    variables.push_back(v);
+}
+
+void notify_variable_read(const Variable& v) {
+  if (!v.trainable()) return;
+  for (TapeImpl* t : tape_stack())
+    if (t->recording && t->options.watch_accessed_variables) t->watch_variable(v);
+}
+
+void record_op(const char* name, InputList inputs, const Tensor& output, const GradFn& grad) {
+  for (TapeImpl* t : tape_stack()) {
+    if (!t->recording) continue;
+    std::vector<bool> needs(inputs.size());
+    bool any = false;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      needs[i] = inputs[i].defined() && t->watched.count(inputs[i].id()) > 0;
+      any = any || needs[i];
+    }
+    if (!any) continue;
+    if (is_floating(output.dtype())) t->watched.insert(output.id());
+    t->records.push_back(
+        TapeRecord{name, std::vector<Tensor>(inputs.begin(), inputs.end()), output, grad, std::move(needs)});
+  }
+}
+
+namespace {
+
+Tensor source_tensor(const Source& s) { return s.is_variable() ? s.variable().peek() : s.tensor(); }
+
+/// The backward walk; `self` is paused while it runs so that only other tapes record it.
+std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::vector<Tensor>& sources,
+                             const Tensor& output_gradients, UnconnectedGradients unconnected) {
+  if (!target.defined()) throw InvalidArgumentError("GradientTape.gradient: target is undefined");
+  bool was = self.recording;
+  self.recording = false;
+  struct Restore {
+    TapeImpl& t;
+    bool was;
+    ~Restore() { t.recording = was; }
+  } restore{self, was};
+
+  std::unordered_map<uint64_t, Tensor> grads;
+  std::unordered_set<uint64_t> source_ids;
+  for (const Tensor& s : sources) source_ids.insert(s.id());
+  if (is_floating(target.dtype())) {
+    Tensor seed;
+    if (output_gradients.defined()) {
+      if (!(output_gradients.shape() == target.shape()) || output_gradients.dtype() != target.dtype())
+        throw InvalidArgumentError(str_cat(
+            "GradientTape.gradient: output_gradients must match the target: got ",
+            output_gradients.shape(), " ", dtype_name(output_gradients.dtype()), " vs. ",
+            target.shape(), " ", dtype_name(target.dtype())));
+      seed = output_gradients;
+    } else {
+      seed = ones_like(target);
+    }
+    grads.emplace(target.id(), seed);
+  }
+  for (auto it = self.records.rbegin(); it != self.records.rend() && !grads.empty(); ++it) {
+    TapeRecord& rec = *it;
+    auto g = grads.find(rec.output.id());
+    if (g == grads.end()) continue;
+    Tensor upstream = g->second;
+    if (!source_ids.count(rec.output.id())) grads.erase(g);
+    GradCall call(rec.inputs, rec.output, upstream, rec.needs);
+    GradList in_grads = rec.grad(call);
+    if (in_grads.size() != rec.inputs.size())
+      throw InternalError(str_cat("Tape invariant broken: the gradient of ", rec.name, " returned ",
+                                  in_grads.size(), " tensors for ", rec.inputs.size(),
+                                  " inputs (a tapeflow bug; please report)"));
+    for (size_t i = 0; i < rec.inputs.size(); ++i) {
+      if (!rec.needs[i] || !in_grads[i].defined()) continue;
+      uint64_t id = rec.inputs[i].id();
+      auto [pos, inserted] = grads.emplace(id, in_grads[i]);
+      if (!inserted) pos->second = add(pos->second, in_grads[i]);
+    }
+  }
+  std::vector<Tensor> out;
+  out.reserve(sources.size());
+  for (const Tensor& s : sources) {
+    auto g = grads.find(s.id());
+    if (g != grads.end() && is_floating(s.dtype())) {
+      out.push_back(g->second);
+    } else if (unconnected == UnconnectedGradients::Zero && is_floating(s.dtype())) {
+      out.push_back(zeros_like(s));
+    } else {
+      out.emplace_back();
+    }
+  }
+  return out;
+}
+
+}  // namespace
+}  // namespace tapeflow::detail
+
+namespace tapeflow {
+
+using detail::TapeImpl;
+
+GradientTape::GradientTape(TapeOptions options) : impl_(std::make_unique<TapeImpl>()) {
+  impl_->options = options;
+  detail::tape_stack().push_back(impl_.get());
+}
+
+GradientTape::~GradientTape() {
+  auto& s = detail::tape_stack();
+  for (auto it = s.begin(); it != s.end(); ++it)
+    if (*it == impl_.get()) {
+      s.erase(it);
+      break;
+    }
+}
+
+void GradientTape::watch(const Source& s) {
+  if (s.is_variable()) impl_->watch_variable(s.variable());
+  else impl_->watch_tensor(s.tensor());
+}
+
+void GradientTape::watch(const std::vector<Source>& sources) {
+  for (const Source& s : sources) watch(s);
+}
+
+static void mark_used(TapeImpl& t) {
+  if (t.used && !t.options.persistent)
+    throw RuntimeError(
+        "A non-persistent GradientTape can only be used to compute one set of gradients (or "
+        "jacobians)");
+  t.used = true;
+}
+
+std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Source>& sources,
+                                           const Tensor& output_gradients,
+                                           UnconnectedGradients unconnected) {
+  mark_used(*impl_);
+  std::vector<Tensor> src;
+  src.reserve(sources.size());
+  for (const Source& s : sources) {
+    Tensor t = detail::source_tensor(s);
+    if (!t.defined()) throw InvalidArgumentError("GradientTape.gradient: a source is undefined");
+    src.push_back(t);
+  }
+  return detail::backward(*impl_, target, src, output_gradients, unconnected);
+}
+
+Tensor GradientTape::gradient(const Tensor& target, const Source& source,
+                              const Tensor& output_gradients, UnconnectedGradients unconnected) {
+  return gradient(target, std::vector<Source>{source}, output_gradients, unconnected)[0];
+}
+
+Tensor GradientTape::jacobian(const Tensor& target, const Source& source,
+                              UnconnectedGradients unconnected) {
+  mark_used(*impl_);
+  Tensor x = detail::source_tensor(source);
+  const int64_t n = target.num_elements();
+  std::vector<Tensor> rows;
+  rows.reserve(size_t(n));
+  Tensor flat_eye = eye(n, n, target.dtype());
+  for (int64_t i = 0; i < n; ++i) {
+    Tensor seed = reshape(slice(flat_eye, {i, 0}, {1, n}), target.shape());
+    Tensor g = detail::backward(*impl_, target, {x}, seed, unconnected)[0];
+    if (!g.defined()) return Tensor();
+    rows.push_back(g);
+  }
+  std::vector<int64_t> dims = target.shape().dims();
+  for (int64_t d : x.shape()) dims.push_back(d);
+  if (n == 0) return zeros(Shape(dims), x.dtype());
+  return reshape(stack(rows, 0), Shape(dims));
+}
+
+Tensor GradientTape::batch_jacobian(const Tensor& target, const Source& source,
+                                    UnconnectedGradients unconnected) {
+  mark_used(*impl_);
+  Tensor x = detail::source_tensor(source);
+  if (target.rank() < 1 || x.rank() < 1 || target.shape()[0] != x.shape()[0])
+    throw InvalidArgumentError(detail::str_cat(
+        "batch_jacobian needs target and source with the same first (batch) dimension; got ",
+        target.shape(), " and ", x.shape()));
+  const int64_t b = target.shape()[0];
+  const int64_t m = target.num_elements() / std::max<int64_t>(b, 1);
+  std::vector<Tensor> cols;
+  Tensor eye_m = eye(m, m, target.dtype());
+  for (int64_t j = 0; j < m; ++j) {
+    // Seed element j of every batch row at once: rows are independent by assumption.
+    Tensor row = reshape(slice(eye_m, {j, 0}, {1, m}), Shape{1, m});
+    Tensor seed = reshape(broadcast_to(row, Shape{b, m}), target.shape());
+    Tensor g = detail::backward(*impl_, target, {x}, seed, unconnected)[0];
+    if (!g.defined()) return Tensor();
+    cols.push_back(reshape(g, Shape{b, x.num_elements() / std::max<int64_t>(b, 1)}));
+  }
+  std::vector<int64_t> dims = target.shape().dims();
+  for (int i = 1; i < x.rank(); ++i) dims.push_back(x.shape()[i]);
+  if (m == 0) return zeros(Shape(dims), x.dtype());
+  return reshape(stack(cols, 1), Shape(dims));
+}
+
+GradientTape::Pause::Pause(detail::TapeImpl* t) : tape_(t), was_recording_(t->recording) {
+  t->recording = false;
+}
+GradientTape::Pause::~Pause() { tape_->recording = was_recording_; }
+
+GradientTape::Pause GradientTape::stop_recording() { return Pause(impl_.get()); }
+
+void GradientTape::reset() {
+  impl_->records.clear();
+  impl_->watched.clear();
+  impl_->variables.clear();
+  impl_->variable_handles.clear();
+  impl_->used = false;
+}
+
+std::vector<Variable> GradientTape::watched_variables() const { return impl_->variables; }
+
+// ---- custom_gradient ------------------------------------------------------------------------
+
+Tensor custom_gradient(const std::vector<Tensor>& inputs, const ForwardFunction& forward,
+                       const GradFunction& backward) {
+  Tensor y;
+  {
+    // The forward pass is opaque to every tape: only the single custom op is recorded.
+    std::vector<std::pair<TapeImpl*, bool>> saved;
+    for (TapeImpl* t : detail::tape_stack()) {
+      saved.emplace_back(t, t->recording);
+      t->recording = false;
+    }
+    struct Restore {
+      std::vector<std::pair<TapeImpl*, bool>>& s;
+      ~Restore() {
+        for (auto& [t, r] : s) t->recording = r;
+      }
+    } restore{saved};
+    y = forward(inputs);
+  }
+  if (!y.defined()) throw InvalidArgumentError("custom_gradient: forward returned an undefined tensor");
+  // A fresh id, so the record's output is never one of its inputs.
+  Tensor out = detail::view_as(y, y.shape());
+  auto rule = [backward](const detail::GradCall& g) -> detail::GradList {
+    std::vector<Tensor> ins;
+    for (int i = 0; i < g.num_inputs(); ++i) ins.push_back(g.input(i));
+    std::vector<Tensor> r = backward(g.upstream(), ins, g.output());
+    if (r.size() != ins.size())
+      throw InvalidArgumentError(detail::str_cat("custom_gradient: backward returned ", r.size(),
+                                                 " gradients for ", ins.size(), " inputs"));
+    return r;
+  };
+  detail::record_op("CustomGradient", inputs, out, rule);
+  return out;
+}
+
+std::function<Tensor(const std::vector<Tensor>&)> custom_gradient(ForwardFunction forward,
+                                                                  GradFunction backward) {
+  return [forward = std::move(forward), backward = std::move(backward)](const std::vector<Tensor>& in) {
+    return custom_gradient(in, forward, backward);
+  };
+}
+
+}  // namespace tapeflow

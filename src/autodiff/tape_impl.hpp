@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "ops/run_op.hpp"
+#include "tapeflow/tape.hpp"
+
+namespace tapeflow::detail {
+
+/// One recorded op: its inputs, output and gradient rule. `needs[i]` says whether input i
+/// depended on something this tape watches when the op ran.
+struct TapeRecord {
+  const char* name;
+  std::vector<Tensor> inputs;
+  Tensor output;
+  GradFn grad;
+  std::vector<bool> needs;
+};
+
+struct TapeImpl {
+  TapeOptions options;
+  bool recording = true;
+  bool used = false;
+  std::unordered_set<uint64_t> watched;  // ids of watched tensors and of recorded outputs
+  std::vector<TapeRecord> records;
+  std::vector<Variable> variables;       // watched variables, in first-watch order
+  std::unordered_set<uint64_t> variable_handles;
+
+  void watch_tensor(const Tensor& t);
+  void watch_variable(const Variable& v);
+};
+
+/// Tapes alive on this thread, innermost last.
+std::vector<TapeImpl*>& tape_stack();
+/// Called when a variable is read: recording tapes that watch accessed variables watch it.
+void notify_variable_read(const Variable& v);
+
+}  // namespace tapeflow::detail

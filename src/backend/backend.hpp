@@ -1,0 +1,159 @@
+#pragma once
+
+// The backend seam: every kernel is one pure virtual here, so a backend that lacks one does
+// not compile. Kernels receive raw pointers, shapes and small attribute structs; front ends
+// (src/ops) have validated everything before a kernel runs. See docs/design.md.
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "tapeflow/device.hpp"
+#include "tapeflow/dtype.hpp"
+#include "tapeflow/shape.hpp"
+
+namespace tapeflow::detail {
+
+struct TensorRef {
+  void* data;
+  const Shape* shape;
+  DType dtype;
+  int64_t size() const { return shape->num_elements(); }
+  template <class T>
+  T* as() const { return static_cast<T*>(data); }
+};
+
+struct KernelArgs {
+  const TensorRef* inputs = nullptr;
+  int num_inputs = 0;
+  TensorRef output{};
+  const void* attrs = nullptr;
+
+  const TensorRef& in(int i) const { return inputs[i]; }
+  const TensorRef& out() const { return output; }
+  template <class A>
+  const A& attr() const { return *static_cast<const A*>(attrs); }
+};
+
+// ---- attribute structs ------------------------------------------------------------------------
+
+/// A reduction viewed as [outer, reduce, inner] (the front end moves reduced axes together).
+struct ReduceAttrs {
+  int64_t outer, reduce, inner;
+};
+/// out[i] = in[offset + sum_d idx_d * src_strides[d]] over out's shape (strides may be 0).
+struct StridedCopyAttrs {
+  std::vector<int64_t> src_strides;
+  int64_t src_offset = 0;
+};
+/// Writes `in` into a sub-block of `out` that is first filled with `value` (Pad).
+struct PadAttrs {
+  std::vector<int64_t> before;
+  double value = 0.0;
+};
+/// Concatenation viewed as [outer, sum of chunks]: input i contributes chunks[i] per outer row.
+struct ConcatAttrs {
+  int64_t outer;
+  std::vector<int64_t> chunks;
+};
+/// Gather along an axis: params [outer, axis_dim, inner], indices [n] → out [outer, n, inner].
+struct GatherAttrs {
+  int64_t outer, axis_dim, inner, num_indices;
+};
+/// Inverse of Gather: out [outer, axis_dim, inner] = sum of updates [outer, n, inner] by index.
+using ScatterAddAttrs = GatherAttrs;
+/// Batched GEMM: out[b] = op(a[b]) @ op(b[b]); a stride 0 broadcasts one matrix to every batch.
+struct MatMulAttrs {
+  int64_t batch, m, n, k;
+  bool transpose_a, transpose_b;
+  int64_t stride_a, stride_b;
+};
+enum class RandomKind { Uniform, Normal, TruncatedNormal };
+/// Counter-based random numbers: (seed, counter) fully determine the output.
+struct RandomAttrs {
+  RandomKind kind;
+  double a, b;  // [minval, maxval) or (mean, stddev)
+  uint64_t seed, counter;
+};
+struct FillAttrs {
+  double start, delta;  // out[i] = start + i * delta (Fill: delta = 0)
+};
+
+// ---- the interface ----------------------------------------------------------------------------
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* ptr, size_t bytes) = 0;
+  virtual void copy_to_host(const void* src, void* host_dst, size_t bytes) = 0;
+  virtual void copy_from_host(const void* host_src, void* dst, size_t bytes) = 0;
+
+  // Binary element-wise, NumPy broadcasting of in(0) and in(1) to out's shape.
+  virtual void add(const KernelArgs& k) = 0;
+  virtual void sub(const KernelArgs& k) = 0;
+  virtual void mul(const KernelArgs& k) = 0;
+  virtual void div(const KernelArgs& k) = 0;
+  virtual void pow(const KernelArgs& k) = 0;
+  virtual void maximum(const KernelArgs& k) = 0;
+  virtual void minimum(const KernelArgs& k) = 0;
+  virtual void equal(const KernelArgs& k) = 0;
+  virtual void not_equal(const KernelArgs& k) = 0;
+  virtual void less(const KernelArgs& k) = 0;
+  virtual void less_equal(const KernelArgs& k) = 0;
+  virtual void greater(const KernelArgs& k) = 0;
+  virtual void greater_equal(const KernelArgs& k) = 0;
+  virtual void logical_and(const KernelArgs& k) = 0;
+  virtual void logical_or(const KernelArgs& k) = 0;
+  // where(cond, x, y), broadcasting all three.
+  virtual void select(const KernelArgs& k) = 0;
+
+  // Unary element-wise, same shape.
+  virtual void neg(const KernelArgs& k) = 0;
+  virtual void exp(const KernelArgs& k) = 0;
+  virtual void log(const KernelArgs& k) = 0;
+  virtual void log1p(const KernelArgs& k) = 0;
+  virtual void sqrt(const KernelArgs& k) = 0;
+  virtual void rsqrt(const KernelArgs& k) = 0;
+  virtual void abs(const KernelArgs& k) = 0;
+  virtual void sign(const KernelArgs& k) = 0;
+  virtual void sin(const KernelArgs& k) = 0;
+  virtual void cos(const KernelArgs& k) = 0;
+  virtual void tanh(const KernelArgs& k) = 0;
+  virtual void sigmoid(const KernelArgs& k) = 0;
+  virtual void floor(const KernelArgs& k) = 0;
+  virtual void relu(const KernelArgs& k) = 0;
+  virtual void square(const KernelArgs& k) = 0;
+  virtual void erf(const KernelArgs& k) = 0;
+  virtual void logical_not(const KernelArgs& k) = 0;
+  virtual void cast(const KernelArgs& k) = 0;
+
+  // Reductions over ReduceAttrs; arg* write int64.
+  virtual void reduce_sum(const KernelArgs& k) = 0;
+  virtual void reduce_max(const KernelArgs& k) = 0;
+  virtual void reduce_min(const KernelArgs& k) = 0;
+  virtual void reduce_prod(const KernelArgs& k) = 0;
+  virtual void argmax(const KernelArgs& k) = 0;
+  virtual void argmin(const KernelArgs& k) = 0;
+
+  virtual void matmul(const KernelArgs& k) = 0;
+
+  // Data movement.
+  virtual void strided_copy(const KernelArgs& k) = 0;
+  virtual void pad(const KernelArgs& k) = 0;
+  virtual void concat(const KernelArgs& k) = 0;
+  virtual void gather(const KernelArgs& k) = 0;
+  virtual void scatter_add(const KernelArgs& k) = 0;
+
+  // Creation.
+  virtual void fill(const KernelArgs& k) = 0;  // FillAttrs (also range)
+  virtual void random(const KernelArgs& k) = 0;
+};
+
+/// The backend of `device`; InvalidArgumentError if that device is not available.
+Backend& backend_for(Device device);
+Backend& cpu_backend();
+
+}  // namespace tapeflow::detail

@@ -1,0 +1,194 @@
+// Data movement and creation kernels: strided copies (transpose, slice, broadcast_to), pad,
+// concat, gather / scatter-add, fill/range and counter-based random numbers.
+#include <cmath>
+#include <cstring>
+
+#include "core/dispatch.hpp"
+#include "core/philox.hpp"
+#include "cpu/cpu_backend.hpp"
+
+namespace tapeflow::cpu {
+namespace {
+
+/// Copies elements of `esize` bytes: dst is contiguous over `shape`, src follows `st`.
+template <class E>
+void strided_gather(const E* src, E* dst, const Shape& shape, const std::vector<int64_t>& st,
+                    int64_t offset) {
+  const int r = shape.rank();
+  if (r == 0) {
+    dst[0] = src[offset];
+    return;
+  }
+  const int64_t inner = shape[r - 1], is = st[size_t(r - 1)];
+  const int64_t rows = shape.num_elements() / std::max<int64_t>(inner, 1);
+  std::vector<int64_t> idx(size_t(r), 0);
+  int64_t off = offset;
+  for (int64_t row = 0; row < rows; ++row) {
+    E* d = dst + row * inner;
+    const E* s = src + off;
+    if (is == 1) std::memcpy(d, s, size_t(inner) * sizeof(E));
+    else if (is == 0) std::fill(d, d + inner, s[0]);
+    else
+      for (int64_t i = 0; i < inner; ++i) d[i] = s[i * is];
+    for (int dd = r - 2; dd >= 0; --dd) {
+      ++idx[size_t(dd)];
+      off += st[size_t(dd)];
+      if (idx[size_t(dd)] < shape[dd]) break;
+      off -= st[size_t(dd)] * shape[dd];
+      idx[size_t(dd)] = 0;
+    }
+  }
+}
+
+template <class F>
+void by_size(int size, F&& f) {
+  switch (size) {
+    case 1: f.template operator()<uint8_t>(); break;
+    case 4: f.template operator()<uint32_t>(); break;
+    case 8: f.template operator()<uint64_t>(); break;
+    default: throw InternalError("unsupported element size");
+  }
+}
+
+}  // namespace
+
+void CpuBackend::strided_copy(const KernelArgs& k) {
+  const auto& a = k.attr<detail::StridedCopyAttrs>();
+  by_size(dtype_size(k.in(0).dtype), [&]<class E>() {
+    strided_gather(k.in(0).as<const E>(), k.out().as<E>(), *k.out().shape, a.src_strides, a.src_offset);
+  });
+}
+
+void CpuBackend::pad(const KernelArgs& k) {
+  const auto& a = k.attr<detail::PadAttrs>();
+  detail::dispatch_all(k.in(0).dtype, [&]<class T>() {
+    T* o = k.out().as<T>();
+    const int64_t n = k.out().size();
+    std::fill(o, o + n, static_cast<T>(a.value));
+    const Shape& in = *k.in(0).shape;
+    const Shape& out = *k.out().shape;
+    const int r = in.rank();
+    if (k.in(0).size() == 0) return;
+    if (r == 0) {
+      o[0] = k.in(0).as<const T>()[0];
+      return;
+    }
+    // Walk the input rows; each lands at a shifted row of the output.
+    std::vector<int64_t> ost(size_t(r), 1);
+    for (int d = r - 2; d >= 0; --d) ost[size_t(d)] = ost[size_t(d + 1)] * out[d + 1];
+    const T* x = k.in(0).as<const T>();
+    const int64_t inner = in[r - 1];
+    const int64_t rows = in.num_elements() / inner;
+    std::vector<int64_t> idx(size_t(r), 0);
+    for (int64_t row = 0; row < rows; ++row) {
+      int64_t off = a.before[size_t(r - 1)];
+      for (int d = 0; d < r - 1; ++d) off += (idx[size_t(d)] + a.before[size_t(d)]) * ost[size_t(d)];
+      std::memcpy(o + off, x + row * inner, size_t(inner) * sizeof(T));
+      for (int d = r - 2; d >= 0; --d) {
+        if (++idx[size_t(d)] < in[d]) break;
+        idx[size_t(d)] = 0;
+      }
+    }
+  });
+}
+
+void CpuBackend::concat(const KernelArgs& k) {
+  const auto& a = k.attr<detail::ConcatAttrs>();
+  const size_t es = size_t(dtype_size(k.out().dtype));
+  int64_t total = 0;
+  for (int64_t c : a.chunks) total += c;
+  auto* o = static_cast<unsigned char*>(k.out().data);
+  for (int64_t r = 0; r < a.outer; ++r) {
+    int64_t col = 0;
+    for (int i = 0; i < k.num_inputs; ++i) {
+      const int64_t c = a.chunks[size_t(i)];
+      std::memcpy(o + (r * total + col) * es, static_cast<const unsigned char*>(k.in(i).data) + r * c * es,
+                  size_t(c) * es);
+      col += c;
+    }
+  }
+}
+
+namespace {
+template <class F>
+void for_index_type(DType t, F&& f) {
+  if (t == DType::int32) f.template operator()<int32_t>();
+  else f.template operator()<int64_t>();
+}
+}  // namespace
+
+void CpuBackend::gather(const KernelArgs& k) {
+  const auto& a = k.attr<detail::GatherAttrs>();
+  const size_t es = size_t(dtype_size(k.out().dtype));
+  const auto* x = static_cast<const unsigned char*>(k.in(0).data);
+  auto* o = static_cast<unsigned char*>(k.out().data);
+  for_index_type(k.in(1).dtype, [&]<class I>() {
+    const I* idx = k.in(1).as<const I>();
+    for (int64_t r = 0; r < a.outer; ++r)
+      for (int64_t j = 0; j < a.num_indices; ++j)
+        std::memcpy(o + ((r * a.num_indices + j) * a.inner) * es,
+                    x + ((r * a.axis_dim + int64_t(idx[j])) * a.inner) * es, size_t(a.inner) * es);
+  });
+}
+
+void CpuBackend::scatter_add(const KernelArgs& k) {
+  const auto& a = k.attr<detail::ScatterAddAttrs>();
+  detail::dispatch_numeric(k.out().dtype, [&]<class T>() {
+    T* o = k.out().as<T>();
+    std::fill(o, o + k.out().size(), T(0));
+    const T* u = k.in(0).as<const T>();
+    for_index_type(k.in(1).dtype, [&]<class I>() {
+      const I* idx = k.in(1).as<const I>();
+      for (int64_t r = 0; r < a.outer; ++r)
+        for (int64_t j = 0; j < a.num_indices; ++j) {
+          T* dst = o + (r * a.axis_dim + int64_t(idx[j])) * a.inner;
+          const T* src = u + (r * a.num_indices + j) * a.inner;
+          for (int64_t i = 0; i < a.inner; ++i) dst[i] += src[i];
+        }
+    });
+  });
+}
+
+void CpuBackend::fill(const KernelArgs& k) {
+  const auto& a = k.attr<detail::FillAttrs>();
+  detail::dispatch_all(k.out().dtype, [&]<class T>() {
+    T* o = k.out().as<T>();
+    const int64_t n = k.out().size();
+    if (a.delta == 0) std::fill(o, o + n, static_cast<T>(a.start));
+    else
+      for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(a.start + double(i) * a.delta);
+  });
+}
+
+void CpuBackend::random(const KernelArgs& k) {
+  const auto& a = k.attr<detail::RandomAttrs>();
+  detail::dispatch_float(k.out().dtype, [&]<class T>() {
+    T* o = k.out().as<T>();
+    const int64_t n = k.out().size();
+    for (int64_t i = 0; i < n; ++i) {
+      for (uint32_t attempt = 0;; ++attempt) {
+        detail::Philox4 w = detail::random_words(a.seed, a.counter, uint64_t(i), attempt);
+        double u1, u2;
+        if constexpr (std::is_same_v<T, float>) {
+          u1 = detail::u01f(w.v[0]);
+          u2 = detail::u01f(w.v[1]);
+        } else {
+          u1 = detail::u01d(w.v[0], w.v[1]);
+          u2 = detail::u01d(w.v[2], w.v[3]);
+        }
+        if (a.kind == detail::RandomKind::Uniform) {
+          o[i] = static_cast<T>(a.a + (a.b - a.a) * u1);
+          if (o[i] >= static_cast<T>(a.b) && attempt < 8) continue;  // rounding hit maxval
+          break;
+        }
+        // Box–Muller; 1 - u1 is in (0, 1] so the log is finite.
+        double z = std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(6.283185307179586 * u2);
+        if (a.kind == detail::RandomKind::TruncatedNormal && std::fabs(z) > 2.0) continue;
+        o[i] = static_cast<T>(a.a + a.b * z);
+        break;
+      }
+    }
+  });
+}
+
+}  // namespace tapeflow::cpu

@@ -1,0 +1,226 @@
+#include <cmath>
+#include <cstring>
+
+#include "core/dispatch.hpp"
+#include "cpu/cpu_backend.hpp"
+#include "cpu/xt.hpp"
+
+namespace tapeflow::cpu {
+namespace {
+
+using detail::dispatch_all;
+using detail::dispatch_float;
+using detail::dispatch_numeric;
+using detail::TensorRef;
+
+/// Strides (in elements) of `in` seen through the broadcast to `out` (0 on broadcast axes).
+std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
+  std::vector<int64_t> st(size_t(out.rank()), 0);
+  int64_t s = 1;
+  for (int i = in.rank() - 1; i >= 0; --i) {
+    int o = out.rank() - in.rank() + i;
+    st[size_t(o)] = in[i] == 1 ? 0 : s;
+    s *= in[i];
+  }
+  return st;
+}
+
+/// Calls body(out_index_start, offsets..., count, inner strides...) over the rows of `out`,
+/// handling NumPy broadcasting for up to three inputs.
+template <int N, class Body>
+void for_each_row(const Shape& out, const std::array<const Shape*, N>& ins, Body&& body) {
+  const int r = out.rank();
+  std::array<std::vector<int64_t>, N> st;
+  for (int j = 0; j < N; ++j) st[j] = broadcast_strides(*ins[j], out);
+  const int64_t inner = out[r - 1];
+  std::array<int64_t, N> inner_st;
+  for (int j = 0; j < N; ++j) inner_st[j] = st[j][size_t(r - 1)];
+  std::vector<int64_t> idx(size_t(r), 0);
+  std::array<int64_t, N> off{};
+  const int64_t rows = out.num_elements() / std::max<int64_t>(inner, 1);
+  for (int64_t row = 0; row < rows; ++row) {
+    body(row * inner, off, inner, inner_st);
+    for (int d = r - 2; d >= 0; --d) {
+      ++idx[size_t(d)];
+      for (int j = 0; j < N; ++j) off[j] += st[j][size_t(d)];
+      if (idx[size_t(d)] < out[d]) break;
+      for (int j = 0; j < N; ++j) off[j] -= st[j][size_t(d)] * out[d];
+      idx[size_t(d)] = 0;
+    }
+  }
+}
+
+template <class T, class R, class F>
+void binary_kernel(const KernelArgs& k, F f) {
+  const T* a = k.in(0).as<const T>();
+  const T* b = k.in(1).as<const T>();
+  R* o = k.out().as<R>();
+  const int64_t n = k.out().size(), na = k.in(0).size(), nb = k.in(1).size();
+  if (na == n && nb == n) {
+    for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+  } else if (nb == 1 && na == n) {
+    const T bv = b[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], bv);
+  } else if (na == 1 && nb == n) {
+    const T av = a[0];
+    for (int64_t i = 0; i < n; ++i) o[i] = f(av, b[i]);
+  } else {
+    for_each_row<2>(*k.out().shape, {k.in(0).shape, k.in(1).shape},
+                    [&](int64_t start, const std::array<int64_t, 2>& off, int64_t cnt,
+                        const std::array<int64_t, 2>& s) {
+                      const T* pa = a + off[0];
+                      const T* pb = b + off[1];
+                      R* po = o + start;
+                      if (s[0] == 1 && s[1] == 1)
+                        for (int64_t i = 0; i < cnt; ++i) po[i] = f(pa[i], pb[i]);
+                      else if (s[0] == 1 && s[1] == 0)
+                        for (int64_t i = 0; i < cnt; ++i) po[i] = f(pa[i], pb[0]);
+                      else if (s[0] == 0 && s[1] == 1)
+                        for (int64_t i = 0; i < cnt; ++i) po[i] = f(pa[0], pb[i]);
+                      else
+                        for (int64_t i = 0; i < cnt; ++i) po[i] = f(pa[i * s[0]], pb[i * s[1]]);
+                    });
+  }
+}
+
+template <class F>
+void arith(const KernelArgs& k, F f) {
+  dispatch_numeric(k.in(0).dtype, [&]<class T>() { binary_kernel<T, T>(k, f); });
+}
+template <class F>
+void compare(const KernelArgs& k, F f) {
+  dispatch_all(k.in(0).dtype, [&]<class T>() { binary_kernel<T, bool>(k, f); });
+}
+
+/// Unary kernel through an xtensor expression (vectorised by xsimd where it can be).
+template <class Expr>
+void unary_float(const KernelArgs& k, Expr expr) {
+  dispatch_float(k.in(0).dtype, [&]<class T>() {
+    auto in = flat_view<const T>(k.in(0));
+    auto out = flat_view<T>(k.out());
+    xt::noalias(out) = expr(in);
+  });
+}
+template <class F>
+void unary_loop(const KernelArgs& k, F f) {
+  dispatch_numeric(k.in(0).dtype, [&]<class T>() {
+    const T* x = k.in(0).as<const T>();
+    T* y = k.out().as<T>();
+    const int64_t n = k.out().size();
+    for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+  });
+}
+
+}  // namespace
+
+void CpuBackend::add(const KernelArgs& k) { arith(k, [](auto a, auto b) { return decltype(a)(a + b); }); }
+void CpuBackend::sub(const KernelArgs& k) { arith(k, [](auto a, auto b) { return decltype(a)(a - b); }); }
+void CpuBackend::mul(const KernelArgs& k) { arith(k, [](auto a, auto b) { return decltype(a)(a * b); }); }
+void CpuBackend::div(const KernelArgs& k) {
+  // Integer division by zero is checked by the front end.
+  arith(k, [](auto a, auto b) { return decltype(a)(a / b); });
+}
+void CpuBackend::pow(const KernelArgs& k) {
+  arith(k, [](auto a, auto b) {
+    using T = decltype(a);
+    if constexpr (std::is_integral_v<T>) {
+      T r = 1, base = a;
+      for (T e = b; e > 0; e >>= 1, base *= base)
+        if (e & 1) r *= base;
+      return r;
+    } else {
+      return T(std::pow(a, b));
+    }
+  });
+}
+void CpuBackend::maximum(const KernelArgs& k) {
+  arith(k, [](auto a, auto b) { return (a != a) ? a : (a >= b ? a : b); });
+}
+void CpuBackend::minimum(const KernelArgs& k) {
+  arith(k, [](auto a, auto b) { return (a != a) ? a : (a <= b ? a : b); });
+}
+void CpuBackend::equal(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a == b; }); }
+void CpuBackend::not_equal(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a != b; }); }
+void CpuBackend::less(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a < b; }); }
+void CpuBackend::less_equal(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a <= b; }); }
+void CpuBackend::greater(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a > b; }); }
+void CpuBackend::greater_equal(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a >= b; }); }
+void CpuBackend::logical_and(const KernelArgs& k) {
+  binary_kernel<bool, bool>(k, [](bool a, bool b) { return a && b; });
+}
+void CpuBackend::logical_or(const KernelArgs& k) {
+  binary_kernel<bool, bool>(k, [](bool a, bool b) { return a || b; });
+}
+
+void CpuBackend::select(const KernelArgs& k) {
+  dispatch_all(k.in(1).dtype, [&]<class T>() {
+    const bool* c = k.in(0).as<const bool>();
+    const T* x = k.in(1).as<const T>();
+    const T* y = k.in(2).as<const T>();
+    T* o = k.out().as<T>();
+    const int64_t n = k.out().size();
+    if (k.in(0).size() == n && k.in(1).size() == n && k.in(2).size() == n) {
+      for (int64_t i = 0; i < n; ++i) o[i] = c[i] ? x[i] : y[i];
+      return;
+    }
+    for_each_row<3>(*k.out().shape, {k.in(0).shape, k.in(1).shape, k.in(2).shape},
+                    [&](int64_t start, const std::array<int64_t, 3>& off, int64_t cnt,
+                        const std::array<int64_t, 3>& s) {
+                      for (int64_t i = 0; i < cnt; ++i)
+                        o[start + i] = c[off[0] + i * s[0]] ? x[off[1] + i * s[1]] : y[off[2] + i * s[2]];
+                    });
+  });
+}
+
+void CpuBackend::neg(const KernelArgs& k) { unary_loop(k, [](auto x) { return decltype(x)(-x); }); }
+void CpuBackend::abs(const KernelArgs& k) { unary_loop(k, [](auto x) { return x < 0 ? decltype(x)(-x) : x; }); }
+void CpuBackend::sign(const KernelArgs& k) {
+  unary_loop(k, [](auto x) { using T = decltype(x); return x > 0 ? T(1) : (x < 0 ? T(-1) : (x == 0 ? T(0) : x)); });
+}
+void CpuBackend::square(const KernelArgs& k) { unary_loop(k, [](auto x) { return decltype(x)(x * x); }); }
+void CpuBackend::relu(const KernelArgs& k) {
+  unary_loop(k, [](auto x) { return x > 0 ? x : (x == x ? decltype(x)(0) : x); });
+}
+void CpuBackend::exp(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::exp(x); }); }
+void CpuBackend::log(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::log(x); }); }
+void CpuBackend::log1p(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::log1p(x); }); }
+void CpuBackend::sqrt(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::sqrt(x); }); }
+void CpuBackend::rsqrt(const KernelArgs& k) {
+  dispatch_float(k.in(0).dtype, [&]<class T>() {
+    auto in = flat_view<const T>(k.in(0));
+    auto out = flat_view<T>(k.out());
+    xt::noalias(out) = T(1) / xt::sqrt(in);
+  });
+}
+void CpuBackend::sin(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::sin(x); }); }
+void CpuBackend::cos(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::cos(x); }); }
+void CpuBackend::tanh(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::tanh(x); }); }
+void CpuBackend::erf(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::erf(x); }); }
+void CpuBackend::floor(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::floor(x); }); }
+void CpuBackend::sigmoid(const KernelArgs& k) {
+  dispatch_float(k.in(0).dtype, [&]<class T>() {
+    auto in = flat_view<const T>(k.in(0));
+    auto out = flat_view<T>(k.out());
+    xt::noalias(out) = T(1) / (T(1) + xt::exp(-in));
+  });
+}
+void CpuBackend::logical_not(const KernelArgs& k) {
+  const bool* x = k.in(0).as<const bool>();
+  bool* y = k.out().as<bool>();
+  for (int64_t i = 0, n = k.out().size(); i < n; ++i) y[i] = !x[i];
+}
+
+void CpuBackend::cast(const KernelArgs& k) {
+  dispatch_all(k.in(0).dtype, [&]<class S>() {
+    dispatch_all(k.out().dtype, [&]<class D>() {
+      const S* x = k.in(0).as<const S>();
+      D* y = k.out().as<D>();
+      for (int64_t i = 0, n = k.out().size(); i < n; ++i) {
+        if constexpr (std::is_same_v<D, bool>) y[i] = x[i] != S(0);
+        else y[i] = static_cast<D>(x[i]);
+      }
+    });
+  });
+}
+
+}  // namespace tapeflow::cpu

@@ -1,0 +1,21 @@
+#pragma once
+
+// The one internal include of xtensor: views over tapeflow-owned buffers.
+#include <array>
+#include <cstddef>
+#include <xtensor/xadapt.hpp>
+#include <xtensor/xmath.hpp>
+#include <xtensor/xnoalias.hpp>
+
+#include "backend/backend.hpp"
+
+namespace tapeflow::cpu {
+
+/// A 1-d xtensor view of a kernel argument's buffer (no copy).
+template <class T>
+auto flat_view(const detail::TensorRef& r) {
+  return xt::adapt(static_cast<T*>(r.data), size_t(r.size()), xt::no_ownership(),
+                   std::array<size_t, 1>{size_t(r.size())});
+}
+
+}  // namespace tapeflow::cpu

@@ -1,0 +1,116 @@
+#include <atomic>
+#include <cmath>
+
+#include "core/device_context.hpp"
+#include "ops/run_op.hpp"
+
+namespace tapeflow {
+
+using detail::Backend;
+using detail::fail;
+using detail::KernelArgs;
+
+namespace {
+
+void check_shape(const char* op, const Shape& s) {
+  for (int64_t d : s)
+    if (d < 0) fail<InvalidArgumentError>(op, "Dimension ", d, " must be >= 0 (shape ", s, ")");
+}
+
+Tensor fill_kernel(const char* op, const Shape& s, DType dtype, double start, double delta) {
+  check_shape(op, s);
+  detail::FillAttrs a{start, delta};
+  return detail::run_op({.name = op,
+                         .inputs = {},
+                         .out = {s, dtype},
+                         .kernel = [](Backend& b, const KernelArgs& k) { b.fill(k); },
+                         .attrs = &a});
+}
+
+}  // namespace
+
+Tensor zeros(const Shape& shape, DType dtype) { return fill_kernel("Zeros", shape, dtype, 0, 0); }
+Tensor ones(const Shape& shape, DType dtype) { return fill_kernel("Ones", shape, dtype, 1, 0); }
+
+Tensor fill(const Shape& shape, const Tensor& value) {
+  detail::check_defined("Fill", value, 0);
+  if (value.num_elements() != 1)
+    fail<InvalidArgumentError>("Fill", "value must be a scalar, got shape ", value.shape());
+  check_shape("Fill", shape);
+  return broadcast_to(reshape(value, Shape{}), shape);
+}
+
+Tensor zeros_like(const Tensor& x) {
+  detail::check_defined("ZerosLike", x, 0);
+  DeviceScope scope(x.device_info());
+  return zeros(x.shape(), x.dtype());
+}
+Tensor ones_like(const Tensor& x) {
+  detail::check_defined("OnesLike", x, 0);
+  DeviceScope scope(x.device_info());
+  return ones(x.shape(), x.dtype());
+}
+
+Tensor range(double start, double limit, double delta, DType dtype) {
+  if (delta == 0) fail<InvalidArgumentError>("Range", "Requires delta != 0");
+  if ((delta > 0 && start > limit) || (delta < 0 && start < limit))
+    fail<InvalidArgumentError>("Range", "Requires start <= limit when delta > 0 (or >= when delta < 0): ",
+                               start, "/", limit);
+  int64_t n = int64_t(std::ceil(std::fabs((limit - start) / delta)));
+  return fill_kernel("Range", Shape{n}, dtype, start, delta);
+}
+
+Tensor linspace(double start, double stop, int64_t num, DType dtype) {
+  if (num <= 0) fail<InvalidArgumentError>("LinSpace", "Requires num > 0: ", num);
+  double delta = num == 1 ? 0.0 : (stop - start) / double(num - 1);
+  Tensor t = fill_kernel("LinSpace", Shape{num}, dtype, start, delta);
+  return t;
+}
+
+Tensor eye(int64_t n, int64_t m, DType dtype) {
+  if (m < 0) m = n;
+  if (n < 0) fail<InvalidArgumentError>("Eye", "n must be >= 0, got ", n);
+  Tensor r = reshape(range(0.0, double(n), 1.0, DType::int64), Shape{n, 1});
+  Tensor c = reshape(range(0.0, double(m), 1.0, DType::int64), Shape{1, m});
+  return cast(equal(r, c), dtype);
+}
+
+Tensor cast_constant_helper(const Tensor& t, DType dtype) { return cast(t, dtype); }
+
+namespace random {
+namespace {
+std::atomic<uint64_t> g_seed{0x853c49e6748fea9bULL};
+std::atomic<uint64_t> g_counter{0};
+
+Tensor draw(const char* op, const Shape& shape, detail::RandomKind kind, double a, double b, DType dtype) {
+  check_shape(op, shape);
+  if (!is_floating(dtype))
+    fail<InvalidArgumentError>(op, "dtype must be float32 or float64, got ", dtype_name(dtype));
+  detail::RandomAttrs attrs{kind, a, b, g_seed.load(), g_counter.fetch_add(1)};
+  return detail::run_op({.name = op,
+                         .inputs = {},
+                         .out = {shape, dtype},
+                         .kernel = [](Backend& be, const KernelArgs& k) { be.random(k); },
+                         .attrs = &attrs});
+}
+}  // namespace
+
+void set_seed(uint64_t seed) {
+  g_seed = seed;
+  g_counter = 0;
+}
+
+Tensor normal(const Shape& shape, double mean, double stddev, DType dtype) {
+  return draw("RandomStandardNormal", shape, detail::RandomKind::Normal, mean, stddev, dtype);
+}
+Tensor uniform(const Shape& shape, double minval, double maxval, DType dtype) {
+  if (!(minval < maxval))
+    fail<InvalidArgumentError>("RandomUniform", "Need minval < maxval: ", minval, " >= ", maxval);
+  return draw("RandomUniform", shape, detail::RandomKind::Uniform, minval, maxval, dtype);
+}
+Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype) {
+  return draw("TruncatedNormal", shape, detail::RandomKind::TruncatedNormal, mean, stddev, dtype);
+}
+}  // namespace random
+
+}  // namespace tapeflow

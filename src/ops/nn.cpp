@@ -1,0 +1,116 @@
+// tf::nn activations and losses. Composites of primitive ops (exact gradients for free),
+// written in their numerically stable forms.
+#include "ops/run_op.hpp"
+
+namespace tapeflow {
+namespace detail {
+Tensor erf(const Tensor& x);
+}
+namespace nn {
+
+using detail::fail;
+
+Tensor relu6(const Tensor& x) { return minimum(relu(x), scalar_like(x, 6.0)); }
+
+Tensor leaky_relu(const Tensor& x, double alpha) {
+  return where(greater(x, zeros_like(x)), x, x * alpha);
+}
+
+Tensor elu(const Tensor& x) {
+  // exp is evaluated on min(x, 0) so large positive inputs never overflow into the unused branch.
+  Tensor neg = minimum(x, scalar_like(x, 0.0));
+  return where(greater(x, zeros_like(x)), x, exp(neg) - 1);
+}
+
+Tensor gelu(const Tensor& x, bool approximate) {
+  detail::check_defined("Gelu", x, 0);
+  detail::check_dtype("Gelu", x, detail::Require::floating);
+  if (approximate) {
+    // 0.5x(1 + tanh(√(2/π)(x + 0.044715x³)))
+    Tensor inner = (x + x * x * x * 0.044715) * 0.7978845608028654;
+    return x * 0.5 * (tanh(inner) + 1);
+  }
+  return x * 0.5 * (detail::erf(x * 0.7071067811865476) + 1);
+}
+
+Tensor softplus(const Tensor& x) {
+  // log(1 + eˣ) = max(x, 0) + log1p(e^(-|x|)).
+  return relu(x) + log1p(exp(-abs(x)));
+}
+
+Tensor log_softmax(const Tensor& logits, int axis) {
+  detail::check_defined("LogSoftmax", logits, 0);
+  detail::check_dtype("LogSoftmax", logits, detail::Require::floating);
+  int a = detail::canonical_axis("LogSoftmax", axis, logits.rank());
+  Tensor shifted = logits - stop_gradient(reduce_max(logits, {a}, true));
+  return shifted - log(reduce_sum(exp(shifted), {a}, true));
+}
+
+Tensor softmax(const Tensor& logits, int axis) {
+  detail::check_defined("Softmax", logits, 0);
+  detail::check_dtype("Softmax", logits, detail::Require::floating);
+  int a = detail::canonical_axis("Softmax", axis, logits.rank());
+  Tensor e = exp(logits - stop_gradient(reduce_max(logits, {a}, true)));
+  return e / reduce_sum(e, {a}, true);
+}
+
+Tensor bias_add(const Tensor& x, const Tensor& bias) {
+  detail::check_same_dtype("BiasAdd", {x, bias});
+  if (bias.rank() != 1 || x.rank() < 1 || x.shape()[x.rank() - 1] != bias.shape()[0])
+    fail<InvalidArgumentError>("BiasAdd", "Must provide as many biases as the last dimension of the input "
+                               "tensor: ", bias.shape(), " vs. ", x.shape());
+  return x + bias;
+}
+
+Tensor l2_normalize(const Tensor& x, std::vector<int> axes, double epsilon) {
+  detail::check_dtype("L2Normalize", x, detail::Require::floating);
+  Tensor ss = reduce_sum(square(x), axes, true);
+  return x * rsqrt(maximum(ss, scalar_like(ss, epsilon)));
+}
+
+Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
+  const char* op = "SparseSoftmaxCrossEntropyWithLogits";
+  detail::check_defined(op, labels, 0);
+  detail::check_defined(op, logits, 1);
+  detail::check_dtype(op, labels, detail::Require::integer);
+  detail::check_dtype(op, logits, detail::Require::floating);
+  if (logits.rank() < 1 || labels.rank() != logits.rank() - 1)
+    fail<InvalidArgumentError>(op, "Rank mismatch: Rank of labels (received ", labels.rank(),
+                               ") should equal rank of logits minus 1 (received ", logits.rank(), "): ",
+                               labels.shape(), " vs. ", logits.shape());
+  for (int i = 0; i < labels.rank(); ++i)
+    if (labels.shape()[i] != logits.shape()[i])
+      fail<InvalidArgumentError>(op, "logits and labels must have the same first dimensions, got logits shape ",
+                                 logits.shape(), " and labels shape ", labels.shape());
+  const int64_t classes = logits.shape()[logits.rank() - 1];
+  for (int64_t v : labels.to_vector<int64_t>())
+    if (v < 0 || v >= classes)
+      fail<InvalidArgumentError>(op, "Received a label value of ", v, " which is outside the valid range of [0, ",
+                                 classes, ")");
+  Tensor oh = one_hot(labels, classes, 1.0, 0.0, logits.dtype());
+  return -reduce_sum(oh * log_softmax(logits, -1), {-1});
+}
+
+Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
+  const char* op = "SoftmaxCrossEntropyWithLogits";
+  detail::check_same_dtype(op, {labels, logits});
+  detail::check_dtype(op, logits, detail::Require::floating);
+  if (!(labels.shape() == logits.shape()))
+    fail<InvalidArgumentError>(op, "logits and labels must be broadcastable: logits_size=", logits.shape(),
+                               " labels_size=", labels.shape());
+  return -reduce_sum(labels * log_softmax(logits, -1), {-1});
+}
+
+Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
+  const char* op = "SigmoidCrossEntropyWithLogits";
+  detail::check_same_dtype(op, {labels, logits});
+  detail::check_dtype(op, logits, detail::Require::floating);
+  if (!(labels.shape() == logits.shape()))
+    fail<InvalidArgumentError>(op, "logits and labels must have the same shape (", logits.shape(), " vs ",
+                               labels.shape(), ")");
+  // max(x, 0) - x·z + log(1 + e^(-|x|)): no overflow for any x.
+  return relu(logits) - logits * labels + log1p(exp(-abs(logits)));
+}
+
+}  // namespace nn
+}  // namespace tapeflow

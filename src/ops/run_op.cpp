@@ -1,0 +1,137 @@
+#include "ops/run_op.hpp"
+
+#include <array>
+
+#include "core/device_context.hpp"
+
+namespace tapeflow::detail {
+
+Tensor on_device(const Tensor& t, Device device) {
+  const auto& impl = t.impl();
+  if (impl->device == device) return t;
+  // Host staging keeps this correct for every pair of devices.
+  auto out = new_impl(impl->shape, impl->dtype, device);
+  if (impl->device.type == DeviceType::CPU) {
+    backend_for(device).copy_from_host(impl->data, out->data, impl->nbytes);
+  } else if (device.type == DeviceType::CPU) {
+    backend_for(impl->device).copy_to_host(impl->data, out->data, impl->nbytes);
+  } else {
+    std::vector<unsigned char> host(impl->nbytes);
+    backend_for(impl->device).copy_to_host(impl->data, host.data(), impl->nbytes);
+    backend_for(device).copy_from_host(host.data(), out->data, impl->nbytes);
+  }
+  return Tensor(std::move(out));
+}
+
+Tensor run_op(const OpSpec& spec) {
+  const Device device = current_device();
+  Backend& backend = backend_for(device);
+  const size_t n = spec.inputs.size();
+
+  // Inputs from another device are copied here (kept alive in `moved`).
+  std::array<Tensor, 4> moved_small;
+  std::vector<Tensor> moved_big;
+  Tensor* moved = moved_small.data();
+  if (n > moved_small.size()) {
+    moved_big.resize(n);
+    moved = moved_big.data();
+  }
+  std::array<TensorRef, 4> refs_small;
+  std::vector<TensorRef> refs_big;
+  TensorRef* refs = refs_small.data();
+  if (n > refs_small.size()) {
+    refs_big.resize(n);
+    refs = refs_big.data();
+  }
+  bool any_moved = false;
+  for (size_t i = 0; i < n; ++i) {
+    const TensorImpl* impl = spec.inputs[i].impl().get();
+    if (impl->device != device) {
+      moved[i] = on_device(spec.inputs[i], device);
+      impl = moved[i].impl().get();
+      any_moved = true;
+    }
+    refs[i] = TensorRef{impl->data, &impl->shape, impl->dtype};
+  }
+  auto out = new_impl(spec.out.shape, spec.out.dtype, device);
+  KernelArgs args{refs, int(n), TensorRef{out->data, &out->shape, out->dtype}, spec.attrs};
+  if (out->size() > 0) spec.kernel(backend, args);
+  Tensor result(std::move(out));
+  if (spec.grad && any_tape_recording()) {
+    if (any_moved) {
+      std::vector<Tensor> ins(spec.inputs.begin(), spec.inputs.end());
+      record_op(spec.name, ins, result, spec.grad);
+    } else {
+      record_op(spec.name, spec.inputs, result, spec.grad);
+    }
+  }
+  return result;
+}
+
+void check_defined(const char* op, const Tensor& t, int index) {
+  if (!t.defined()) fail<InvalidArgumentError>(op, "input #", index, " is an undefined tensor");
+}
+
+void check_dtype(const char* op, const Tensor& t, Require req) {
+  DType d = t.dtype();
+  bool ok = true;
+  const char* want = "";
+  switch (req) {
+    case Require::any: return;
+    case Require::numeric: ok = d != DType::boolean; want = "a numeric"; break;
+    case Require::floating: ok = is_floating(d); want = "a floating-point (float32 or float64)"; break;
+    case Require::boolean: ok = d == DType::boolean; want = "a bool"; break;
+    case Require::integer: ok = is_integer(d); want = "an integer (int32 or int64)"; break;
+  }
+  if (!ok)
+    fail<InvalidArgumentError>(op, "Value for attr 'T' of ", dtype_name(d),
+                               " is not in the list of allowed values: ", op, " needs ", want,
+                               " tensor, got a ", dtype_name(d), " tensor of shape ", t.shape());
+}
+
+void check_same_dtype(const char* op, InputList ts) {
+  for (size_t i = 0; i < ts.size(); ++i) check_defined(op, ts[i], int(i));
+  for (size_t i = 1; i < ts.size(); ++i)
+    if (ts[i].dtype() != ts[0].dtype())
+      fail<InvalidArgumentError>(op, "cannot compute ", op, " as input #", i,
+                                 "(zero-based) was expected to be a ", dtype_name(ts[0].dtype()),
+                                 " tensor but is a ", dtype_name(ts[i].dtype()), " tensor");
+}
+
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
+  if (a == b) return a;
+  int r = std::max(a.rank(), b.rank());
+  std::vector<int64_t> out(r);
+  for (int i = 0; i < r; ++i) {
+    int ia = a.rank() - r + i, ib = b.rank() - r + i;
+    int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    if (da == db || db == 1) out[i] = da;
+    else if (da == 1) out[i] = db;
+    else fail<InvalidArgumentError>(op, "Incompatible shapes: ", a, " vs. ", b);
+  }
+  return Shape(out);
+}
+
+int canonical_axis(const char* op, int axis, int rank) {
+  if (axis < -rank || axis >= std::max(rank, 1) || (rank == 0 && axis != 0 && axis != -1))
+    fail<InvalidArgumentError>(op, "axis ", axis, " is out of range for a tensor of rank ", rank,
+                               " (expected [", -rank, ", ", rank, "))");
+  return axis < 0 ? axis + rank : axis;
+}
+
+Tensor unbroadcast(const Tensor& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  const Shape& gs = g.shape();
+  int lead = gs.rank() - shape.rank();
+  std::vector<int> axes;
+  for (int i = 0; i < gs.rank(); ++i)
+    if (i < lead || (shape[i - lead] == 1 && gs[i] != 1)) axes.push_back(i);
+  Tensor s = axes.empty() ? g : reduce_sum(g, axes, /*keepdims=*/true);
+  return reshape(s, shape);
+}
+
+Tensor view_as(const Tensor& x, const Shape& shape) {
+  return Tensor(std::make_shared<TensorImpl>(x.impl(), shape));
+}
+
+}  // namespace tapeflow::detail

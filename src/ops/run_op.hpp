@@ -1,0 +1,102 @@
+#pragma once
+
+// run_op: the one path every primitive op takes. It picks the device (innermost DeviceScope),
+// copies inputs that live elsewhere, allocates the output, calls the backend kernel, and
+// records a tape entry when a live tape watches an input. Front ends validate before calling.
+
+#include <functional>
+#include <initializer_list>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "core/fail.hpp"
+#include "core/tensor_impl.hpp"
+#include "tapeflow/ops.hpp"
+#include "tapeflow/tensor.hpp"
+
+namespace tapeflow::detail {
+
+/// A non-owning list of op inputs: from a braced list (lives to the end of the full
+/// expression) or from a vector owned by the caller.
+class InputList {
+ public:
+  InputList(std::initializer_list<Tensor> l) : p_(l.begin()), n_(l.size()) {}
+  InputList(const std::vector<Tensor>& v) : p_(v.data()), n_(v.size()) {}  // NOLINT
+  const Tensor* begin() const { return p_; }
+  const Tensor* end() const { return p_ + n_; }
+  size_t size() const { return n_; }
+  const Tensor& operator[](size_t i) const { return p_[i]; }
+
+ private:
+  const Tensor* p_;
+  size_t n_;
+};
+
+/// What a gradient rule sees: the forward op's inputs and output, and dL/d(output).
+class GradCall {
+ public:
+  GradCall(const std::vector<Tensor>& inputs, const Tensor& output, const Tensor& upstream,
+           const std::vector<bool>& needs)
+      : inputs_(inputs), output_(output), upstream_(upstream), needs_(needs) {}
+  const Tensor& input(int i) const { return inputs_[i]; }
+  int num_inputs() const { return int(inputs_.size()); }
+  const Tensor& output() const { return output_; }
+  const Tensor& upstream() const { return upstream_; }
+  /// Whether input i leads to a watched tensor (else its gradient is not computed).
+  bool needs(int i) const { return needs_[i]; }
+
+ private:
+  const std::vector<Tensor>& inputs_;
+  const Tensor& output_;
+  const Tensor& upstream_;
+  const std::vector<bool>& needs_;
+};
+
+using GradList = std::vector<Tensor>;
+using GradFn = std::function<GradList(const GradCall&)>;
+using KernelFn = void (*)(Backend&, const KernelArgs&);
+
+struct OutSpec {
+  Shape shape;
+  DType dtype;
+};
+
+struct OpSpec {
+  const char* name;
+  InputList inputs;
+  OutSpec out;
+  KernelFn kernel;
+  const void* attrs = nullptr;
+  /// The gradient rule; empty for ops whose output has no gradient (bool/int results).
+  GradFn grad = nullptr;
+};
+
+Tensor run_op(const OpSpec& spec);
+
+/// Records an already computed op on the tapes that watch one of its inputs (used by
+/// run_op, custom_gradient and ops implemented as views).
+void record_op(const char* name, InputList inputs, const Tensor& output, const GradFn& grad);
+/// True when some tape on this thread is recording.
+bool any_tape_recording();
+
+/// The input on `device`, copied there if it lives elsewhere.
+Tensor on_device(const Tensor& t, Device device);
+
+// ---- validation helpers shared by front ends --------------------------------------------------
+
+enum class Require { any, numeric, floating, boolean, integer };
+void check_defined(const char* op, const Tensor& t, int index);
+void check_dtype(const char* op, const Tensor& t, Require req);
+/// Same dtype for all inputs (TF's strict rule; no implicit promotion).
+void check_same_dtype(const char* op, InputList ts);
+/// NumPy broadcast of two shapes; InvalidArgumentError "Incompatible shapes: a vs. b".
+Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b);
+/// Normalises a possibly negative axis; InvalidArgumentError when out of [-rank, rank).
+int canonical_axis(const char* op, int axis, int rank);
+
+/// Sums `g` over the axes that broadcasting added to reach `shape` (binary gradient rules).
+Tensor unbroadcast(const Tensor& g, const Shape& shape);
+/// x reinterpreted with another shape of the same size (no copy, fresh id, not recorded).
+Tensor view_as(const Tensor& x, const Shape& shape);
+
+}  // namespace tapeflow::detail

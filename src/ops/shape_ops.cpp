@@ -1,0 +1,413 @@
+// Shape ops. Reshape-like ops are views (no copy); the rest run strided-copy, pad, concat or
+// gather kernels. Gradient rules invert each op with another shape op.
+#include <algorithm>
+#include <numeric>
+
+#include "core/device_context.hpp"
+#include "ops/run_op.hpp"
+
+namespace tapeflow {
+
+using detail::Backend;
+using detail::fail;
+using detail::GradCall;
+using detail::GradList;
+using detail::KernelArgs;
+using detail::run_op;
+
+namespace {
+
+std::vector<int64_t> contiguous_strides(const Shape& s) {
+  std::vector<int64_t> st(size_t(s.rank()), 1);
+  for (int d = s.rank() - 2; d >= 0; --d) st[size_t(d)] = st[size_t(d + 1)] * s[d + 1];
+  return st;
+}
+
+Tensor strided(const char* op, const Tensor& x, const Shape& out, detail::StridedCopyAttrs a,
+               detail::GradFn grad) {
+  return run_op({.name = op,
+                 .inputs = {x},
+                 .out = {out, x.dtype()},
+                 .kernel = [](Backend& b, const KernelArgs& k) { b.strided_copy(k); },
+                 .attrs = &a,
+                 .grad = is_floating(x.dtype()) ? std::move(grad) : detail::GradFn()});
+}
+
+/// A view with a new shape; recorded with a reshape-back gradient.
+Tensor reshaped_view(const char* op, const Tensor& x, const Shape& s) {
+  Tensor out = detail::view_as(x, s);
+  // Keep the view on the current device so that device placement stays predictable.
+  if (x.device_info() != detail::current_device()) out = detail::on_device(out, detail::current_device());
+  if (is_floating(x.dtype()) && detail::any_tape_recording())
+    detail::record_op(op, {x}, out, [](const GradCall& g) -> GradList {
+      return {reshape(g.upstream(), g.input(0).shape())};
+    });
+  return out;
+}
+
+}  // namespace
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  detail::check_defined("Reshape", x, 0);
+  std::vector<int64_t> dims = shape.dims();
+  int infer = -1;
+  int64_t known = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] == -1) {
+      if (infer >= 0) fail<InvalidArgumentError>("Reshape", "only one input size may be -1, not both ", infer, " and ", i);
+      infer = int(i);
+    } else if (dims[i] < 0) {
+      fail<InvalidArgumentError>("Reshape", "Size ", i, " must be non-negative, not ", dims[i]);
+    } else {
+      known *= dims[i];
+    }
+  }
+  const int64_t n = x.num_elements();
+  if (infer >= 0) {
+    if (known == 0 || n % known != 0)
+      fail<InvalidArgumentError>("Reshape", "Input to reshape is a tensor with ", n,
+                                 " values, but the requested shape ", shape, " cannot hold them");
+    dims[size_t(infer)] = n / known;
+  } else if (known != n) {
+    fail<InvalidArgumentError>("Reshape", "Input to reshape is a tensor with ", n,
+                               " values, but the requested shape has ", known, ": ", x.shape(),
+                               " vs. ", shape);
+  }
+  return reshaped_view("Reshape", x, Shape(dims));
+}
+
+Tensor expand_dims(const Tensor& x, int axis) {
+  detail::check_defined("ExpandDims", x, 0);
+  const int r = x.rank();
+  if (axis < -r - 1 || axis > r)
+    fail<InvalidArgumentError>("ExpandDims", "Tried to expand dim index ", axis, " for tensor with ", r,
+                               " dimensions (shape ", x.shape(), ")");
+  if (axis < 0) axis += r + 1;
+  std::vector<int64_t> d = x.shape().dims();
+  d.insert(d.begin() + axis, 1);
+  return reshaped_view("ExpandDims", x, Shape(d));
+}
+
+Tensor squeeze(const Tensor& x, std::vector<int> axes) {
+  detail::check_defined("Squeeze", x, 0);
+  const int r = x.rank();
+  std::vector<bool> drop(size_t(r), false);
+  if (axes.empty()) {
+    for (int i = 0; i < r; ++i) drop[size_t(i)] = x.shape()[i] == 1;
+  } else {
+    for (int a : axes) {
+      int c = detail::canonical_axis("Squeeze", a, r);
+      if (x.shape()[c] != 1)
+        fail<InvalidArgumentError>("Squeeze", "Can not squeeze dim[", c, "], expected a dimension of 1, got ",
+                                   x.shape()[c], " (shape ", x.shape(), ")");
+      drop[size_t(c)] = true;
+    }
+  }
+  std::vector<int64_t> d;
+  for (int i = 0; i < r; ++i)
+    if (!drop[size_t(i)]) d.push_back(x.shape()[i]);
+  return reshaped_view("Squeeze", x, Shape(d));
+}
+
+Tensor transpose(const Tensor& x, std::vector<int> perm) {
+  detail::check_defined("Transpose", x, 0);
+  const int r = x.rank();
+  if (perm.empty())
+    for (int i = r - 1; i >= 0; --i) perm.push_back(i);
+  if (int(perm.size()) != r)
+    fail<InvalidArgumentError>("Transpose", "transpose expects a vector of size ", r,
+                               ". But input(1) is a vector of size ", perm.size());
+  std::vector<bool> seen(size_t(r), false);
+  for (int& p : perm) {
+    if (p < -r || p >= r || seen[size_t(p < 0 ? p + r : p)])
+      fail<InvalidArgumentError>("Transpose", "perm ", detail::vec_str(perm), " is not a permutation of 0..",
+                                 r - 1, " for shape ", x.shape());
+    if (p < 0) p += r;
+    seen[size_t(p)] = true;
+  }
+  bool identity_perm = true;
+  for (int i = 0; i < r; ++i) identity_perm = identity_perm && perm[size_t(i)] == i;
+  if (identity_perm) return identity(x);
+  std::vector<int64_t> in_st = contiguous_strides(x.shape()), out_dims(static_cast<size_t>(r));
+  detail::StridedCopyAttrs a;
+  for (int i = 0; i < r; ++i) {
+    out_dims[size_t(i)] = x.shape()[perm[size_t(i)]];
+    a.src_strides.push_back(in_st[size_t(perm[size_t(i)])]);
+  }
+  std::vector<int> inv(static_cast<size_t>(r));
+  for (int i = 0; i < r; ++i) inv[size_t(perm[size_t(i)])] = i;
+  return strided("Transpose", x, Shape(out_dims), std::move(a), [inv](const GradCall& g) -> GradList {
+    return {transpose(g.upstream(), inv)};
+  });
+}
+
+Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  detail::check_defined("BroadcastTo", x, 0);
+  if (x.shape() == shape) return x;
+  const Shape& s = x.shape();
+  if (s.rank() > shape.rank())
+    fail<InvalidArgumentError>("BroadcastTo", "Incompatible shapes: ", s, " vs. ", shape);
+  std::vector<int64_t> in_st = contiguous_strides(s);
+  detail::StridedCopyAttrs a;
+  a.src_strides.assign(size_t(shape.rank()), 0);
+  for (int i = 0; i < s.rank(); ++i) {
+    int o = shape.rank() - s.rank() + i;
+    if (s[i] != shape[o] && s[i] != 1)
+      fail<InvalidArgumentError>("BroadcastTo", "Incompatible shapes: ", s, " vs. ", shape);
+    a.src_strides[size_t(o)] = s[i] == 1 ? 0 : in_st[size_t(i)];
+  }
+  return strided("BroadcastTo", x, shape, std::move(a), [](const GradCall& g) -> GradList {
+    return {detail::unbroadcast(g.upstream(), g.input(0).shape())};
+  });
+}
+
+Tensor slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vector<int64_t>& size) {
+  detail::check_defined("Slice", x, 0);
+  const int r = x.rank();
+  if (int(begin.size()) != r || int(size.size()) != r)
+    fail<InvalidArgumentError>("Slice", "Expected begin and size arguments to be 1-D tensors of size ", r,
+                               ", but got shapes (", begin.size(), ",) and (", size.size(), ",) instead");
+  std::vector<int64_t> st = contiguous_strides(x.shape()), out(static_cast<size_t>(r));
+  detail::StridedCopyAttrs a;
+  for (int i = 0; i < r; ++i) {
+    int64_t b = begin[size_t(i)], n = size[size_t(i)] == -1 ? x.shape()[i] - b : size[size_t(i)];
+    if (b < 0 || n < 0 || b + n > x.shape()[i])
+      fail<InvalidArgumentError>("Slice", "Expected begin ", detail::vec_str(begin), " and size ",
+                                 detail::vec_str(size), " to fit in shape ", x.shape());
+    out[size_t(i)] = n;
+    a.src_offset += b * st[size_t(i)];
+  }
+  a.src_strides = st;
+  std::vector<std::pair<int64_t, int64_t>> pads(static_cast<size_t>(r));
+  for (int i = 0; i < r; ++i)
+    pads[size_t(i)] = {begin[size_t(i)], x.shape()[i] - begin[size_t(i)] - out[size_t(i)]};
+  return strided("Slice", x, Shape(out), std::move(a), [pads](const GradCall& g) -> GradList {
+    return {pad(g.upstream(), pads)};
+  });
+}
+
+Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& paddings, double constant_values) {
+  detail::check_defined("PadV2", x, 0);
+  const int r = x.rank();
+  if (int(paddings.size()) != r)
+    fail<InvalidArgumentError>("PadV2", "The first dimension of paddings must be the rank of inputs ", r,
+                               ", got ", paddings.size(), " pairs for shape ", x.shape());
+  detail::PadAttrs a;
+  a.value = constant_values;
+  std::vector<int64_t> out(static_cast<size_t>(r)), begin(static_cast<size_t>(r));
+  for (int i = 0; i < r; ++i) {
+    auto [lo, hi] = paddings[size_t(i)];
+    if (lo < 0 || hi < 0)
+      fail<InvalidArgumentError>("PadV2", "Paddings must be non-negative: ", lo, " ", hi);
+    out[size_t(i)] = x.shape()[i] + lo + hi;
+    a.before.push_back(lo);
+    begin[size_t(i)] = lo;
+  }
+  Shape in_shape = x.shape();
+  return run_op({.name = "PadV2",
+                 .inputs = {x},
+                 .out = {Shape(out), x.dtype()},
+                 .kernel = [](Backend& b, const KernelArgs& k) { b.pad(k); },
+                 .attrs = &a,
+                 .grad = is_floating(x.dtype())
+                             ? detail::GradFn([begin, in_shape](const GradCall& g) -> GradList {
+                                 return {slice(g.upstream(), begin, in_shape.dims())};
+                               })
+                             : detail::GradFn()});
+}
+
+Tensor concat(const std::vector<Tensor>& values, int axis) {
+  const char* op = "ConcatV2";
+  if (values.empty()) fail<InvalidArgumentError>(op, "needs at least one tensor");
+  detail::check_same_dtype(op, values);
+  const Shape& s0 = values[0].shape();
+  const int r = s0.rank();
+  if (r == 0) fail<InvalidArgumentError>(op, "Can't concatenate scalars (use tf::stack instead)");
+  int a = detail::canonical_axis(op, axis, r);
+  detail::ConcatAttrs attrs{1, {}};
+  for (int i = 0; i < a; ++i) attrs.outer *= s0[i];
+  std::vector<int64_t> out = s0.dims();
+  out[size_t(a)] = 0;
+  std::vector<int64_t> sizes;
+  for (size_t t = 0; t < values.size(); ++t) {
+    const Shape& s = values[t].shape();
+    bool ok = s.rank() == r;
+    for (int i = 0; ok && i < r; ++i) ok = i == a || s[i] == s0[i];
+    if (!ok)
+      fail<InvalidArgumentError>(op, "ConcatOp : Dimension mismatch: input #", t, " has shape ", s,
+                                 ", input #0 has shape ", s0, " (axis ", a, ")");
+    out[size_t(a)] += s[a];
+    sizes.push_back(s[a]);
+    attrs.chunks.push_back(s.num_elements() / std::max<int64_t>(attrs.outer, 1));
+  }
+  if (values.size() == 1) return identity(values[0]);
+  return run_op({.name = op,
+                 .inputs = values,
+                 .out = {Shape(out), values[0].dtype()},
+                 .kernel = [](Backend& b, const KernelArgs& k) { b.concat(k); },
+                 .attrs = &attrs,
+                 .grad = is_floating(values[0].dtype())
+                             ? detail::GradFn([sizes, a](const GradCall& g) -> GradList {
+                                 return split(g.upstream(), sizes, a);
+                               })
+                             : detail::GradFn()});
+}
+
+Tensor stack(const std::vector<Tensor>& values, int axis) {
+  if (values.empty()) fail<InvalidArgumentError>("Pack", "needs at least one tensor");
+  const Shape& s0 = values[0].shape();
+  for (size_t i = 0; i < values.size(); ++i) {
+    detail::check_defined("Pack", values[i], int(i));
+    if (!(values[i].shape() == s0))
+      fail<InvalidArgumentError>("Pack", "Shapes of all inputs must match: values[0].shape = ", s0,
+                                 " != values[", i, "].shape = ", values[i].shape());
+  }
+  const int r = s0.rank() + 1;
+  if (axis < -r || axis >= r)
+    fail<InvalidArgumentError>("Pack", "axis ", axis, " is out of range for stacking rank-", s0.rank(), " tensors");
+  if (axis < 0) axis += r;
+  std::vector<Tensor> ex;
+  ex.reserve(values.size());
+  for (const Tensor& v : values) ex.push_back(expand_dims(v, axis));
+  return concat(ex, axis);
+}
+
+std::vector<Tensor> unstack(const Tensor& x, int axis) {
+  detail::check_defined("Unpack", x, 0);
+  int a = detail::canonical_axis("Unpack", axis, x.rank());
+  std::vector<Tensor> out;
+  for (Tensor& part : split(x, int(x.shape()[a]), a)) out.push_back(squeeze(part, {a}));
+  return out;
+}
+
+std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int axis) {
+  detail::check_defined("SplitV", x, 0);
+  int a = detail::canonical_axis("SplitV", axis, x.rank());
+  const int64_t dim = x.shape()[a];
+  std::vector<int64_t> sz = sizes;
+  int64_t known = 0;
+  int infer = -1;
+  for (size_t i = 0; i < sz.size(); ++i) {
+    if (sz[i] == -1 && infer < 0) infer = int(i);
+    else if (sz[i] < 0) fail<InvalidArgumentError>("SplitV", "invalid split size ", sz[i]);
+    else known += sz[i];
+  }
+  if (infer >= 0) sz[size_t(infer)] = dim - known;
+  int64_t total = std::accumulate(sz.begin(), sz.end(), int64_t(0));
+  if (total != dim || (infer >= 0 && sz[size_t(infer)] < 0))
+    fail<InvalidArgumentError>("SplitV", "Determined shape must either match input shape along split_dim "
+                               "exactly if fully specified, or be less than the size of the input along "
+                               "split_dim if not fully specified. Got sizes ", detail::vec_str(sizes),
+                               " for dimension ", dim, " of shape ", x.shape());
+  std::vector<Tensor> out;
+  std::vector<int64_t> begin(size_t(x.rank()), 0), size = x.shape().dims();
+  for (int64_t s : sz) {
+    size[size_t(a)] = s;
+    out.push_back(slice(x, begin, size));
+    begin[size_t(a)] += s;
+  }
+  return out;
+}
+
+std::vector<Tensor> split(const Tensor& x, int num, int axis) {
+  detail::check_defined("Split", x, 0);
+  int a = detail::canonical_axis("Split", axis, x.rank());
+  if (num <= 0 || x.shape()[a] % num != 0)
+    fail<InvalidArgumentError>("Split", "Number of ways to split should evenly divide the split dimension, "
+                               "but got split_dim ", a, " (size = ", x.shape()[a], ") and num_split ", num);
+  return split(x, std::vector<int64_t>(size_t(num), x.shape()[a] / num), a);
+}
+
+Tensor gather(const Tensor& x, const Tensor& indices, int axis) {
+  const char* op = "GatherV2";
+  detail::check_defined(op, x, 0);
+  detail::check_defined(op, indices, 1);
+  detail::check_dtype(op, indices, detail::Require::integer);
+  if (x.rank() == 0) fail<InvalidArgumentError>(op, "params must be at least 1 dimensional, got shape ()");
+  int a = detail::canonical_axis(op, axis, x.rank());
+  detail::GatherAttrs attrs{1, x.shape()[a], 1, indices.num_elements()};
+  for (int i = 0; i < a; ++i) attrs.outer *= x.shape()[i];
+  for (int i = a + 1; i < x.rank(); ++i) attrs.inner *= x.shape()[i];
+  for (int64_t v : indices.to_vector<int64_t>())
+    if (v < 0 || v >= attrs.axis_dim)
+      fail<InvalidArgumentError>(op, "indices = ", v, " is not in [0, ", attrs.axis_dim, ") (params shape ",
+                                 x.shape(), ", axis ", a, ")");
+  std::vector<int64_t> out;
+  for (int i = 0; i < a; ++i) out.push_back(x.shape()[i]);
+  for (int64_t d : indices.shape()) out.push_back(d);
+  for (int i = a + 1; i < x.rank(); ++i) out.push_back(x.shape()[i]);
+  detail::GradFn grad;
+  if (is_floating(x.dtype()))
+    grad = [attrs](const GradCall& g) -> GradList {
+      // Scatter-add dy back into the rows that were picked (repeats accumulate).
+      const Tensor& x = g.input(0);
+      Tensor dy = reshape(g.upstream(), Shape{attrs.outer, attrs.num_indices, attrs.inner});
+      detail::ScatterAddAttrs sa = attrs;
+      Tensor flat_idx = reshape(g.input(1), Shape{attrs.num_indices});
+      Tensor dx = run_op({.name = "UnsortedSegmentSum",
+                          .inputs = {dy, flat_idx},
+                          .out = {Shape{attrs.outer, attrs.axis_dim, attrs.inner}, x.dtype()},
+                          .kernel = [](Backend& b, const KernelArgs& k) { b.scatter_add(k); },
+                          .attrs = &sa,
+                          .grad = [attrs](const GradCall& gg) -> GradList {
+                            // Its gradient is a gather again.
+                            Tensor up = reshape(gg.upstream(), Shape{attrs.outer, attrs.axis_dim, attrs.inner});
+                            return {reshape(gather(up, gg.input(1), 1), gg.input(0).shape()), Tensor()};
+                          }});
+      return {reshape(dx, x.shape()), Tensor()};
+    };
+  return run_op({.name = op,
+                 .inputs = {x, indices},
+                 .out = {Shape(out), x.dtype()},
+                 .kernel = [](Backend& b, const KernelArgs& k) { b.gather(k); },
+                 .attrs = &attrs,
+                 .grad = std::move(grad)});
+}
+
+Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value, DType dtype) {
+  detail::check_defined("OneHot", indices, 0);
+  detail::check_dtype("OneHot", indices, detail::Require::integer);
+  if (depth < 0) fail<InvalidArgumentError>("OneHot", "depth must be non-negative, got ", depth);
+  // A composite: compare each index with 0..depth-1 (out-of-range rows stay all off).
+  Tensor ids = range(0.0, double(depth), 1.0, indices.dtype());
+  Tensor hit = equal(expand_dims(indices, -1), ids);
+  DeviceScope scope(hit.device_info());
+  return where(hit, constant(on_value, dtype), constant(off_value, dtype));
+}
+
+Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples) {
+  detail::check_defined("Tile", x, 0);
+  const int r = x.rank();
+  if (int(multiples.size()) != r)
+    fail<InvalidArgumentError>("Tile", "Expected multiples argument to be a vector of length ", r,
+                               " but got length ", multiples.size(), " for shape ", x.shape());
+  // A composite: [d0, d1] → [1, d0, 1, d1] → broadcast [m0, d0, m1, d1] → [m0*d0, m1*d1].
+  std::vector<int64_t> ex, big, out;
+  for (int i = 0; i < r; ++i) {
+    if (multiples[size_t(i)] < 0) fail<InvalidArgumentError>("Tile", "Expected multiples to be non-negative");
+    ex.insert(ex.end(), {1, x.shape()[i]});
+    big.insert(big.end(), {multiples[size_t(i)], x.shape()[i]});
+    out.push_back(multiples[size_t(i)] * x.shape()[i]);
+  }
+  return reshape(broadcast_to(reshape(x, Shape(ex)), Shape(big)), Shape(out));
+}
+
+Tensor shape(const Tensor& x) {
+  detail::check_defined("Shape", x, 0);
+  std::vector<int32_t> d;
+  for (int64_t v : x.shape()) d.push_back(int32_t(v));
+  return constant(d, Shape{int64_t(d.size())});
+}
+
+Tensor stop_gradient(const Tensor& x) {
+  detail::check_defined("StopGradient", x, 0);
+  return detail::view_as(x, x.shape());  // a fresh id that no tape watches
+}
+
+Tensor identity(const Tensor& x) {
+  detail::check_defined("Identity", x, 0);
+  return strided("Identity", x, x.shape(), {contiguous_strides(x.shape()), 0},
+                 [](const GradCall& g) -> GradList { return {g.upstream()}; });
+}
+
+}  // namespace tapeflow

@@ -1,0 +1,1 @@
+#include <tapeflow/tapeflow.hpp>
