@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <variant>
 #include <vector>
@@ -48,6 +49,9 @@ class TAPEFLOW_API GradientTape {
 
   void watch(const Source& s);
   void watch(const std::vector<Source>& sources);
+  /// A braced list (`watch({x})`, `gradient(y, {w})`) picks the list overloads: without these,
+  /// one-element lists are ambiguous between Source and std::vector<Source>.
+  void watch(std::initializer_list<Source> sources) { watch(std::vector<Source>(sources)); }
 
   /// d(sum of target)/d source.
   Tensor gradient(const Tensor& target, const Source& source,
@@ -56,6 +60,11 @@ class TAPEFLOW_API GradientTape {
   std::vector<Tensor> gradient(const Tensor& target, const std::vector<Source>& sources,
                                const Tensor& output_gradients = Tensor(),
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
+  std::vector<Tensor> gradient(const Tensor& target, std::initializer_list<Source> sources,
+                               const Tensor& output_gradients = Tensor(),
+                               UnconnectedGradients unconnected = UnconnectedGradients::None) {
+    return gradient(target, std::vector<Source>(sources), output_gradients, unconnected);
+  }
   /// Shape target.shape + source.shape.
   Tensor jacobian(const Tensor& target, const Source& source,
                   UnconnectedGradients unconnected = UnconnectedGradients::None);

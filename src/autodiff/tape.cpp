@@ -73,7 +73,7 @@ void record_op(const char* name, InputList inputs, const Tensor& output, const G
     if (!any) continue;
     if (is_floating(output.dtype())) t->watched.insert(output.id());
     t->records.push_back(
-        TapeRecord{name, std::vector<Tensor>(inputs.begin(), inputs.end()), output, grad, std::move(needs)});
+        TapeRecord{name, inputs.to_vector(), output, grad, std::move(needs)});
   }
 }
 

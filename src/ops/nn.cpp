@@ -34,8 +34,10 @@ Tensor gelu(const Tensor& x, bool approximate) {
 }
 
 Tensor softplus(const Tensor& x) {
-  // log(1 + eˣ) = max(x, 0) + log1p(e^(-|x|)).
-  return relu(x) + log1p(exp(-abs(x)));
+  // log(1 + eˣ) = max(x, 0) + log1p(e^(-|x|)). Both pieces split at x >= 0 (as TF's stable
+  // form), so at x = 0 their gradients add to σ(0) = 0.5 instead of relu'(0) + sign(0) = 0.
+  Tensor pos = greater_equal(x, zeros_like(x));
+  return where(pos, x, zeros_like(x)) + log1p(exp(where(pos, -x, x)));
 }
 
 Tensor log_softmax(const Tensor& logits, int axis) {
@@ -109,7 +111,10 @@ Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
     fail<InvalidArgumentError>(op, "logits and labels must have the same shape (", logits.shape(), " vs ",
                                labels.shape(), ")");
   // max(x, 0) - x·z + log(1 + e^(-|x|)): no overflow for any x.
-  return relu(logits) - logits * labels + log1p(exp(-abs(logits)));
+  // Split at x >= 0 as TF does, so the gradient at x = 0 is σ(0) - z (relu/abs would give -z).
+  Tensor pos = greater_equal(logits, zeros_like(logits));
+  return where(pos, logits, zeros_like(logits)) - logits * labels +
+         log1p(exp(where(pos, -logits, logits)));
 }
 
 }  // namespace nn

@@ -78,14 +78,18 @@ Tensor reduce_primitive(const char* op, const Tensor& x, const Plan& p, Kernel k
         a.outer *= x.shape()[i];
       }
     }
-    src = transpose(x, perm);
+    // The kernel reads a transposed copy, but the op is recorded against x itself: the gradient
+    // rules are written in x's layout (its kept shape and axes), not the transposed one.
+    src = transpose(stop_gradient(x), perm);
   }
-  return run_op({.name = op,
-                 .inputs = {src},
-                 .out = {p.out, out_dtype},
-                 .kernel = kernel,
-                 .attrs = &a,
-                 .grad = std::move(grad)});
+  Tensor y = run_op({.name = op,
+                     .inputs = {src},
+                     .out = {p.out, out_dtype},
+                     .kernel = kernel,
+                     .attrs = &a,
+                     .grad = contiguous ? grad : detail::GradFn()});
+  if (!contiguous && grad && detail::any_tape_recording()) detail::record_op(op, {x}, y, grad);
+  return y;
 }
 
 }  // namespace

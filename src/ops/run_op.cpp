@@ -59,7 +59,7 @@ Tensor run_op(const OpSpec& spec) {
   Tensor result(std::move(out));
   if (spec.grad && any_tape_recording()) {
     if (any_moved) {
-      std::vector<Tensor> ins(spec.inputs.begin(), spec.inputs.end());
+      std::vector<Tensor> ins = spec.inputs.to_vector();
       record_op(spec.name, ins, result, spec.grad);
     } else {
       record_op(spec.name, spec.inputs, result, spec.grad);
@@ -131,7 +131,7 @@ Tensor unbroadcast(const Tensor& g, const Shape& shape) {
 }
 
 Tensor view_as(const Tensor& x, const Shape& shape) {
-  return Tensor(std::make_shared<TensorImpl>(x.impl(), shape));
+  return Tensor(make_impl(x.impl(), shape));
 }
 
 }  // namespace tapeflow::detail

@@ -16,20 +16,27 @@
 
 namespace tapeflow::detail {
 
-/// A non-owning list of op inputs: from a braced list (lives to the end of the full
-/// expression) or from a vector owned by the caller.
+/// A non-owning list of op inputs: from a braced list of named tensors (held by reference,
+/// so building it touches no reference count) or from a vector owned by the caller.
 class InputList {
  public:
-  InputList(std::initializer_list<Tensor> l) : p_(l.begin()), n_(l.size()) {}
-  InputList(const std::vector<Tensor>& v) : p_(v.data()), n_(v.size()) {}  // NOLINT
-  const Tensor* begin() const { return p_; }
-  const Tensor* end() const { return p_ + n_; }
+  InputList() = default;
+  InputList(std::initializer_list<std::reference_wrapper<const Tensor>> l)
+      : refs_(l.begin()), n_(l.size()) {}
+  InputList(const std::vector<Tensor>& v) : vec_(v.data()), n_(v.size()) {}  // NOLINT
   size_t size() const { return n_; }
-  const Tensor& operator[](size_t i) const { return p_[i]; }
+  const Tensor& operator[](size_t i) const { return vec_ ? vec_[i] : refs_[i].get(); }
+  std::vector<Tensor> to_vector() const {
+    std::vector<Tensor> v;
+    v.reserve(n_);
+    for (size_t i = 0; i < n_; ++i) v.push_back((*this)[i]);
+    return v;
+  }
 
  private:
-  const Tensor* p_;
-  size_t n_;
+  const std::reference_wrapper<const Tensor>* refs_ = nullptr;
+  const Tensor* vec_ = nullptr;
+  size_t n_ = 0;
 };
 
 /// What a gradient rule sees: the forward op's inputs and output, and dL/d(output).
