@@ -27,10 +27,12 @@ std::vector<TapeImpl*>& tape_stack() {
   return stack;
 }
 
-bool any_tape_recording() {
-  for (TapeImpl* t : tape_stack())
-    if (t->recording) return true;
-  return false;
+thread_local int t_recording_tapes = 0;
+
+void TapeImpl::set_recording(bool on) {
+  if (on == recording) return;
+  recording = on;
+  t_recording_tapes += on ? 1 : -1;
 }
 
 void TapeImpl::watch_tensor(const Tensor& t) {
@@ -56,7 +58,9 @@ void TapeImpl::watch_variable(const Variable& v) {
 }
 
 void notify_variable_read(const Variable& v) {
-  if (!v.trainable()) return;
+  // Integer variables (step counters) are never differentiable: skip them silently, as TF does;
+  // only an explicit watch() warns.
+  if (!v.trainable() || !is_floating(v.dtype())) return;
   for (TapeImpl* t : tape_stack())
     if (t->recording && t->options.watch_accessed_variables) t->watch_variable(v);
 }
@@ -86,11 +90,11 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
                              const Tensor& output_gradients, UnconnectedGradients unconnected) {
   if (!target.defined()) throw InvalidArgumentError("GradientTape.gradient: target is undefined");
   bool was = self.recording;
-  self.recording = false;
+  self.set_recording(false);
   struct Restore {
     TapeImpl& t;
     bool was;
-    ~Restore() { t.recording = was; }
+    ~Restore() { t.set_recording(was); }
   } restore{self, was};
 
   std::unordered_map<uint64_t, Tensor> grads;
@@ -154,9 +158,11 @@ using detail::TapeImpl;
 GradientTape::GradientTape(TapeOptions options) : impl_(std::make_unique<TapeImpl>()) {
   impl_->options = options;
   detail::tape_stack().push_back(impl_.get());
+  impl_->set_recording(true);
 }
 
 GradientTape::~GradientTape() {
+  impl_->set_recording(false);
   auto& s = detail::tape_stack();
   for (auto it = s.begin(); it != s.end(); ++it)
     if (*it == impl_.get()) {
@@ -248,9 +254,9 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Source& source,
 }
 
 GradientTape::Pause::Pause(detail::TapeImpl* t) : tape_(t), was_recording_(t->recording) {
-  t->recording = false;
+  t->set_recording(false);
 }
-GradientTape::Pause::~Pause() { tape_->recording = was_recording_; }
+GradientTape::Pause::~Pause() { tape_->set_recording(was_recording_); }
 
 GradientTape::Pause GradientTape::stop_recording() { return Pause(impl_.get()); }
 
@@ -274,12 +280,12 @@ Tensor custom_gradient(const std::vector<Tensor>& inputs, const ForwardFunction&
     std::vector<std::pair<TapeImpl*, bool>> saved;
     for (TapeImpl* t : detail::tape_stack()) {
       saved.emplace_back(t, t->recording);
-      t->recording = false;
+      t->set_recording(false);
     }
     struct Restore {
       std::vector<std::pair<TapeImpl*, bool>>& s;
       ~Restore() {
-        for (auto& [t, r] : s) t->recording = r;
+        for (auto& [t, r] : s) t->set_recording(r);
       }
     } restore{saved};
     y = forward(inputs);

@@ -21,13 +21,14 @@ struct TapeRecord {
 
 struct TapeImpl {
   TapeOptions options;
-  bool recording = true;
+  bool recording = false;  // change only through set_recording (it keeps the thread's count)
   bool used = false;
   std::unordered_set<uint64_t> watched;  // ids of watched tensors and of recorded outputs
   std::vector<TapeRecord> records;
   std::vector<Variable> variables;       // watched variables, in first-watch order
   std::unordered_set<uint64_t> variable_handles;
 
+  void set_recording(bool on);
   void watch_tensor(const Tensor& t);
   void watch_variable(const Variable& v);
 };

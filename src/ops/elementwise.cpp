@@ -18,16 +18,22 @@ using detail::unbroadcast;
 namespace {
 
 
+// The common case (defined, same dtype, allowed, same shape) is checked inline; anything else
+// goes through the validators, which throw with the full message.
 detail::OutSpec binary_out(const char* op, const Tensor& x, const Tensor& y, Require req) {
-  detail::check_same_dtype(op, {x, y});
-  detail::check_dtype(op, x, req);
-  return {detail::broadcast_shapes(op, x.shape(), y.shape()), x.dtype()};
+  const detail::TensorImpl* a = x.impl().get();
+  const detail::TensorImpl* b = y.impl().get();
+  if (!a || !b || a->dtype != b->dtype) detail::check_same_dtype(op, {x, y});
+  if (!detail::dtype_allowed(a->dtype, req)) detail::check_dtype(op, x, req);
+  if (a->shape == b->shape) return {a->shape, a->dtype};
+  return {detail::broadcast_shapes(op, a->shape, b->shape), a->dtype};
 }
 
 detail::OutSpec unary_out(const char* op, const Tensor& x, Require req) {
-  detail::check_defined(op, x, 0);
-  detail::check_dtype(op, x, req);
-  return {x.shape(), x.dtype()};
+  const detail::TensorImpl* a = x.impl().get();
+  if (!a) detail::check_defined(op, x, 0);
+  if (!detail::dtype_allowed(a->dtype, req)) detail::check_dtype(op, x, req);
+  return {a->shape, a->dtype};
 }
 
 Tensor zero_grad(const Tensor& x) { return zeros_like(x); }

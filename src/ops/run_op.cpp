@@ -23,19 +23,11 @@ Tensor on_device(const Tensor& t, Device device) {
   return Tensor(std::move(out));
 }
 
-Tensor run_op(const OpSpec& spec) {
+Tensor run_op(OpSpec&& spec) {
   const Device device = current_device();
   Backend& backend = backend_for(device);
   const size_t n = spec.inputs.size();
 
-  // Inputs from another device are copied here (kept alive in `moved`).
-  std::array<Tensor, 4> moved_small;
-  std::vector<Tensor> moved_big;
-  Tensor* moved = moved_small.data();
-  if (n > moved_small.size()) {
-    moved_big.resize(n);
-    moved = moved_big.data();
-  }
   std::array<TensorRef, 4> refs_small;
   std::vector<TensorRef> refs_big;
   TensorRef* refs = refs_small.data();
@@ -43,22 +35,23 @@ Tensor run_op(const OpSpec& spec) {
     refs_big.resize(n);
     refs = refs_big.data();
   }
-  bool any_moved = false;
+  // Inputs from another device are copied here (kept alive in `moved`; rare).
+  std::vector<Tensor> moved;
   for (size_t i = 0; i < n; ++i) {
     const TensorImpl* impl = spec.inputs[i].impl().get();
     if (impl->device != device) {
+      if (moved.empty()) moved.resize(n);
       moved[i] = on_device(spec.inputs[i], device);
       impl = moved[i].impl().get();
-      any_moved = true;
     }
     refs[i] = TensorRef{impl->data, &impl->shape, impl->dtype};
   }
-  auto out = new_impl(spec.out.shape, spec.out.dtype, device);
+  auto out = make_impl(std::move(spec.out.shape), spec.out.dtype, device);
   KernelArgs args{refs, int(n), TensorRef{out->data, &out->shape, out->dtype}, spec.attrs};
   if (out->size() > 0) spec.kernel(backend, args);
   Tensor result(std::move(out));
   if (spec.grad && any_tape_recording()) {
-    if (any_moved) {
+    if (!moved.empty()) {
       std::vector<Tensor> ins = spec.inputs.to_vector();
       record_op(spec.name, ins, result, spec.grad);
     } else {

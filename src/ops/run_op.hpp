@@ -21,8 +21,11 @@ namespace tapeflow::detail {
 class InputList {
  public:
   InputList() = default;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winit-list-lifetime"  // by design: used within one full-expression
   InputList(std::initializer_list<std::reference_wrapper<const Tensor>> l)
       : refs_(l.begin()), n_(l.size()) {}
+#pragma GCC diagnostic pop
   InputList(const std::vector<Tensor>& v) : vec_(v.data()), n_(v.size()) {}  // NOLINT
   size_t size() const { return n_; }
   const Tensor& operator[](size_t i) const { return vec_ ? vec_[i] : refs_[i].get(); }
@@ -78,13 +81,15 @@ struct OpSpec {
   GradFn grad = nullptr;
 };
 
-Tensor run_op(const OpSpec& spec);
+Tensor run_op(OpSpec&& spec);
 
 /// Records an already computed op on the tapes that watch one of its inputs (used by
 /// run_op, custom_gradient and ops implemented as views).
 void record_op(const char* name, InputList inputs, const Tensor& output, const GradFn& grad);
+/// Number of recording tapes on this thread (kept by the tapes; read on every op).
+extern thread_local int t_recording_tapes;
 /// True when some tape on this thread is recording.
-bool any_tape_recording();
+inline bool any_tape_recording() { return t_recording_tapes > 0; }
 
 /// The input on `device`, copied there if it lives elsewhere.
 Tensor on_device(const Tensor& t, Device device);
@@ -92,6 +97,16 @@ Tensor on_device(const Tensor& t, Device device);
 // ---- validation helpers shared by front ends --------------------------------------------------
 
 enum class Require { any, numeric, floating, boolean, integer };
+inline bool dtype_allowed(DType d, Require req) {
+  switch (req) {
+    case Require::any: return true;
+    case Require::numeric: return d != DType::boolean;
+    case Require::floating: return is_floating(d);
+    case Require::boolean: return d == DType::boolean;
+    case Require::integer: return is_integer(d);
+  }
+  return false;
+}
 void check_defined(const char* op, const Tensor& t, int index);
 void check_dtype(const char* op, const Tensor& t, Require req);
 /// Same dtype for all inputs (TF's strict rule; no implicit promotion).

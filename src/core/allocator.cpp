@@ -1,0 +1,134 @@
+#include "core/allocator.hpp"
+
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "tapeflow/errors.hpp"
+
+namespace tapeflow::detail {
+namespace {
+
+// Sizes are rounded up so that nearby sizes share a bin: to 64 bytes below 4 KiB, to
+// 1/8 of the next power of two above (at most 12.5% waste).
+size_t round_size(size_t bytes) {
+  if (bytes <= 4096) return (bytes + 63) & ~size_t(63);
+  size_t p = 4096;
+  while (p < bytes) p <<= 1;
+  size_t step = p / 8;
+  return (bytes + step - 1) / step * step;
+}
+
+struct CpuCache {
+  std::mutex mu;
+  std::unordered_map<size_t, std::vector<void*>> free;
+  size_t cached_bytes = 0;
+  static constexpr size_t kMaxCached = size_t(2) << 30;
+
+  void* get(size_t bytes) {
+    size_t r = round_size(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      auto it = free.find(r);
+      if (it != free.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_bytes -= r;
+        return p;
+      }
+    }
+    void* p = std::aligned_alloc(64, r);
+    if (!p) {
+      release_all();
+      p = std::aligned_alloc(64, r);
+    }
+    if (!p)
+      throw ResourceExhaustedError("OOM when allocating " + std::to_string(bytes) +
+                                   " bytes on /job:localhost/replica:0/task:0/device:CPU:0");
+    return p;
+  }
+  void put(void* p, size_t bytes) {
+    size_t r = round_size(bytes);
+    std::lock_guard<std::mutex> lock(mu);
+    if (cached_bytes + r > kMaxCached) {
+      std::free(p);
+      return;
+    }
+    free[r].push_back(p);
+    cached_bytes += r;
+  }
+  void release_all() {
+    std::lock_guard<std::mutex> lock(mu);
+    for (auto& [size, list] : free)
+      for (void* p : list) std::free(p);
+    free.clear();
+    cached_bytes = 0;
+  }
+  ~CpuCache() { release_all(); }
+};
+
+CpuCache& cpu_cache() {
+  static auto* cache = new CpuCache();  // leaked: tensors may die during static destruction
+  return *cache;
+}
+
+}  // namespace
+
+void* allocate(Device device, size_t bytes) {
+  if (device.type == DeviceType::CPU) return cpu_cache().get(bytes ? bytes : 1);
+  return backend_for(device).allocate(bytes);
+}
+
+void deallocate(Device device, void* ptr, size_t bytes) {
+  if (device.type == DeviceType::CPU) return cpu_cache().put(ptr, bytes ? bytes : 1);
+  backend_for(device).deallocate(ptr, bytes);
+}
+
+namespace {
+struct ImplPool {
+  static constexpr size_t kBlock = 256;
+  static constexpr size_t kMaxFree = 4096;
+  std::vector<void*> free;
+  ~ImplPool();
+};
+// Tensors may die after this thread's pool (static destructors): then blocks go to delete.
+thread_local bool t_pool_dead = false;
+thread_local ImplPool t_pool;
+ImplPool::~ImplPool() {
+  t_pool_dead = true;
+  for (void* p : free) ::operator delete(p);
+}
+}  // namespace
+
+void* pool_get(size_t bytes) {
+  if (bytes > ImplPool::kBlock) return ::operator new(bytes);
+  if (t_pool_dead) return ::operator new(ImplPool::kBlock);
+  auto& f = t_pool.free;
+  if (!f.empty()) {
+    void* p = f.back();
+    f.pop_back();
+    return p;
+  }
+  return ::operator new(ImplPool::kBlock);
+}
+
+void pool_put(void* p, size_t bytes) {
+  if (t_pool_dead) {
+    ::operator delete(p);
+    return;
+  }
+  auto& f = t_pool.free;
+  if (bytes > ImplPool::kBlock || f.size() >= ImplPool::kMaxFree) {
+    ::operator delete(p);
+    return;
+  }
+  f.push_back(p);
+}
+
+void empty_cache() { cpu_cache().release_all(); }
+
+}  // namespace tapeflow::detail

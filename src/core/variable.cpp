@@ -1,0 +1,97 @@
+#include "tapeflow/variable.hpp"
+
+#include <atomic>
+#include <cstring>
+
+#include "autodiff/tape_impl.hpp"
+#include "core/tensor_impl.hpp"
+#include "tapeflow/ops.hpp"
+
+namespace tapeflow {
+namespace detail {
+struct VariableImpl {
+  Tensor value;
+  std::string name;
+  bool trainable;
+  uint64_t handle;
+};
+}  // namespace detail
+
+Variable::Variable(const Tensor& initial_value, VariableOptions options) {
+  if (!initial_value.defined()) throw InvalidArgumentError("Variable: the initial value is undefined");
+  static std::atomic<uint64_t> handles{1};
+  // Own a private copy: later writes must not show through other handles to the initial value.
+  Tensor v = identity(stop_gradient(initial_value));
+  impl_ = std::make_shared<detail::VariableImpl>(
+      detail::VariableImpl{v, std::move(options.name), options.trainable, handles.fetch_add(1)});
+}
+
+static const detail::VariableImpl& checked(const std::shared_ptr<detail::VariableImpl>& p) {
+  if (!p) throw FailedPreconditionError("use of an uninitialized (default-constructed) Variable");
+  return *p;
+}
+
+Tensor Variable::value() const {
+  checked(impl_);
+  if (!detail::tape_stack().empty()) detail::notify_variable_read(*this);
+  return impl_->value;
+}
+Tensor Variable::peek() const { return checked(impl_).value; }
+
+static void check_assign(const char* op, const detail::VariableImpl& v, const Tensor& t) {
+  if (!t.defined()) detail::fail<InvalidArgumentError>(op, "cannot assign an undefined tensor");
+  if (!(t.shape() == v.value.shape()) || t.dtype() != v.value.dtype())
+    detail::fail<InvalidArgumentError>(
+        op, "Cannot assign to variable '", v.name, "': value of shape ", t.shape(), " and dtype ",
+        dtype_name(t.dtype()), " does not match the variable's shape ", v.value.shape(),
+        " and dtype ", dtype_name(v.value.dtype()));
+}
+
+// Write in place when nobody else holds the current value (no tape record, no user handle):
+// the optimizer's steady state then allocates nothing. Otherwise swap in the new value so that
+// tensors read earlier keep what they saw.
+static void store(detail::VariableImpl& v, const Tensor& t) {
+  auto& cur = v.value.impl();
+  Tensor src = detail::on_device(t, cur->device);
+  if (cur.use_count() == 1 && !cur->base && src.impl() != cur) {
+    if (cur->device.type == DeviceType::CPU) {
+      std::memcpy(cur->data, src.impl()->data, cur->nbytes);
+      return;
+    }
+  }
+  v.value = identity(stop_gradient(src));
+}
+
+void Variable::assign(const Tensor& t) const {
+  auto& v = const_cast<detail::VariableImpl&>(checked(impl_));
+  check_assign("AssignVariableOp", v, t);
+  store(v, t);
+}
+void Variable::assign_add(const Tensor& t) const {
+  auto& v = const_cast<detail::VariableImpl&>(checked(impl_));
+  check_assign("AssignAddVariableOp", v, t);
+  Tensor r = add(stop_gradient(v.value), t);  // the temporary view dies here, before store()
+  store(v, r);
+}
+void Variable::assign_sub(const Tensor& t) const {
+  auto& v = const_cast<detail::VariableImpl&>(checked(impl_));
+  check_assign("AssignSubVariableOp", v, t);
+  Tensor r = subtract(stop_gradient(v.value), t);
+  store(v, r);
+}
+
+const std::string& Variable::name() const { return checked(impl_).name; }
+bool Variable::trainable() const { return checked(impl_).trainable; }
+const Shape& Variable::shape() const { return checked(impl_).value.shape(); }
+DType Variable::dtype() const { return checked(impl_).value.dtype(); }
+std::string Variable::device() const { return checked(impl_).value.device(); }
+uint64_t Variable::handle_id() const { return checked(impl_).handle; }
+
+std::ostream& operator<<(std::ostream& os, const Variable& v) {
+  if (!v.defined()) return os << "<tf.Variable (uninitialized)>";
+  Tensor t = v.peek();
+  return os << "<tf.Variable '" << v.name() << ":0' shape=" << t.shape()
+            << " dtype=" << dtype_name(t.dtype()) << ", numpy=" << to_string(t) << ">";
+}
+
+}  // namespace tapeflow
