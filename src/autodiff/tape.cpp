@@ -14,7 +14,6 @@
 // its walk (it is paused then) the other tapes on the thread record those ops: nesting tapes
 // gives higher-order derivatives.
 #include <cstdio>
-#include <unordered_map>
 
 #include "autodiff/tape_impl.hpp"
 #include "core/tensor_impl.hpp"
@@ -68,16 +67,14 @@ void notify_variable_read(const Variable& v) {
 void record_op(const char* name, InputList inputs, const Tensor& output, const GradFn& grad) {
   for (TapeImpl* t : tape_stack()) {
     if (!t->recording) continue;
-    std::vector<bool> needs(inputs.size());
-    bool any = false;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      needs[i] = inputs[i].defined() && t->watched.count(inputs[i].id()) > 0;
-      any = any || needs[i];
-    }
-    if (!any) continue;
+    uint64_t needs = 0;
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (inputs[i].defined() && t->watched.contains(inputs[i].id())) needs |= i < 64 ? uint64_t(1) << i : 0;
+    if (!needs) continue;
     if (is_floating(output.dtype())) t->watched.insert(output.id());
-    t->records.push_back(
-        TapeRecord{name, inputs.to_vector(), output, grad, std::move(needs)});
+    TensorList ins;
+    for (size_t i = 0; i < inputs.size(); ++i) ins.push_back(inputs[i]);
+    t->records.push_back(TapeRecord{name, std::move(ins), output, grad, needs});
   }
 }
 
@@ -97,9 +94,12 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
     ~Restore() { t.set_recording(was); }
   } restore{self, was};
 
-  std::unordered_map<uint64_t, Tensor> grads;
-  std::unordered_set<uint64_t> source_ids;
+  // Pending gradients by tensor id; an entry is cleared (undefined) once consumed, unless it
+  // is a source's.
+  IdMap<Tensor> grads;
+  IdSet source_ids;
   for (const Tensor& s : sources) source_ids.insert(s.id());
+  size_t pending = 0;
   if (is_floating(target.dtype())) {
     Tensor seed;
     if (output_gradients.defined()) {
@@ -112,14 +112,18 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
     } else {
       seed = ones_like(target);
     }
-    grads.emplace(target.id(), seed);
+    grads.get(target.id()) = seed;
+    pending = 1;
   }
-  for (auto it = self.records.rbegin(); it != self.records.rend() && !grads.empty(); ++it) {
+  for (auto it = self.records.rbegin(); it != self.records.rend() && pending > 0; ++it) {
     TapeRecord& rec = *it;
-    auto g = grads.find(rec.output.id());
-    if (g == grads.end()) continue;
-    Tensor upstream = g->second;
-    if (!source_ids.count(rec.output.id())) grads.erase(g);
+    Tensor* g = grads.find(rec.output.id());
+    if (!g || !g->defined()) continue;
+    Tensor upstream = *g;
+    if (!source_ids.contains(rec.output.id())) {
+      *g = Tensor();
+      --pending;
+    }
     GradCall call(rec.inputs, rec.output, upstream, rec.needs);
     GradList in_grads = rec.grad(call);
     if (in_grads.size() != rec.inputs.size())
@@ -127,18 +131,22 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
                                   in_grads.size(), " tensors for ", rec.inputs.size(),
                                   " inputs (a tapeflow bug; please report)"));
     for (size_t i = 0; i < rec.inputs.size(); ++i) {
-      if (!rec.needs[i] || !in_grads[i].defined()) continue;
-      uint64_t id = rec.inputs[i].id();
-      auto [pos, inserted] = grads.emplace(id, in_grads[i]);
-      if (!inserted) pos->second = add(pos->second, in_grads[i]);
+      if (!call.needs(int(i)) || !in_grads[i].defined()) continue;
+      Tensor& acc = grads.get(rec.inputs[i].id());
+      if (acc.defined()) {
+        acc = add(acc, in_grads[i]);  // a tensor used twice: gradients accumulate
+      } else {
+        acc = in_grads[i];
+        ++pending;
+      }
     }
   }
   std::vector<Tensor> out;
   out.reserve(sources.size());
   for (const Tensor& s : sources) {
-    auto g = grads.find(s.id());
-    if (g != grads.end() && is_floating(s.dtype())) {
-      out.push_back(g->second);
+    Tensor* g = grads.find(s.id());
+    if (g && g->defined() && is_floating(s.dtype())) {
+      out.push_back(*g);
     } else if (unconnected == UnconnectedGradients::Zero && is_floating(s.dtype())) {
       out.push_back(zeros_like(s));
     } else {

@@ -4,6 +4,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "autodiff/id_map.hpp"
 #include "ops/run_op.hpp"
 #include "tapeflow/tape.hpp"
 
@@ -13,17 +14,17 @@ namespace tapeflow::detail {
 /// depended on something this tape watches when the op ran.
 struct TapeRecord {
   const char* name;
-  std::vector<Tensor> inputs;
+  TensorList inputs;
   Tensor output;
   GradFn grad;
-  std::vector<bool> needs;
+  uint64_t needs;  // bit i: input i (inputs past 64 always count as needed)
 };
 
 struct TapeImpl {
   TapeOptions options;
   bool recording = false;  // change only through set_recording (it keeps the thread's count)
   bool used = false;
-  std::unordered_set<uint64_t> watched;  // ids of watched tensors and of recorded outputs
+  IdSet watched;  // ids of watched tensors and of recorded outputs
   std::vector<TapeRecord> records;
   std::vector<Variable> variables;       // watched variables, in first-watch order
   std::unordered_set<uint64_t> variable_handles;

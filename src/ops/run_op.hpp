@@ -4,6 +4,7 @@
 // copies inputs that live elsewhere, allocates the output, calls the backend kernel, and
 // records a tape entry when a live tape watches an input. Front ends validate before calling.
 
+#include <array>
 #include <functional>
 #include <initializer_list>
 #include <vector>
@@ -42,27 +43,56 @@ class InputList {
   size_t n_ = 0;
 };
 
+/// A short list of tensors with room for three inline (most ops have one to three inputs).
+class TensorList {
+ public:
+  TensorList() = default;
+  TensorList(std::initializer_list<Tensor> l) {
+    for (const Tensor& t : l) push_back(t);
+  }
+  TensorList(const std::vector<Tensor>& v) {  // NOLINT(google-explicit-constructor)
+    for (const Tensor& t : v) push_back(t);
+  }
+  void push_back(Tensor t) {
+    if (n_ < kInline) {
+      small_[n_] = std::move(t);
+    } else {
+      if (n_ == kInline) big_.assign(small_.begin(), small_.end());
+      big_.push_back(std::move(t));
+    }
+    ++n_;
+  }
+  size_t size() const { return n_; }
+  const Tensor& operator[](size_t i) const { return n_ <= kInline ? small_[i] : big_[i]; }
+  Tensor& operator[](size_t i) { return n_ <= kInline ? small_[i] : big_[i]; }
+
+ private:
+  static constexpr size_t kInline = 3;
+  std::array<Tensor, kInline> small_;
+  std::vector<Tensor> big_;
+  size_t n_ = 0;
+};
+
 /// What a gradient rule sees: the forward op's inputs and output, and dL/d(output).
 class GradCall {
  public:
-  GradCall(const std::vector<Tensor>& inputs, const Tensor& output, const Tensor& upstream,
-           const std::vector<bool>& needs)
+  GradCall(const TensorList& inputs, const Tensor& output, const Tensor& upstream, uint64_t needs)
       : inputs_(inputs), output_(output), upstream_(upstream), needs_(needs) {}
-  const Tensor& input(int i) const { return inputs_[i]; }
+  const Tensor& input(int i) const { return inputs_[size_t(i)]; }
   int num_inputs() const { return int(inputs_.size()); }
   const Tensor& output() const { return output_; }
   const Tensor& upstream() const { return upstream_; }
   /// Whether input i leads to a watched tensor (else its gradient is not computed).
-  bool needs(int i) const { return needs_[i]; }
+  bool needs(int i) const { return i >= 64 || (needs_ >> i) & 1u; }
 
  private:
-  const std::vector<Tensor>& inputs_;
+  const TensorList& inputs_;
   const Tensor& output_;
   const Tensor& upstream_;
-  const std::vector<bool>& needs_;
+  uint64_t needs_;
 };
 
-using GradList = std::vector<Tensor>;
+using GradList = TensorList;
 using GradFn = std::function<GradList(const GradCall&)>;
 using KernelFn = void (*)(Backend&, const KernelArgs&);
 
