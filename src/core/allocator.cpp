@@ -78,14 +78,48 @@ CpuCache& cpu_cache() {
 
 }  // namespace
 
+namespace {
+// A per-thread front for small CPU blocks (<= 4 KiB, 64 bins of 64 bytes): no lock on the
+// path that small-tensor loops take. Bounded per bin; overflow goes to the shared cache.
+struct SmallCache {
+  static constexpr size_t kBins = 64, kPerBin = 64;
+  std::vector<void*> bins[kBins];
+  ~SmallCache();
+};
+thread_local bool t_small_dead = false;
+thread_local SmallCache t_small;
+SmallCache::~SmallCache() {
+  t_small_dead = true;
+  for (size_t b = 0; b < kBins; ++b)
+    for (void* p : bins[b]) cpu_cache().put(p, (b + 1) * 64);
+}
+}  // namespace
+
 void* allocate(Device device, size_t bytes) {
-  if (device.type == DeviceType::CPU) return cpu_cache().get(bytes ? bytes : 1);
-  return backend_for(device).allocate(bytes);
+  if (device.type != DeviceType::CPU) return backend_for(device).allocate(bytes);
+  if (bytes == 0) bytes = 1;
+  if (bytes <= 4096 && !t_small_dead) {
+    auto& bin = t_small.bins[(bytes - 1) / 64];
+    if (!bin.empty()) {
+      void* p = bin.back();
+      bin.pop_back();
+      return p;
+    }
+  }
+  return cpu_cache().get(bytes);
 }
 
 void deallocate(Device device, void* ptr, size_t bytes) {
-  if (device.type == DeviceType::CPU) return cpu_cache().put(ptr, bytes ? bytes : 1);
-  backend_for(device).deallocate(ptr, bytes);
+  if (device.type != DeviceType::CPU) return backend_for(device).deallocate(ptr, bytes);
+  if (bytes == 0) bytes = 1;
+  if (bytes <= 4096 && !t_small_dead) {
+    auto& bin = t_small.bins[(bytes - 1) / 64];
+    if (bin.size() < SmallCache::kPerBin) {
+      bin.push_back(ptr);
+      return;
+    }
+  }
+  cpu_cache().put(ptr, bytes);
 }
 
 namespace {

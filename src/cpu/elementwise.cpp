@@ -3,6 +3,7 @@
 
 #include "core/dispatch.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "cpu/parallel.hpp"
 #include "cpu/xt.hpp"
 
 namespace tapeflow::cpu {
@@ -57,13 +58,19 @@ void binary_kernel(const KernelArgs& k, F f) {
   R* o = k.out().as<R>();
   const int64_t n = k.out().size(), na = k.in(0).size(), nb = k.in(1).size();
   if (na == n && nb == n) {
-    for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+    parallel_for(n, kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) o[i] = f(a[i], b[i]);
+    });
   } else if (nb == 1 && na == n) {
     const T bv = b[0];
-    for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], bv);
+    parallel_for(n, kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) o[i] = f(a[i], bv);
+    });
   } else if (na == 1 && nb == n) {
     const T av = a[0];
-    for (int64_t i = 0; i < n; ++i) o[i] = f(av, b[i]);
+    parallel_for(n, kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) o[i] = f(av, b[i]);
+    });
   } else {
     for_each_row<2>(*k.out().shape, {k.in(0).shape, k.in(1).shape},
                     [&](int64_t start, const std::array<int64_t, 2>& off, int64_t cnt,
@@ -96,9 +103,13 @@ void compare(const KernelArgs& k, F f) {
 template <class Expr>
 void unary_float(const KernelArgs& k, Expr expr) {
   dispatch_float(k.in(0).dtype, [&]<class T>() {
-    auto in = flat_view<const T>(k.in(0));
-    auto out = flat_view<T>(k.out());
-    xt::noalias(out) = expr(in);
+    const T* x = k.in(0).as<const T>();
+    T* y = k.out().as<T>();
+    parallel_for(k.out().size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+      auto in = range_view(x + lo, hi - lo);
+      auto out = range_view(y + lo, hi - lo);
+      xt::noalias(out) = expr(in);
+    });
   });
 }
 template <class F>
@@ -106,8 +117,9 @@ void unary_loop(const KernelArgs& k, F f) {
   dispatch_numeric(k.in(0).dtype, [&]<class T>() {
     const T* x = k.in(0).as<const T>();
     T* y = k.out().as<T>();
-    const int64_t n = k.out().size();
-    for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
+    parallel_for(k.out().size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+      for (int64_t i = lo; i < hi; ++i) y[i] = f(x[i]);
+    });
   });
 }
 
@@ -186,10 +198,9 @@ void CpuBackend::log(const KernelArgs& k) { unary_float(k, [](auto& x) { return 
 void CpuBackend::log1p(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::log1p(x); }); }
 void CpuBackend::sqrt(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::sqrt(x); }); }
 void CpuBackend::rsqrt(const KernelArgs& k) {
-  dispatch_float(k.in(0).dtype, [&]<class T>() {
-    auto in = flat_view<const T>(k.in(0));
-    auto out = flat_view<T>(k.out());
-    xt::noalias(out) = T(1) / xt::sqrt(in);
+  unary_float(k, [](auto& x) {
+    using T = typename std::decay_t<decltype(x)>::value_type;
+    return T(1) / xt::sqrt(x);
   });
 }
 void CpuBackend::sin(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::sin(x); }); }
@@ -198,10 +209,9 @@ void CpuBackend::tanh(const KernelArgs& k) { unary_float(k, [](auto& x) { return
 void CpuBackend::erf(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::erf(x); }); }
 void CpuBackend::floor(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::floor(x); }); }
 void CpuBackend::sigmoid(const KernelArgs& k) {
-  dispatch_float(k.in(0).dtype, [&]<class T>() {
-    auto in = flat_view<const T>(k.in(0));
-    auto out = flat_view<T>(k.out());
-    xt::noalias(out) = T(1) / (T(1) + xt::exp(-in));
+  unary_float(k, [](auto& x) {
+    using T = typename std::decay_t<decltype(x)>::value_type;
+    return T(1) / (T(1) + xt::exp(-x));
   });
 }
 void CpuBackend::logical_not(const KernelArgs& k) {

@@ -4,6 +4,9 @@
 
 #include "core/dispatch.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "cpu/parallel.hpp"
+#include <algorithm>
+#include <vector>
 
 namespace tapeflow::cpu {
 namespace {
@@ -33,6 +36,21 @@ void reduce_kernel(const KernelArgs& k, T init, Op op) {
     const T* base = x + o * a.reduce * a.inner;
     T* out = y + o * a.inner;
     if (a.inner == 1) {
+      if (a.outer == 1 && a.reduce >= 2 * kElementwiseGrain) {
+        // One long reduction: partial results per thread, combined in a fixed order.
+        std::vector<T> partial(size_t(num_threads()) + 1, init);
+        const int64_t chunk = (a.reduce + int64_t(partial.size()) - 2) / int64_t(partial.size() - 1);
+        parallel_for(int64_t(partial.size() - 1), 1, [&](int64_t lo, int64_t hi) {
+          for (int64_t p = lo; p < hi; ++p) {
+            int64_t b = p * chunk, e = std::min(a.reduce, b + chunk);
+            if (b < e) partial[size_t(p)] = reduce_contiguous(base + b, e - b, init, op);
+          }
+        });
+        T r = init;
+        for (T v : partial) r = op(r, v);
+        out[0] = r;
+        continue;
+      }
       out[0] = reduce_contiguous(base, a.reduce, init, op);
       continue;
     }

@@ -18,4 +18,10 @@ auto flat_view(const detail::TensorRef& r) {
                    std::array<size_t, 1>{size_t(r.size())});
 }
 
+/// A 1-d xtensor view of n elements at p (no copy).
+template <class T>
+auto range_view(T* p, int64_t n) {
+  return xt::adapt(p, size_t(n), xt::no_ownership(), std::array<size_t, 1>{size_t(n)});
+}
+
 }  // namespace tapeflow::cpu

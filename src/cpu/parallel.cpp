@@ -1,0 +1,128 @@
+#include "cpu/parallel.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tapeflow::cpu {
+namespace {
+
+class Pool {
+ public:
+  explicit Pool(int threads) : size_(threads) {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
+  }
+  ~Pool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto& t : workers_) t.join();
+  }
+  int size() const { return size_; }
+
+  void run(int parts, const std::function<void(int)>& part) {
+    // One job at a time; a job started from inside a worker runs inline instead.
+    std::unique_lock<std::mutex> job_lock(job_mu_, std::try_to_lock);
+    if (!job_lock.owns_lock() || in_worker_) {
+      for (int p = 0; p < parts; ++p) part(p);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &part;
+      parts_ = parts;
+      next_.store(1);  // part 0 is the caller's
+      remaining_ = parts;
+      ++generation_;
+    }
+    wake_.notify_all();
+    part(0);
+    finish_one();
+    for (int p; (p = next_.fetch_add(1)) < parts;) {
+      part(p);
+      finish_one();
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return remaining_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void finish_one() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--remaining_ == 0) done_.notify_all();
+  }
+  void work() {
+    in_worker_ = true;
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(int)>* job;
+      int parts;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return stop_ || (generation_ != seen && job_); });
+        if (stop_) return;
+        seen = generation_;
+        job = job_;
+        parts = parts_;
+      }
+      for (int p; (p = next_.fetch_add(1)) < parts;) {
+        (*job)(p);
+        finish_one();
+      }
+    }
+  }
+
+  int size_;
+  std::vector<std::thread> workers_;
+  std::mutex job_mu_, mu_;
+  std::condition_variable wake_, done_;
+  const std::function<void(int)>* job_ = nullptr;
+  int parts_ = 0, remaining_ = 0;
+  std::atomic<int> next_{0};
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  static thread_local bool in_worker_;
+};
+thread_local bool Pool::in_worker_ = false;
+
+int configured_threads() {
+  if (const char* env = std::getenv("TAPEFLOW_NUM_THREADS")) {
+    int n = std::atoi(env);
+    if (n >= 1) return std::min(n, 256);
+  }
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+Pool& pool() {
+  static Pool* p = new Pool(configured_threads());  // never destroyed: workers may outlive main
+  return *p;
+}
+
+}  // namespace
+
+int num_threads() { return pool().size(); }
+
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  const int threads = num_threads();
+  int64_t parts = std::min<int64_t>(threads, n / std::max<int64_t>(grain, 1));
+  if (parts <= 1) {
+    if (n > 0) fn(0, n);
+    return;
+  }
+  // Chunk boundaries rounded to 16 elements keep SIMD loops aligned within each part.
+  int64_t chunk = (n + parts - 1) / parts;
+  if (chunk >= 64) chunk = (chunk + 15) & ~int64_t(15);
+  pool().run(int(parts), [&](int p) {
+    int64_t b = p * chunk, e = std::min(n, b + chunk);
+    if (b < e) fn(b, e);
+  });
+}
+
+}  // namespace tapeflow::cpu

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+namespace tapeflow::cpu {
+
+/// Runs fn(begin, end) over [0, n) split across the CPU threads, when n is large enough that
+/// each part gets at least `grain` items; otherwise inline on the caller. The pool's workers
+/// sleep on a condition variable between jobs (no spinning that would fight OpenBLAS's
+/// threads). Size: TAPEFLOW_NUM_THREADS, else the number of CPUs.
+void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+/// Threads parallel_for uses (1 = serial).
+int num_threads();
+
+/// Items per task below which element-wise kernels stay on one thread.
+inline constexpr int64_t kElementwiseGrain = int64_t(1) << 16;
+
+}  // namespace tapeflow::cpu
