@@ -123,8 +123,10 @@ void deallocate(Device device, void* ptr, size_t bytes) {
 }
 
 namespace {
+// TensorImpl's inline buffer is 64-byte aligned, so its blocks must be too.
+constexpr std::align_val_t kAlign{64};
 struct ImplPool {
-  static constexpr size_t kBlock = 256;
+  static constexpr size_t kBlock = 512;  // TensorImpl (with its inline data) + control block
   static constexpr size_t kMaxFree = 4096;
   std::vector<void*> free;
   ~ImplPool();
@@ -134,30 +136,30 @@ thread_local bool t_pool_dead = false;
 thread_local ImplPool t_pool;
 ImplPool::~ImplPool() {
   t_pool_dead = true;
-  for (void* p : free) ::operator delete(p);
+  for (void* p : free) ::operator delete(p, kAlign);
 }
 }  // namespace
 
 void* pool_get(size_t bytes) {
-  if (bytes > ImplPool::kBlock) return ::operator new(bytes);
-  if (t_pool_dead) return ::operator new(ImplPool::kBlock);
+  if (bytes > ImplPool::kBlock) return ::operator new(bytes, kAlign);
+  if (t_pool_dead) return ::operator new(ImplPool::kBlock, kAlign);
   auto& f = t_pool.free;
   if (!f.empty()) {
     void* p = f.back();
     f.pop_back();
     return p;
   }
-  return ::operator new(ImplPool::kBlock);
+  return ::operator new(ImplPool::kBlock, kAlign);
 }
 
 void pool_put(void* p, size_t bytes) {
   if (t_pool_dead) {
-    ::operator delete(p);
+    ::operator delete(p, kAlign);
     return;
   }
   auto& f = t_pool.free;
   if (bytes > ImplPool::kBlock || f.size() >= ImplPool::kMaxFree) {
-    ::operator delete(p);
+    ::operator delete(p, kAlign);
     return;
   }
   f.push_back(p);

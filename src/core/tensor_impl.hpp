@@ -28,9 +28,9 @@ constexpr int dtype_bytes(DType t) {
   return t == DType::boolean ? 1 : (t == DType::float64 || t == DType::int64) ? 8 : 4;
 }
 
-/// The state behind a Tensor handle: always contiguous, row-major. Small values (a scalar,
-/// up to 16 bytes) live inline so that 0-d ops allocate nothing but this object; larger ones
-/// come from the device's caching allocator. A view (reshape, alias) keeps its base alive
+/// The state behind a Tensor handle: always contiguous, row-major. Small values (up to
+/// 256 bytes: scalars, biases, short vectors) live inline, so such ops allocate nothing but
+/// this object (itself pooled); larger ones come from the device's caching allocator. A view (reshape, alias) keeps its base alive
 /// and points into the base's data.
 struct TensorImpl {
   Shape shape;
@@ -41,7 +41,7 @@ struct TensorImpl {
   size_t nbytes = 0;
   bool owns = false;
   std::shared_ptr<TensorImpl> base;
-  alignas(16) unsigned char small[16];
+  alignas(64) unsigned char small[256];  // 64: xsimd kernels take the aligned path
 
   TensorImpl(Shape s, DType t, Device d) : shape(std::move(s)), dtype(t), device(d), id(next_tensor_id()) {
     nbytes = size_t(shape.num_elements()) * size_t(dtype_bytes(dtype));
@@ -83,6 +83,8 @@ struct ImplPoolAllocator {
   template <class U>
   bool operator==(const ImplPoolAllocator<U>&) const { return true; }
 };
+
+static_assert(sizeof(TensorImpl) <= 448, "TensorImpl must fit the handle pool's 512-byte blocks");
 
 template <class... Args>
 std::shared_ptr<TensorImpl> make_impl(Args&&... args) {

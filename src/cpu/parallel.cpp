@@ -109,7 +109,7 @@ Pool& pool() {
 
 int num_threads() { return pool().size(); }
 
-void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+void parallel_for_pool(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   const int threads = num_threads();
   int64_t parts = std::min<int64_t>(threads, n / std::max<int64_t>(grain, 1));
   if (parts <= 1) {

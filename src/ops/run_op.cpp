@@ -25,7 +25,7 @@ Tensor on_device(const Tensor& t, Device device) {
 
 Tensor run_op(OpSpec&& spec) {
   const Device device = current_device();
-  Backend& backend = backend_for(device);
+  Backend& backend = device.type == DeviceType::CPU ? cpu_backend() : backend_for(device);
   const size_t n = spec.inputs.size();
 
   std::array<TensorRef, 4> refs_small;
