@@ -47,6 +47,11 @@ class TAPEFLOW_API Tensor {
   /// A copy on `device` ("/cpu:0", "/gpu:0", ...).
   Tensor to(const std::string& device) const;
 
+  /// The values as an `xt::xarray<T>` (a host copy). Defined in the opt-in header
+  /// <tapeflow/xtensor.hpp>; include it to call this.
+  template <Element T>
+  auto to_xarray() const;
+
   /// Unique id of this value (what a GradientTape tracks).
   uint64_t id() const;
   /// Host pointer to the first element; FailedPreconditionError for non-CPU tensors.
