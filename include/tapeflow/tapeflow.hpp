@@ -4,6 +4,8 @@
 //   #include <tapeflow/tapeflow.hpp>
 //   namespace tf = tapeflow;
 
+#include "tapeflow/data.hpp"
+#include "tapeflow/datasets.hpp"
 #include "tapeflow/device.hpp"
 #include "tapeflow/dtype.hpp"
 #include "tapeflow/errors.hpp"
