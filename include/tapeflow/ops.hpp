@@ -2,6 +2,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -182,6 +183,20 @@ TAPEFLOW_API Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& label
 TAPEFLOW_API Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
 /// Element-wise, numerically stable: max(x,0) - x*z + log(1 + exp(-|x|)).
 TAPEFLOW_API Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
+/// 2-D convolution of NHWC input [N, H, W, C] with HWIO filters [KH, KW, C, O]; strides 1, 2 or
+/// 4 ints ([1, sh, sw, 1]); padding "SAME" or "VALID" (TF's sizes). float32/64; differentiable.
+TAPEFLOW_API Tensor conv2d(const Tensor& input, const Tensor& filters, std::vector<int> strides,
+                           const std::string& padding);
+/// Max over ksize windows of NHWC input (TF: MaxPool); the gradient goes to the first maximum.
+TAPEFLOW_API Tensor max_pool2d(const Tensor& input, std::vector<int> ksize,
+                               std::vector<int> strides, const std::string& padding);
+/// Mean over ksize windows of NHWC input (TF: AvgPool); SAME divides by the cells inside the image.
+TAPEFLOW_API Tensor avg_pool2d(const Tensor& input, std::vector<int> ksize,
+                               std::vector<int> strides, const std::string& padding);
+/// Zeroes each element with probability rate (in [0, 1)) and scales the rest by 1/(1 - rate);
+/// a seed fixes the mask, else the global seed is used. Floating dtypes; differentiable in x.
+TAPEFLOW_API Tensor dropout(const Tensor& x, double rate,
+                            std::optional<uint64_t> seed = std::nullopt);
 }  // namespace nn
 
 }  // namespace tapeflow

@@ -78,6 +78,12 @@ struct RandomAttrs {
 struct FillAttrs {
   double start, delta;  // out[i] = start + i * delta (Fill: delta = 0)
 };
+/// A 2-D sliding window over NHWC images [n, h, w, c]: window kh×kw moved by strides sh, sw
+/// gives [n, oh, ow, ·]; pad_top / pad_left implicit rows / columns lie before the image (TF's
+/// SAME split). Im2Col / Col2Im, the pools and their gradients all use it.
+struct Conv2DAttrs {
+  int64_t n, h, w, c, kh, kw, oh, ow, sh, sw, pad_top, pad_left;
+};
 
 // ---- the interface ----------------------------------------------------------------------------
 
@@ -150,6 +156,20 @@ class Backend {
   // Creation.
   virtual void fill(const KernelArgs& k) = 0;  // FillAttrs (also range)
   virtual void random(const KernelArgs& k) = 0;
+
+  // Sliding windows over NHWC images (Conv2DAttrs). im2col: image → patches [n·oh·ow, kh·kw·c]
+  // (zeros in the padding); col2im: its adjoint, patches scatter-added back into the image.
+  virtual void im2col(const KernelArgs& k) = 0;
+  virtual void col2im(const KernelArgs& k) = 0;
+  // Pools: out [n, oh, ow, c]; padding is ignored (max) or not counted (avg).
+  virtual void max_pool2d(const KernelArgs& k) = 0;
+  // in(0) x, in(1) dy [n, oh, ow, c] → dx: dy goes to each window's first maximum.
+  virtual void max_pool2d_grad(const KernelArgs& k) = 0;
+  // in(0) x, in(1) ddx (x's shape) → [n, oh, ow, c]: ddx picked at each window's first maximum.
+  virtual void max_pool2d_grad_grad(const KernelArgs& k) = 0;
+  virtual void avg_pool2d(const KernelArgs& k) = 0;
+  // in(0) dy [n, oh, ow, c] → dx [n, h, w, c]: each dy spread evenly over its window's valid cells.
+  virtual void avg_pool2d_grad(const KernelArgs& k) = 0;
 };
 
 /// The backend of `device`; InvalidArgumentError if that device is not available.

@@ -69,6 +69,14 @@ class CpuBackend final : public detail::Backend {
 
   void fill(const KernelArgs& k) override;
   void random(const KernelArgs& k) override;
+
+  void im2col(const KernelArgs& k) override;
+  void col2im(const KernelArgs& k) override;
+  void max_pool2d(const KernelArgs& k) override;
+  void max_pool2d_grad(const KernelArgs& k) override;
+  void max_pool2d_grad_grad(const KernelArgs& k) override;
+  void avg_pool2d(const KernelArgs& k) override;
+  void avg_pool2d_grad(const KernelArgs& k) override;
 };
 
 }  // namespace tapeflow::cpu

@@ -48,9 +48,11 @@ class Pool {
       part(p);
       finish_one();
     }
+    // Wait for every part, and for every worker that joined this job to leave it: a worker
+    // still inside its loop reads next_, which must not be reset by the next job meanwhile.
     std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [&] { return remaining_ == 0; });
     job_ = nullptr;
+    done_.wait(lock, [&] { return remaining_ == 0 && active_ == 0; });
   }
 
  private:
@@ -71,10 +73,15 @@ class Pool {
         seen = generation_;
         job = job_;
         parts = parts_;
+        ++active_;
       }
       for (int p; (p = next_.fetch_add(1)) < parts;) {
         (*job)(p);
         finish_one();
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (--active_ == 0) done_.notify_all();
       }
     }
   }
@@ -84,7 +91,7 @@ class Pool {
   std::mutex job_mu_, mu_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* job_ = nullptr;
-  int parts_ = 0, remaining_ = 0;
+  int parts_ = 0, remaining_ = 0, active_ = 0;
   std::atomic<int> next_{0};
   uint64_t generation_ = 0;
   bool stop_ = false;

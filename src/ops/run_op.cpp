@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/device_context.hpp"
+#include "ops/debugging.hpp"
 
 namespace tapeflow::detail {
 
@@ -50,6 +51,8 @@ Tensor run_op(OpSpec&& spec) {
   KernelArgs args{refs, int(n), TensorRef{out->data, &out->shape, out->dtype}, spec.attrs};
   if (out->size() > 0) spec.kernel(backend, args);
   Tensor result(std::move(out));
+  // tf::debugging::enable_check_numerics(); gradient ops pass here too.
+  if (check_numerics_on()) [[unlikely]] check_op_output(spec.name, spec.inputs, result);
   if (spec.grad && any_tape_recording()) {
     if (!moved.empty()) {
       std::vector<Tensor> ins = spec.inputs.to_vector();

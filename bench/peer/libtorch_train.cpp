@@ -1,0 +1,156 @@
+// LibTorch peer for the training benchmarks W6 (MLP, SGD) and W7 (CNN, Adam) on Fashion-MNIST,
+// with the same definitions as bench/bench_train.cpp (bench/common/train_util.hpp).
+//
+//   libtorch_train W6|W7      prints one JSON object on stdout
+//
+// One workload per process, so that rss_MiB (peak RSS, getrusage) is per workload.
+// Threads: torch::set_num_threads(BENCH_TRAIN_THREADS, default 2). Run it under
+// OMP_WAIT_POLICY=passive and with the default policy (scripts/bench_train.sh does both).
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <string>
+
+#include "../common/train_util.hpp"
+
+namespace {
+
+using namespace bench::train;
+
+void glorot(torch::nn::Module& m) {
+  torch::NoGradGuard guard;
+  for (auto& p : m.named_parameters()) {
+    if (p.key().find("weight") != std::string::npos)
+      torch::nn::init::xavier_uniform_(p.value());
+    else
+      torch::nn::init::zeros_(p.value());
+  }
+}
+
+struct MlpImpl : torch::nn::Module {
+  torch::nn::Linear l1{nullptr}, l2{nullptr}, l3{nullptr};
+  MlpImpl() {
+    l1 = register_module("l1", torch::nn::Linear(784, 256));
+    l2 = register_module("l2", torch::nn::Linear(256, 128));
+    l3 = register_module("l3", torch::nn::Linear(128, 10));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto h = torch::relu(l1->forward(x));
+    h = torch::relu(l2->forward(h));
+    return l3->forward(h);
+  }
+};
+TORCH_MODULE(Mlp);
+
+struct CnnImpl : torch::nn::Module {
+  torch::nn::Conv2d c1{nullptr}, c2{nullptr};
+  torch::nn::Linear d1{nullptr}, d2{nullptr};
+  CnnImpl() {
+    // 3x3, stride 1, padding 1 == TF "SAME".
+    c1 = register_module("c1", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 32, 3).padding(1)));
+    c2 = register_module("c2", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 3).padding(1)));
+    d1 = register_module("d1", torch::nn::Linear(64 * 7 * 7, 128));
+    d2 = register_module("d2", torch::nn::Linear(128, 10));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {  // x [b, 1, 28, 28]
+    auto h = torch::max_pool2d(torch::relu(c1->forward(x)), 2, 2);
+    h = torch::max_pool2d(torch::relu(c2->forward(h)), 2, 2);
+    h = h.flatten(1);
+    h = torch::relu(d1->forward(h));
+    return d2->forward(h);
+  }
+};
+TORCH_MODULE(Cnn);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string which = argc > 1 ? argv[1] : "";
+  if (which != "W6" && which != "W7") {
+    std::cerr << "usage: libtorch_train W6|W7\n";
+    return 2;
+  }
+  int threads = 2;
+  if (const char* t = std::getenv("BENCH_TRAIN_THREADS"); t && std::atoi(t) > 0) threads = std::atoi(t);
+  torch::set_num_threads(threads);
+  torch::manual_seed(42);
+
+  Result res;
+  res.library = "libtorch";
+  res.workload = which;
+  res.threads = torch::get_num_threads();
+
+  // ---- preload (not timed): uint8 bytes -> float32 [60000, 784] in [0, 1] ----
+  torch::Tensor x_all, y_all;
+  {
+    FashionBytes d = load_fashion_train_bytes();
+    x_all = torch::from_blob(d.x.data(), {kTrainN, kPixels}, torch::kUInt8).to(torch::kFloat32);
+    x_all.div_(255.f);
+    y_all = torch::from_blob(d.y.data(), {kTrainN}, torch::kInt32).to(torch::kInt64);
+  }
+  res.rss_data = proc_status_mib("VmRSS");
+  const double load_peak = peak_rss_mib();
+  const bool reset = reset_peak_rss();
+
+  if (which == "W6") {
+    Mlp model;
+    glorot(*model);
+    torch::optim::SGD opt(model->parameters(), torch::optim::SGDOptions(kW6Lr));
+    torch::Tensor loss;
+    auto epoch = [&] {
+      for (long i = 0; i < kTrainN; i += kW6Batch) {
+        const long b = std::min(kW6Batch, kTrainN - i);
+        auto xb = x_all.narrow(0, i, b);
+        auto yb = y_all.narrow(0, i, b);
+        opt.zero_grad();
+        loss = torch::nn::functional::cross_entropy(model->forward(xb), yb);
+        loss.backward();
+        opt.step();
+      }
+    };
+    epoch();  // warm-up
+    res.w6_s = INFINITY;
+    for (int e = 0; e < kW6Epochs; ++e) {
+      const auto t0 = clock::now();
+      epoch();
+      const double s = seconds_since(t0);
+      res.w6_epochs.push_back(s);
+      res.w6_s = std::min(res.w6_s, s);
+    }
+    res.w6_final_loss = loss.item<float>();
+  } else {
+    Cnn model;
+    glorot(*model);
+    torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(kW7Lr).eps(1e-7));
+    auto x_img = x_all.view({kTrainN, 1, 28, 28});
+    const long nbatches = kTrainN / kW7Batch;
+    long step = 0;
+    torch::Tensor loss;
+    auto run = [&](long steps) {
+      for (long s = 0; s < steps; ++s, ++step) {
+        const long i = (step % nbatches) * kW7Batch;
+        auto xb = x_img.narrow(0, i, kW7Batch);
+        auto yb = y_all.narrow(0, i, kW7Batch);
+        opt.zero_grad();
+        loss = torch::nn::functional::cross_entropy(model->forward(xb), yb);
+        loss.backward();
+        opt.step();
+      }
+    };
+    run(kW7Warmup);
+    res.w7_ips = 0;
+    for (int r = 0; r < kW7Reps; ++r) {
+      const auto t0 = clock::now();
+      run(kW7Steps);
+      const double ips = double(kW7Steps * kW7Batch) / seconds_since(t0);
+      res.w7_windows.push_back(ips);
+      res.w7_ips = std::max(res.w7_ips, ips);
+    }
+    res.w7_final_loss = loss.item<float>();
+  }
+  res.rss_train = reset ? proc_status_mib("VmHWM") : NAN;
+  res.rss = std::max(load_peak, peak_rss_mib());
+  std::cout << res.json() << std::endl;
+  return 0;
+}

@@ -1,0 +1,284 @@
+// Sliding-window kernels over NHWC images: im2col / col2im (the two halves of conv2d and its
+// gradients) and max / average pooling with their gradients. Channels are innermost, so for a
+// fixed output pixel and window row the valid window columns are one contiguous run of
+// (columns × C) elements: each kernel moves whole runs, never single elements.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/dispatch.hpp"
+#include "cpu/cpu_backend.hpp"
+#include "cpu/parallel.hpp"
+
+namespace tapeflow::cpu {
+namespace {
+
+using detail::Conv2DAttrs;
+
+/// Items of work per parallel task below which a kernel stays on the calling thread.
+constexpr int64_t kWindowGrain = int64_t(1) << 15;
+
+/// The valid part [k0, k1) of a window of `k` taps starting at `start` on an axis of length `len`.
+struct Span {
+  int64_t k0, k1;
+};
+inline Span valid_span(int64_t start, int64_t k, int64_t len) {
+  return {std::max<int64_t>(0, -start), std::min<int64_t>(k, len - start)};
+}
+
+template <class T>
+inline void copy_run(T* dst, const T* src, int64_t n) {
+  if (n <= 16) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, size_t(n) * sizeof(T));
+  }
+}
+
+template <class T>
+inline void add_run(T* dst, const T* src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+/// Grain (in parallel_for items) so that each task does at least kWindowGrain element moves.
+inline int64_t grain_for(int64_t work_per_item) {
+  return std::max<int64_t>(1, kWindowGrain / std::max<int64_t>(1, work_per_item));
+}
+
+template <class T>
+void im2col_impl(const T* x, T* col, const Conv2DAttrs& a) {
+  const int64_t C = a.c, row = a.kh * a.kw * C;
+  parallel_for(a.n * a.oh, grain_for(a.ow * row), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / a.oh, oy = r % a.oh;
+      const T* img = x + n * a.h * a.w * C;
+      T* dst = col + r * a.ow * row;
+      const int64_t y0 = oy * a.sh - a.pad_top;
+      for (int64_t ox = 0; ox < a.ow; ++ox, dst += row) {
+        const int64_t x0 = ox * a.sw - a.pad_left;
+        const Span sx = valid_span(x0, a.kw, a.w);
+        for (int64_t ky = 0; ky < a.kh; ++ky) {
+          T* d = dst + ky * a.kw * C;
+          const int64_t iy = y0 + ky;
+          if (iy < 0 || iy >= a.h || sx.k1 <= sx.k0) {
+            std::fill(d, d + a.kw * C, T(0));
+            continue;
+          }
+          std::fill(d, d + sx.k0 * C, T(0));
+          copy_run(d + sx.k0 * C, img + (iy * a.w + x0 + sx.k0) * C, (sx.k1 - sx.k0) * C);
+          std::fill(d + sx.k1 * C, d + a.kw * C, T(0));
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void col2im_impl(const T* col, T* x, const Conv2DAttrs& a) {
+  const int64_t C = a.c, row = a.kh * a.kw * C, image = a.h * a.w * C;
+  // One image per task: windows of one image overlap, different images never do.
+  parallel_for(a.n, grain_for(a.oh * a.ow * row), [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      T* img = x + n * image;
+      std::fill(img, img + image, T(0));
+      const T* src = col + n * a.oh * a.ow * row;
+      for (int64_t oy = 0; oy < a.oh; ++oy) {
+        const int64_t y0 = oy * a.sh - a.pad_top;
+        const Span sy = valid_span(y0, a.kh, a.h);
+        for (int64_t ox = 0; ox < a.ow; ++ox, src += row) {
+          const int64_t x0 = ox * a.sw - a.pad_left;
+          const Span sx = valid_span(x0, a.kw, a.w);
+          if (sx.k1 <= sx.k0) continue;
+          for (int64_t ky = sy.k0; ky < sy.k1; ++ky)
+            add_run(img + ((y0 + ky) * a.w + x0 + sx.k0) * C,
+                    src + (ky * a.kw + sx.k0) * C,
+                    (sx.k1 - sx.k0) * C);
+        }
+      }
+    }
+  });
+}
+
+/// For output pixel (oy, ox) of one image: per channel the window's first maximum (`best`) and
+/// its pixel index iy·w + ix (`at`). SAME padding never leaves a window without a valid cell.
+template <class T>
+void window_argmax(
+    const T* img, const Conv2DAttrs& a, int64_t oy, int64_t ox, T* best, int64_t* at) {
+  const int64_t C = a.c;
+  const int64_t y0 = oy * a.sh - a.pad_top, x0 = ox * a.sw - a.pad_left;
+  const Span sy = valid_span(y0, a.kh, a.h), sx = valid_span(x0, a.kw, a.w);
+  bool first = true;
+  for (int64_t ky = sy.k0; ky < sy.k1; ++ky)
+    for (int64_t kx = sx.k0; kx < sx.k1; ++kx) {
+      const int64_t pix = (y0 + ky) * a.w + x0 + kx;
+      const T* p = img + pix * C;
+      if (first) {
+        for (int64_t c = 0; c < C; ++c) {
+          best[c] = p[c];
+          at[c] = pix;
+        }
+        first = false;
+        continue;
+      }
+      for (int64_t c = 0; c < C; ++c) {
+        const bool take = p[c] > best[c];  // strict: the first maximum wins ties
+        best[c] = take ? p[c] : best[c];
+        at[c] = take ? pix : at[c];
+      }
+    }
+}
+
+}  // namespace
+
+void CpuBackend::im2col(const KernelArgs& k) {
+  detail::dispatch_float(k.out().dtype, [&]<class T>() {
+    im2col_impl(k.in(0).as<const T>(), k.out().as<T>(), k.attr<Conv2DAttrs>());
+  });
+}
+
+void CpuBackend::col2im(const KernelArgs& k) {
+  detail::dispatch_float(k.out().dtype, [&]<class T>() {
+    col2im_impl(k.in(0).as<const T>(), k.out().as<T>(), k.attr<Conv2DAttrs>());
+  });
+}
+
+void CpuBackend::max_pool2d(const KernelArgs& k) {
+  const auto& a = k.attr<Conv2DAttrs>();
+  detail::dispatch_float(k.out().dtype, [&]<class T>() {
+    const T* x = k.in(0).as<const T>();
+    T* out = k.out().as<T>();
+    const int64_t C = a.c;
+    parallel_for(a.n * a.oh, grain_for(a.ow * a.kh * a.kw * C), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / a.oh, oy = r % a.oh;
+        const T* img = x + n * a.h * a.w * C;
+        const int64_t y0 = oy * a.sh - a.pad_top;
+        const Span sy = valid_span(y0, a.kh, a.h);
+        for (int64_t ox = 0; ox < a.ow; ++ox) {
+          T* o = out + (r * a.ow + ox) * C;
+          const int64_t x0 = ox * a.sw - a.pad_left;
+          const Span sx = valid_span(x0, a.kw, a.w);
+          bool first = true;
+          for (int64_t ky = sy.k0; ky < sy.k1; ++ky)
+            for (int64_t kx = sx.k0; kx < sx.k1; ++kx) {
+              const T* p = img + ((y0 + ky) * a.w + x0 + kx) * C;
+              if (first) {
+                copy_run(o, p, C);
+                first = false;
+              } else {
+                for (int64_t c = 0; c < C; ++c) o[c] = p[c] > o[c] ? p[c] : o[c];
+              }
+            }
+        }
+      }
+    });
+  });
+}
+
+void CpuBackend::max_pool2d_grad(const KernelArgs& k) {
+  const auto& a = k.attr<Conv2DAttrs>();
+  detail::dispatch_float(k.out().dtype, [&]<class T>() {
+    const T* x = k.in(0).as<const T>();
+    const T* dy = k.in(1).as<const T>();
+    T* dx = k.out().as<T>();
+    const int64_t C = a.c, image = a.h * a.w * C;
+    parallel_for(a.n, grain_for(a.oh * a.ow * a.kh * a.kw * C), [&](int64_t n0, int64_t n1) {
+      std::vector<T> best(static_cast<size_t>(C));
+      std::vector<int64_t> at(static_cast<size_t>(C));
+      for (int64_t n = n0; n < n1; ++n) {
+        const T* img = x + n * image;
+        T* dimg = dx + n * image;
+        std::fill(dimg, dimg + image, T(0));
+        const T* g = dy + n * a.oh * a.ow * C;
+        for (int64_t oy = 0; oy < a.oh; ++oy)
+          for (int64_t ox = 0; ox < a.ow; ++ox, g += C) {
+            window_argmax(img, a, oy, ox, best.data(), at.data());
+            for (int64_t c = 0; c < C; ++c) dimg[at[size_t(c)] * C + c] += g[c];
+          }
+      }
+    });
+  });
+}
+
+void CpuBackend::max_pool2d_grad_grad(const KernelArgs& k) {
+  const auto& a = k.attr<Conv2DAttrs>();
+  detail::dispatch_float(k.out().dtype, [&]<class T>() {
+    const T* x = k.in(0).as<const T>();
+    const T* ddx = k.in(1).as<const T>();
+    T* out = k.out().as<T>();
+    const int64_t C = a.c, image = a.h * a.w * C;
+    parallel_for(a.n * a.oh, grain_for(a.ow * a.kh * a.kw * C), [&](int64_t r0, int64_t r1) {
+      std::vector<T> best(static_cast<size_t>(C));
+      std::vector<int64_t> at(static_cast<size_t>(C));
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / a.oh, oy = r % a.oh;
+        for (int64_t ox = 0; ox < a.ow; ++ox) {
+          window_argmax(x + n * image, a, oy, ox, best.data(), at.data());
+          T* o = out + (r * a.ow + ox) * C;
+          for (int64_t c = 0; c < C; ++c) o[c] = ddx[n * image + at[size_t(c)] * C + c];
+        }
+      }
+    });
+  });
+}
+
+void CpuBackend::avg_pool2d(const KernelArgs& k) {
+  const auto& a = k.attr<Conv2DAttrs>();
+  detail::dispatch_float(k.out().dtype, [&]<class T>() {
+    const T* x = k.in(0).as<const T>();
+    T* out = k.out().as<T>();
+    const int64_t C = a.c;
+    parallel_for(a.n * a.oh, grain_for(a.ow * a.kh * a.kw * C), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / a.oh, oy = r % a.oh;
+        const T* img = x + n * a.h * a.w * C;
+        const int64_t y0 = oy * a.sh - a.pad_top;
+        const Span sy = valid_span(y0, a.kh, a.h);
+        for (int64_t ox = 0; ox < a.ow; ++ox) {
+          T* o = out + (r * a.ow + ox) * C;
+          const int64_t x0 = ox * a.sw - a.pad_left;
+          const Span sx = valid_span(x0, a.kw, a.w);
+          std::fill(o, o + C, T(0));
+          for (int64_t ky = sy.k0; ky < sy.k1; ++ky)
+            for (int64_t kx = sx.k0; kx < sx.k1; ++kx)
+              add_run(o, img + ((y0 + ky) * a.w + x0 + kx) * C, C);
+          // As TF: divide by the cells inside the image, not the window size.
+          const T inv = T(1) / T((sy.k1 - sy.k0) * (sx.k1 - sx.k0));
+          for (int64_t c = 0; c < C; ++c) o[c] *= inv;
+        }
+      }
+    });
+  });
+}
+
+void CpuBackend::avg_pool2d_grad(const KernelArgs& k) {
+  const auto& a = k.attr<Conv2DAttrs>();
+  detail::dispatch_float(k.out().dtype, [&]<class T>() {
+    const T* dy = k.in(0).as<const T>();
+    T* dx = k.out().as<T>();
+    const int64_t C = a.c, image = a.h * a.w * C;
+    parallel_for(a.n, grain_for(a.oh * a.ow * a.kh * a.kw * C), [&](int64_t n0, int64_t n1) {
+      std::vector<T> share(static_cast<size_t>(C));
+      for (int64_t n = n0; n < n1; ++n) {
+        T* dimg = dx + n * image;
+        std::fill(dimg, dimg + image, T(0));
+        const T* g = dy + n * a.oh * a.ow * C;
+        for (int64_t oy = 0; oy < a.oh; ++oy) {
+          const int64_t y0 = oy * a.sh - a.pad_top;
+          const Span sy = valid_span(y0, a.kh, a.h);
+          for (int64_t ox = 0; ox < a.ow; ++ox, g += C) {
+            const int64_t x0 = ox * a.sw - a.pad_left;
+            const Span sx = valid_span(x0, a.kw, a.w);
+            const T inv = T(1) / T((sy.k1 - sy.k0) * (sx.k1 - sx.k0));
+            for (int64_t c = 0; c < C; ++c) share[size_t(c)] = g[c] * inv;
+            for (int64_t ky = sy.k0; ky < sy.k1; ++ky)
+              for (int64_t kx = sx.k0; kx < sx.k1; ++kx)
+                add_run(dimg + ((y0 + ky) * a.w + x0 + kx) * C, share.data(), C);
+          }
+        }
+      }
+    });
+  });
+}
+
+}  // namespace tapeflow::cpu
