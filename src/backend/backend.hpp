@@ -131,6 +131,8 @@ class Backend {
   virtual void sigmoid(const KernelArgs& k) = 0;
   virtual void floor(const KernelArgs& k) = 0;
   virtual void relu(const KernelArgs& k) = 0;
+  // relu_grad(x, dy) = dy where x > 0, else 0 (one pass; ReLU's backward).
+  virtual void relu_grad(const KernelArgs& k) = 0;
   virtual void square(const KernelArgs& k) = 0;
   virtual void erf(const KernelArgs& k) = 0;
   virtual void logical_not(const KernelArgs& k) = 0;

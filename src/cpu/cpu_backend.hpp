@@ -47,6 +47,7 @@ class CpuBackend final : public detail::Backend {
   void sigmoid(const KernelArgs& k) override;
   void floor(const KernelArgs& k) override;
   void relu(const KernelArgs& k) override;
+  void relu_grad(const KernelArgs& k) override;
   void square(const KernelArgs& k) override;
   void erf(const KernelArgs& k) override;
   void logical_not(const KernelArgs& k) override;

@@ -262,6 +262,24 @@ Tensor clip_by_value(const Tensor& x, double lo, double hi) {
   return clip_by_value(x, scalar_like(x, lo), scalar_like(x, hi));
 }
 
+namespace detail {
+// ReluGrad(x, dy) = dy·[x > 0]. Linear in dy, so its gradient w.r.t. dy is ReluGrad(x, ddy);
+// piecewise constant in x, so w.r.t. x it is zero.
+Tensor relu_grad(const Tensor& x, const Tensor& dy) {
+  detail::OutSpec out = binary_out("ReluGrad", x, dy, Require::numeric);
+  if (!(x.shape() == dy.shape()))
+    detail::fail<InvalidArgumentError>("ReluGrad", "shapes differ: ", x.shape(), " vs. ", dy.shape());
+  return run_op({.name = "ReluGrad",
+                 .inputs = {x, dy},
+                 .out = std::move(out),
+                 .kernel = [](Backend& b, const KernelArgs& k) { b.relu_grad(k); },
+                 .grad = [](const GradCall& g) -> GradList {
+                   return {g.needs(0) ? zeros_like(g.input(0)) : Tensor(),
+                           g.needs(1) ? relu_grad(g.input(0), g.upstream()) : Tensor()};
+                 }});
+}
+}  // namespace detail
+
 namespace nn {
 
 // relu: d = 1 where x > 0.
@@ -270,9 +288,9 @@ Tensor relu(const Tensor& x) {
                  .inputs = {x},
                  .out = unary_out("Relu", x, Require::numeric),
                  .kernel = [](Backend& b, const KernelArgs& k) { b.relu(k); },
+                 // d relu/dx = 1 where x > 0: one fused ReluGrad kernel.
                  .grad = [](const GradCall& g) -> GradList {
-                   return {where(greater(g.input(0), zeros_like(g.input(0))), g.upstream(),
-                                 zeros_like(g.upstream()))};
+                   return {detail::relu_grad(g.input(0), g.upstream())};
                  }});
 }
 

@@ -455,3 +455,19 @@ TEST_CASE("sigmoid cross-entropy: stable values at logits ±100, gradient sigmoi
               {r, z}) < kGradTol);
   }
 }
+
+TEST_CASE("relu backward is one ReluGrad op whose own gradient is exact (nested tapes)", "[ops][nn]") {
+  auto x = tf::constant({-1.0, 2.0, 3.0});
+  auto w = tf::constant({5.0, 7.0, 11.0});
+  tf::GradientTape outer;
+  outer.watch(w);
+  tf::Tensor gx;
+  {
+    tf::GradientTape inner;
+    inner.watch(x);
+    gx = inner.gradient(tf::nn::relu(x) * w, x);  // w·[x > 0]
+  }
+  CHECK(gx.to_vector<double>() == std::vector<double>{0.0, 7.0, 11.0});
+  // d/dw of sum(w·[x > 0]) = [x > 0]: flows through ReluGrad's gradient w.r.t. its upstream.
+  CHECK(outer.gradient(gx, w).to_vector<double>() == std::vector<double>{0.0, 1.0, 1.0});
+}
