@@ -1,0 +1,107 @@
+// Shared by the Fashion-MNIST examples: data loading, an imperative GradientTape training loop
+// with a Keras-style progress bar, and evaluation. Only the public tapeflow API is used.
+#pragma once
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <tapeflow/tapeflow.hpp>
+#include <vector>
+
+namespace example {
+
+namespace tf = tapeflow;
+
+struct Split {
+  tf::Tensor x, y;  // x float32 in [0, 1], shaped for the model; y int32 labels
+};
+
+/// Loads Fashion-MNIST (Debian's dataset-fashion-mnist), scales pixels to [0, 1] and reshapes
+/// the images to `image_shape` (e.g. {-1, 784} or {-1, 28, 28, 1}). `limit` > 0 keeps the
+/// first `limit` training images (for quick runs).
+inline std::pair<Split, Split> load(const tf::Shape& image_shape, int64_t limit = 0) {
+  tf::DeviceScope cpu("/cpu:0");
+  auto d = tf::datasets::fashion_mnist::load_data();
+  auto prep = [&](const tf::Tensor& x) { return tf::reshape(x / 255.f, image_shape); };
+  Split train{prep(d.x_train), d.y_train}, test{prep(d.x_test), d.y_test};
+  if (limit > 0 && limit < train.x.shape()[0]) {
+    std::vector<int64_t> begin(size_t(train.x.rank()), 0), size = train.x.shape().dims();
+    size[0] = limit;
+    train.x = tf::slice(train.x, begin, size);
+    train.y = tf::slice(train.y, {0}, {limit});
+  }
+  return {train, test};
+}
+
+/// One line of a Keras-style progress bar, redrawn in place on a terminal; on a pipe or a file,
+/// only the final line of each epoch is printed.
+class Progress {
+ public:
+  Progress(int64_t total) : total_(total), tty_(isatty(fileno(stdout))), start_(clock::now()) {}
+  void update(int64_t done, double loss, double acc, bool final = false) {
+    if (!tty_ && !final) return;
+    double secs = std::chrono::duration<double>(clock::now() - start_).count();
+    int width = 30, filled = total_ ? int(width * done / total_) : width;
+    std::string bar(size_t(filled), '=');
+    if (filled < width) bar += '>' + std::string(size_t(width - filled - 1), '.');
+    std::printf("%s%lld/%lld [%s] - %.0fs - loss: %.4f - accuracy: %.4f%s", tty_ ? "\r" : "",
+                (long long)done, (long long)total_, bar.c_str(), secs, loss, acc,
+                final ? "" : "");
+    std::fflush(stdout);
+  }
+
+ private:
+  using clock = std::chrono::steady_clock;
+  int64_t total_;
+  bool tty_;
+  clock::time_point start_;
+};
+
+/// Test accuracy of `model` (inference mode), in batches.
+inline double evaluate(const tf::layers::Layer& model, const Split& test, int64_t batch = 1000) {
+  tf::metrics::SparseCategoricalAccuracy acc;
+  auto ds = tf::data::Dataset::from_tensor_slices({test.x, test.y}).batch(batch);
+  for (const auto& b : ds) acc.update_state(b[1], model(b[0], /*training=*/false));
+  return acc.result().item<double>();
+}
+
+/// Trains `model` with `opt` for `epochs`, printing progress and test accuracy per epoch.
+/// Returns the final test accuracy.
+inline double fit(const tf::layers::Layer& model, tf::optimizers::Optimizer& opt, const Split& train,
+                  const Split& test, int epochs, int64_t batch, uint64_t seed) {
+  tf::losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
+  const int64_t n = train.x.shape()[0];
+  auto ds = tf::data::Dataset::from_tensor_slices({train.x, train.y})
+                .shuffle(n, seed)
+                .batch(batch)
+                .prefetch(2);
+  double test_acc = 0;
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    std::printf("Epoch %d/%d\n", epoch, epochs);
+    tf::metrics::Mean mean_loss;
+    tf::metrics::SparseCategoricalAccuracy acc;
+    Progress bar((n + batch - 1) / batch);
+    int64_t step = 0;
+    for (const auto& b : ds) {
+      tf::GradientTape tape;
+      tf::Tensor logits = model(b[0], /*training=*/true);
+      tf::Tensor loss = loss_fn(b[1], logits);
+      auto vars = model.trainable_variables();
+      std::vector<tf::Source> sources(vars.begin(), vars.end());
+      opt.apply_gradients(tape.gradient(loss, sources), vars);
+      mean_loss.update_state(loss);
+      acc.update_state(b[1], logits);
+      if (++step % 20 == 0)
+        bar.update(step, mean_loss.result().item<double>(), acc.result().item<double>());
+    }
+    bar.update(step, mean_loss.result().item<double>(), acc.result().item<double>(), true);
+    test_acc = evaluate(model, test);
+    std::printf(" - test_accuracy: %.4f\n", test_acc);
+    std::fflush(stdout);
+  }
+  return test_acc;
+}
+
+}  // namespace example
