@@ -27,7 +27,10 @@ struct CpuCache {
   std::mutex mu;
   std::unordered_map<size_t, std::vector<void*>> free;
   size_t cached_bytes = 0;
-  static constexpr size_t kMaxCached = size_t(2) << 30;
+  // Bounded so that a training run's peak RSS stays near its working set: blocks above
+  // kMaxBlock (data sets, one-off buffers) go straight back to the system.
+  static constexpr size_t kMaxCached = size_t(512) << 20;
+  static constexpr size_t kMaxBlock = size_t(64) << 20;
 
   void* get(size_t bytes) {
     size_t r = round_size(bytes);
@@ -54,7 +57,7 @@ struct CpuCache {
   void put(void* p, size_t bytes) {
     size_t r = round_size(bytes);
     std::lock_guard<std::mutex> lock(mu);
-    if (cached_bytes + r > kMaxCached) {
+    if (r > kMaxBlock || cached_bytes + r > kMaxCached) {
       std::free(p);
       return;
     }
