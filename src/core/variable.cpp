@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "autodiff/tape_impl.hpp"
+#include "backend/backend.hpp"
 #include "core/tensor_impl.hpp"
 #include "tapeflow/ops.hpp"
 
@@ -67,15 +68,35 @@ void Variable::assign(const Tensor& t) const {
   check_assign("AssignVariableOp", v, t);
   store(v, t);
 }
+// value op= t computed straight into the variable's buffer when nobody else holds the value
+// (the optimizer's steady state): one pass, no temporary. Element-wise kernels read and write
+// index i together, so the output may alias input 0.
+static bool update_in_place(detail::VariableImpl& v, const Tensor& t, bool subtract_it) {
+  const auto& cur = v.value.impl();
+  if (cur.use_count() != 1 || cur->base || t.impl() == cur || cur->dtype == DType::boolean)
+    return false;
+  Tensor src = detail::on_device(t, cur->device);
+  const auto& s = src.impl();
+  detail::TensorRef refs[2] = {{cur->data, &cur->shape, cur->dtype}, {s->data, &s->shape, s->dtype}};
+  detail::KernelArgs k{refs, 2, detail::TensorRef{cur->data, &cur->shape, cur->dtype}, nullptr};
+  if (cur->size() == 0) return true;
+  detail::Backend& b = detail::backend_for(cur->device);
+  if (subtract_it) b.sub(k);
+  else b.add(k);
+  return true;
+}
+
 void Variable::assign_add(const Tensor& t) const {
   auto& v = const_cast<detail::VariableImpl&>(checked(impl_));
   check_assign("AssignAddVariableOp", v, t);
+  if (update_in_place(v, t, false)) return;
   Tensor r = add(stop_gradient(v.value), t);  // the temporary view dies here, before store()
   store(v, r);
 }
 void Variable::assign_sub(const Tensor& t) const {
   auto& v = const_cast<detail::VariableImpl&>(checked(impl_));
   check_assign("AssignSubVariableOp", v, t);
+  if (update_in_place(v, t, true)) return;
   Tensor r = subtract(stop_gradient(v.value), t);
   store(v, r);
 }
