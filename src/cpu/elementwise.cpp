@@ -51,6 +51,18 @@ void for_each_row(const Shape& out, const std::array<const Shape*, N>& ins, Body
   }
 }
 
+/// True when `in` (ignoring leading 1s) equals the trailing dims of `out` and is not empty:
+/// `in` then repeats every in.size elements of out.
+bool is_trailing(const Shape& in, const Shape& out) {
+  int lead = 0;
+  while (lead < in.rank() && in[lead] == 1) ++lead;
+  const int k = in.rank() - lead;
+  if (k == 0 || k > out.rank()) return false;
+  for (int i = 0; i < k; ++i)
+    if (in[lead + i] != out[out.rank() - k + i] || in[lead + i] == 0) return false;
+  return true;
+}
+
 template <class T, class R, class F>
 void binary_kernel(const KernelArgs& k, F f) {
   const T* a = k.in(0).as<const T>();
@@ -70,6 +82,17 @@ void binary_kernel(const KernelArgs& k, F f) {
     const T av = a[0];
     parallel_for(n, kElementwiseGrain, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) o[i] = f(av, b[i]);
+    });
+  } else if (na == n && is_trailing(*k.in(1).shape, *k.out().shape)) {
+    // x op bias over the last axes (bias_add, BatchNorm scale): rows of nb, in parallel.
+    parallel_for(n / nb, std::max<int64_t>(1, kElementwiseGrain / nb), [&](int64_t lo, int64_t hi) {
+      for (int64_t r = lo; r < hi; ++r)
+        for (int64_t j = 0; j < nb; ++j) o[r * nb + j] = f(a[r * nb + j], b[j]);
+    });
+  } else if (nb == n && is_trailing(*k.in(0).shape, *k.out().shape)) {
+    parallel_for(n / na, std::max<int64_t>(1, kElementwiseGrain / na), [&](int64_t lo, int64_t hi) {
+      for (int64_t r = lo; r < hi; ++r)
+        for (int64_t j = 0; j < na; ++j) o[r * na + j] = f(a[j], b[r * na + j]);
     });
   } else {
     for_each_row<2>(*k.out().shape, {k.in(0).shape, k.in(1).shape},
