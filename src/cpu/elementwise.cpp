@@ -195,7 +195,12 @@ void CpuBackend::select(const KernelArgs& k) {
     T* o = k.out().as<T>();
     const int64_t n = k.out().size();
     if (k.in(0).size() == n && k.in(1).size() == n && k.in(2).size() == n) {
-      for (int64_t i = 0; i < n; ++i) o[i] = c[i] ? x[i] : y[i];
+      parallel_for(n, kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+        for (int64_t i = lo; i < hi; ++i) {
+          const T a = x[i], b = y[i];  // unconditional loads: a blend, not a branch
+          o[i] = c[i] ? a : b;
+        }
+      });
       return;
     }
     for_each_row<3>(*k.out().shape, {k.in(0).shape, k.in(1).shape, k.in(2).shape},
