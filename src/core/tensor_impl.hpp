@@ -53,9 +53,10 @@ struct TensorImpl {
     }
   }
   /// A view of `b`'s data with another shape (same element count) and a fresh id.
-  TensorImpl(std::shared_ptr<TensorImpl> b, Shape s)
+  TensorImpl(std::shared_ptr<TensorImpl> b, Shape s, size_t byte_offset = 0)
       : shape(std::move(s)), dtype(b->dtype), device(b->device), id(next_tensor_id()),
-        data(b->data), nbytes(b->nbytes) {
+        data(static_cast<unsigned char*>(b->data) + byte_offset) {
+    nbytes = size_t(shape.num_elements()) * size_t(dtype_bytes(dtype));
     base = b->base ? b->base : std::move(b);
   }
   ~TensorImpl() {

@@ -181,6 +181,20 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vect
   std::vector<std::pair<int64_t, int64_t>> pads(static_cast<size_t>(r));
   for (int i = 0; i < r; ++i)
     pads[size_t(i)] = {begin[size_t(i)], x.shape()[i] - begin[size_t(i)] - out[size_t(i)]};
+  // A block of whole rows of the leading axis is contiguous: return a view, no copy (the
+  // batches of a training loop). Recorded like the copy, with the same gradient.
+  bool leading_only = r >= 1;
+  for (int i = 1; i < r && leading_only; ++i)
+    leading_only = begin[size_t(i)] == 0 && out[size_t(i)] == x.shape()[i];
+  if (leading_only && x.device_info() == detail::current_device()) {
+    size_t offset = size_t(a.src_offset) * size_t(dtype_size(x.dtype()));
+    Tensor view(detail::make_impl(x.impl(), Shape(out), offset));
+    if (is_floating(x.dtype()) && detail::any_tape_recording())
+      detail::record_op("Slice", {x}, view, [pads](const GradCall& g) -> GradList {
+        return {pad(g.upstream(), pads)};
+      });
+    return view;
+  }
   return strided("Slice", x, Shape(out), std::move(a), [pads](const GradCall& g) -> GradList {
     return {pad(g.upstream(), pads)};
   });

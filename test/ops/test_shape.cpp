@@ -403,3 +403,15 @@ TEST_CASE("stop_gradient blocks the gradient; identity passes it unchanged", "[o
           1e-6);
   }
 }
+
+TEST_CASE("slicing whole leading rows is a view with the right values and gradient", "[ops][shape]") {
+  auto x = tf::reshape(tf::range(0.0, 12.0, 1.0, tf::float64), tf::Shape{4, 3});
+  tf::GradientTape tape;
+  tape.watch(x);
+  auto s = tf::slice(x, {1, 0}, {2, 3});
+  CHECK(s.shape() == tf::Shape{2, 3});
+  CHECK(s.to_vector<double>() == std::vector<double>{3, 4, 5, 6, 7, 8});
+  CHECK(s.data() == static_cast<const double*>(x.data()) + 3);  // no copy
+  auto g = tape.gradient(s * 2.0, x);
+  CHECK(g.to_vector<double>() == std::vector<double>{0, 0, 0, 2, 2, 2, 2, 2, 2, 0, 0, 0});
+}
