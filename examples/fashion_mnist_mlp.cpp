@@ -12,7 +12,7 @@ namespace L = tf::layers;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train an MLP on Fashion-MNIST with tapeflow"};
-  int epochs = 10;
+  int epochs = 15;
   int64_t batch = 128, limit = 0;
   double lr = 1e-3, target = 0.0;
   uint64_t seed = 42;
