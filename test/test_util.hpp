@@ -2,9 +2,13 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
+#include <functional>
 #include <string>
+#include <system_error>
 #include <tapeflow/tapeflow.hpp>
 #include <vector>
 
@@ -59,6 +63,64 @@ class StderrCapture {
   }
   std::FILE* file_;
   int saved_ = -1;
+};
+
+// ---- random inputs and gradients for the op tests ---------------------------------------------
+
+inline tapeflow::Tensor uniform64(const tapeflow::Shape& shape, double lo, double hi) {
+  return tapeflow::random::uniform(shape, lo, hi, tapeflow::float64);
+}
+inline tapeflow::Tensor normal64(const tapeflow::Shape& shape) {
+  return tapeflow::random::normal(shape, 0.0, 1.0, tapeflow::float64);
+}
+
+/// Random magnitudes in [lo, hi] with alternating signs: |x| >= lo keeps clear of kinks at 0.
+inline tapeflow::Tensor signed_away_from_zero(const tapeflow::Shape& shape, double lo, double hi) {
+  tapeflow::Tensor mag = uniform64(shape, lo, hi);
+  std::vector<double> s(size_t(shape.num_elements()));
+  for (size_t i = 0; i < s.size(); ++i) s[i] = i % 2 ? -1.0 : 1.0;
+  tapeflow::DeviceScope scope(mag.device_info());
+  return mag * tapeflow::constant(s, shape);
+}
+
+/// d(sum f(x))/dx at x, from a tape.
+inline tapeflow::Tensor grad_of(const std::function<tapeflow::Tensor(const tapeflow::Tensor&)>& f,
+                                const tapeflow::Tensor& x) {
+  tapeflow::GradientTape tape;
+  tape.watch(x);
+  return tape.gradient(f(x), x);
+}
+
+// ---- files ------------------------------------------------------------------------------------
+
+/// A fresh path under the system temp dir (created unless `create` is false), removed with
+/// everything in it at scope exit.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& prefix, bool create = true) {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("tapeflow_" + prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    if (create) std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string str() const { return path_.string(); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  /// The entries of the directory.
+  std::vector<std::filesystem::path> files() const {
+    std::vector<std::filesystem::path> out;
+    for (const auto& e : std::filesystem::directory_iterator(path_)) out.push_back(e.path());
+    return out;
+  }
+
+ private:
+  std::filesystem::path path_;
 };
 
 }  // namespace test

@@ -26,30 +26,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("tapeflow_summary_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-  /// The event files in the directory.
-  std::vector<fs::path> files() const {
-    std::vector<fs::path> out;
-    for (const auto& e : fs::directory_iterator(path_)) out.push_back(e.path());
-    return out;
-  }
-
- private:
-  fs::path path_;
+// The writer creates its own log directory, so the temp path starts out absent.
+struct TempDir : test::TempDir {
+  TempDir() : test::TempDir("summary", /*create=*/false) {}
 };
 
 // ---- CRC-32C, bit by bit (deliberately not the library's table-driven form) ------------------

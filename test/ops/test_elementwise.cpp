@@ -17,25 +17,9 @@ namespace {
 // functions below, so 1e-6 leaves a wide margin while still catching any wrong rule.
 constexpr double kGradTol = 1e-6;
 
-tf::Tensor uniform64(const tf::Shape& shape, double lo, double hi) {
-  return tf::random::uniform(shape, lo, hi, tf::float64);
-}
-
-// Random magnitudes in [lo, hi] with alternating signs: keeps |x| >= lo away from the kink at 0.
-tf::Tensor signed_away_from_zero(const tf::Shape& shape, double lo, double hi) {
-  tf::Tensor mag = uniform64(shape, lo, hi);
-  std::vector<double> s(size_t(shape.num_elements()));
-  for (size_t i = 0; i < s.size(); ++i) s[i] = i % 2 ? -1.0 : 1.0;
-  tf::DeviceScope scope(mag.device_info());
-  return mag * tf::constant(s, shape);
-}
-
-// d(sum f(x))/dx at x, from a tape.
-tf::Tensor grad_of(const std::function<tf::Tensor(const tf::Tensor&)>& f, const tf::Tensor& x) {
-  tf::GradientTape tape;
-  tape.watch(x);
-  return tape.gradient(f(x), x);
-}
+using test::grad_of;
+using test::signed_away_from_zero;
+using test::uniform64;
 
 struct ShapePair {
   tf::Shape x, y;

@@ -16,27 +16,10 @@ namespace {
 // Central differences in float64 (h = 1e-6) are good to ~1e-9 on these O(1) smooth functions.
 constexpr double kGradTol = 1e-6;
 
-tf::Tensor uniform64(const tf::Shape& shape, double lo, double hi) {
-  return tf::random::uniform(shape, lo, hi, tf::float64);
-}
-tf::Tensor normal64(const tf::Shape& shape) {
-  return tf::random::normal(shape, 0.0, 1.0, tf::float64);
-}
-
-// Random magnitudes in [lo, hi] with alternating signs: |x| >= lo keeps clear of kinks at 0.
-tf::Tensor signed_away_from_zero(const tf::Shape& shape, double lo, double hi) {
-  tf::Tensor mag = uniform64(shape, lo, hi);
-  std::vector<double> s(size_t(shape.num_elements()));
-  for (size_t i = 0; i < s.size(); ++i) s[i] = i % 2 ? -1.0 : 1.0;
-  tf::DeviceScope scope(mag.device_info());
-  return mag * tf::constant(s, shape);
-}
-
-tf::Tensor grad_of(const std::function<tf::Tensor(const tf::Tensor&)>& f, const tf::Tensor& x) {
-  tf::GradientTape tape;
-  tape.watch(x);
-  return tape.gradient(f(x), x);
-}
+using test::grad_of;
+using test::normal64;
+using test::signed_away_from_zero;
+using test::uniform64;
 
 Vec softmax_ref(const Vec& v) {
   double m = v[0];
