@@ -37,30 +37,8 @@ elif [[ ! -f "$TORCH_API_INCLUDE/torch/torch.h" ]]; then
 fi
 
 # --- OpenBLAS kernel selection (same for both libraries) ---
-if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
-  cat > "$B/openblas_probe.c" <<'EOF'
-#include <stdio.h>
-char* openblas_get_corename(void);
-int main(void) { printf("%s\n", openblas_get_corename()); return 0; }
-EOF
-  if cc -O0 "$B/openblas_probe.c" -o "$B/openblas_probe" -lopenblas 2>/dev/null; then
-    detected=$("$B/openblas_probe")
-    flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
-    has() { [[ " $flags " == *" $1 "* ]]; }
-    legacy='^(Katmai|Coppermine|Northwood|Prescott|Banias|Core2|Penryn|Dunnington|Nehalem|Sandybridge|Atom|Barcelona|Opteron|Bobcat|Bulldozer|Piledriver|Steamroller|Excavator|Unknown|unknown)$'
-    if [[ "$detected" =~ $legacy ]]; then
-      if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
-        export OPENBLAS_CORETYPE=SkylakeX
-      elif has avx2 && has fma; then
-        export OPENBLAS_CORETYPE=Haswell
-      fi
-      if [[ -n "${OPENBLAS_CORETYPE:-}" ]]; then
-        log "OpenBLAS detected '$detected', but the CPU runs $OPENBLAS_CORETYPE kernels:" \
-            "OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for both libraries"
-      fi
-    fi
-  fi
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/openblas-coretype.sh"
+openblas_pick_coretype "$B"
 
 # --- build tapeflow (Release) with the bench target, then install it for W8 ---
 log "configure + build tapeflow in $B"

@@ -40,29 +40,9 @@ for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz; do
     { log "missing /usr/share/datasets/fashion-mnist/$f: apt-get install dataset-fashion-mnist"; exit 1; }
 done
 
-# --- OpenBLAS kernel selection (same for both libraries; as scripts/bench.sh) ---
-if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
-  cat > "$B/openblas_probe.c" <<'EOF'
-#include <stdio.h>
-char* openblas_get_corename(void);
-int main(void) { printf("%s\n", openblas_get_corename()); return 0; }
-EOF
-  if cc -O0 "$B/openblas_probe.c" -o "$B/openblas_probe" -lopenblas 2>/dev/null; then
-    detected=$("$B/openblas_probe")
-    flags=$(grep -m1 '^flags' /proc/cpuinfo || true)
-    has() { [[ " $flags " == *" $1 "* ]]; }
-    legacy='^(Katmai|Coppermine|Northwood|Prescott|Banias|Core2|Penryn|Dunnington|Nehalem|Sandybridge|Atom|Barcelona|Opteron|Bobcat|Bulldozer|Piledriver|Steamroller|Excavator|Unknown|unknown)$'
-    if [[ "$detected" =~ $legacy ]]; then
-      if has avx512f && has avx512bw && has avx512vl && has avx512dq; then
-        export OPENBLAS_CORETYPE=SkylakeX
-      elif has avx2 && has fma; then
-        export OPENBLAS_CORETYPE=Haswell
-      fi
-      [[ -n "${OPENBLAS_CORETYPE:-}" ]] &&
-        log "OpenBLAS detected '$detected': OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for both libraries"
-    fi
-  fi
-fi
+# --- OpenBLAS kernel selection (same for both libraries) ---
+source "$(dirname "${BASH_SOURCE[0]}")/openblas-coretype.sh"
+openblas_pick_coretype "$B"
 
 # --- builds ---
 log "configure + build tapeflow (bench_train) in $B"
