@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -13,6 +14,34 @@
 namespace example {
 
 namespace tf = tapeflow;
+
+/// The flags both examples take; each passes its own defaults in.
+struct Flags {
+  int epochs;
+  int64_t batch_size;
+  double learning_rate;
+  uint64_t seed = 42;
+  int threads = 0;
+  int64_t limit = 0;
+  double min_accuracy = 0.0;
+};
+
+inline void add_flags(CLI::App& app, Flags& f) {
+  app.add_option("--epochs", f.epochs, "training epochs")->capture_default_str();
+  app.add_option("--batch_size", f.batch_size, "batch size")->capture_default_str();
+  app.add_option("--learning_rate", f.learning_rate, "Adam learning rate")->capture_default_str();
+  app.add_option("--seed", f.seed, "seed for initialisation, shuffling and dropout")
+      ->capture_default_str();
+  app.add_option("--threads", f.threads, "CPU threads for tapeflow and OpenBLAS (0: all)");
+  app.add_option("--limit", f.limit, "use only the first N training images (0: all)");
+  app.add_option("--min_accuracy", f.min_accuracy, "exit 1 if the final test accuracy is lower");
+}
+
+/// Applies --threads (before any op runs) and the seed.
+inline void apply(const Flags& f) {
+  if (f.threads > 0) tf::config::set_num_threads(f.threads);
+  tf::random::set_seed(f.seed);
+}
 
 struct Split {
   tf::Tensor x, y;  // x float32 in [0, 1], shaped for the model; y int32 labels

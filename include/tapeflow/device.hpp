@@ -39,6 +39,12 @@ TAPEFLOW_API std::vector<std::string> list_physical_devices(const std::string& t
 TAPEFLOW_API bool gpu_available();
 /// The device ops run on outside any DeviceScope.
 TAPEFLOW_API Device default_device();
+/// Threads for CPU kernels: tapeflow's element-wise pool and OpenBLAS's matmul (as
+/// tf.config.threading). Call before the first large op; afterwards the pool's size is fixed
+/// and this throws RuntimeError. Default: TAPEFLOW_NUM_THREADS, else the number of CPUs.
+TAPEFLOW_API void set_num_threads(int n);
+/// The CPU thread count in use (or that will be used).
+TAPEFLOW_API int num_threads();
 }  // namespace config
 
 }  // namespace tapeflow

@@ -1,5 +1,10 @@
 #include "cpu/parallel.hpp"
 
+#include <string>
+
+#include "tapeflow/device.hpp"
+#include "tapeflow/errors.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -99,7 +104,11 @@ class Pool {
 };
 thread_local bool Pool::in_worker_ = false;
 
+std::atomic<int> g_requested_threads{0};  // set_num_threads, before the pool exists
+std::atomic<bool> g_pool_created{false};
+
 int configured_threads() {
+  if (int n = g_requested_threads.load()) return n;
   if (const char* env = std::getenv("TAPEFLOW_NUM_THREADS")) {
     int n = std::atoi(env);
     if (n >= 1) return std::min(n, 256);
@@ -108,13 +117,39 @@ int configured_threads() {
 }
 
 Pool& pool() {
-  static Pool* p = new Pool(configured_threads());  // never destroyed: workers may outlive main
+  static Pool* p = [] {
+    g_pool_created = true;
+    return new Pool(configured_threads());  // never destroyed: workers may outlive main
+  }();
   return *p;
 }
 
 }  // namespace
 
 int num_threads() { return pool().size(); }
+
+}  // namespace tapeflow::cpu
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace tapeflow::config {
+
+void set_num_threads(int n) {
+  if (n < 1 || n > 256)
+    throw InvalidArgumentError("set_num_threads: need 1..256 threads, got " + std::to_string(n));
+  if (cpu::g_pool_created && n != cpu::num_threads())
+    throw RuntimeError("set_num_threads: the CPU thread pool is already running with " +
+                       std::to_string(cpu::num_threads()) +
+                       " threads; call it before the first large op");
+  cpu::g_requested_threads = n;
+  openblas_set_num_threads(n);
+}
+
+int num_threads() { return cpu::g_pool_created ? cpu::num_threads() : cpu::configured_threads(); }
+
+}  // namespace tapeflow::config
+
+namespace tapeflow::cpu {
 
 void parallel_for_pool(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   const int threads = num_threads();
