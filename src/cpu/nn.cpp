@@ -45,6 +45,31 @@ inline int64_t grain_for(int64_t work_per_item) {
   return std::max<int64_t>(1, kWindowGrain / std::max<int64_t>(1, work_per_item));
 }
 
+/// The forward walk shared by the pools: for each output pixel (rows split over threads),
+/// visit(o, for_each_cell, cells) with o its C outputs, for_each_cell(f) calling f(p) for the
+/// C-run p of every window cell inside the image, and cells their count.
+template <class T, class Visit>
+void pool_windows(const Conv2DAttrs& a, const T* x, T* out, Visit&& visit) {
+  const int64_t C = a.c;
+  parallel_for(a.n * a.oh, grain_for(a.ow * a.kh * a.kw * C), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / a.oh, oy = r % a.oh;
+      const T* img = x + n * a.h * a.w * C;
+      const int64_t y0 = oy * a.sh - a.pad_top;
+      const Span sy = valid_span(y0, a.kh, a.h);
+      for (int64_t ox = 0; ox < a.ow; ++ox) {
+        const int64_t x0 = ox * a.sw - a.pad_left;
+        const Span sx = valid_span(x0, a.kw, a.w);
+        auto for_each_cell = [&](auto&& f) {
+          for (int64_t ky = sy.k0; ky < sy.k1; ++ky)
+            for (int64_t kx = sx.k0; kx < sx.k1; ++kx) f(img + ((y0 + ky) * a.w + x0 + kx) * C);
+        };
+        visit(out + (r * a.ow + ox) * C, for_each_cell, (sy.k1 - sy.k0) * (sx.k1 - sx.k0));
+      }
+    }
+  });
+}
+
 template <class T>
 void im2col_impl(const T* x, T* col, const Conv2DAttrs& a) {
   const int64_t C = a.c, row = a.kh * a.kw * C;
@@ -143,35 +168,20 @@ void CpuBackend::col2im(const KernelArgs& k) {
 }
 
 void CpuBackend::max_pool2d(const KernelArgs& k) {
-  const auto& a = k.attr<Conv2DAttrs>();
   detail::dispatch_float(k.out().dtype, [&]<class T>() {
-    const T* x = k.in(0).as<const T>();
-    T* out = k.out().as<T>();
-    const int64_t C = a.c;
-    parallel_for(a.n * a.oh, grain_for(a.ow * a.kh * a.kw * C), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t n = r / a.oh, oy = r % a.oh;
-        const T* img = x + n * a.h * a.w * C;
-        const int64_t y0 = oy * a.sh - a.pad_top;
-        const Span sy = valid_span(y0, a.kh, a.h);
-        for (int64_t ox = 0; ox < a.ow; ++ox) {
-          T* o = out + (r * a.ow + ox) * C;
-          const int64_t x0 = ox * a.sw - a.pad_left;
-          const Span sx = valid_span(x0, a.kw, a.w);
-          bool first = true;
-          for (int64_t ky = sy.k0; ky < sy.k1; ++ky)
-            for (int64_t kx = sx.k0; kx < sx.k1; ++kx) {
-              const T* p = img + ((y0 + ky) * a.w + x0 + kx) * C;
-              if (first) {
-                copy_run(o, p, C);
-                first = false;
-              } else {
-                for (int64_t c = 0; c < C; ++c) o[c] = p[c] > o[c] ? p[c] : o[c];
-              }
-            }
-        }
-      }
-    });
+    const int64_t C = k.attr<Conv2DAttrs>().c;
+    pool_windows(k.attr<Conv2DAttrs>(), k.in(0).as<const T>(), k.out().as<T>(),
+                 [&](T* o, const auto& for_each_cell, int64_t) {
+                   bool first = true;
+                   for_each_cell([&](const T* p) {
+                     if (first) {
+                       copy_run(o, p, C);
+                       first = false;
+                     } else {
+                       for (int64_t c = 0; c < C; ++c) o[c] = p[c] > o[c] ? p[c] : o[c];
+                     }
+                   });
+                 });
   });
 }
 
@@ -223,31 +233,16 @@ void CpuBackend::max_pool2d_grad_grad(const KernelArgs& k) {
 }
 
 void CpuBackend::avg_pool2d(const KernelArgs& k) {
-  const auto& a = k.attr<Conv2DAttrs>();
   detail::dispatch_float(k.out().dtype, [&]<class T>() {
-    const T* x = k.in(0).as<const T>();
-    T* out = k.out().as<T>();
-    const int64_t C = a.c;
-    parallel_for(a.n * a.oh, grain_for(a.ow * a.kh * a.kw * C), [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t n = r / a.oh, oy = r % a.oh;
-        const T* img = x + n * a.h * a.w * C;
-        const int64_t y0 = oy * a.sh - a.pad_top;
-        const Span sy = valid_span(y0, a.kh, a.h);
-        for (int64_t ox = 0; ox < a.ow; ++ox) {
-          T* o = out + (r * a.ow + ox) * C;
-          const int64_t x0 = ox * a.sw - a.pad_left;
-          const Span sx = valid_span(x0, a.kw, a.w);
-          std::fill(o, o + C, T(0));
-          for (int64_t ky = sy.k0; ky < sy.k1; ++ky)
-            for (int64_t kx = sx.k0; kx < sx.k1; ++kx)
-              add_run(o, img + ((y0 + ky) * a.w + x0 + kx) * C, C);
-          // As TF: divide by the cells inside the image, not the window size.
-          const T inv = T(1) / T((sy.k1 - sy.k0) * (sx.k1 - sx.k0));
-          for (int64_t c = 0; c < C; ++c) o[c] *= inv;
-        }
-      }
-    });
+    const int64_t C = k.attr<Conv2DAttrs>().c;
+    pool_windows(k.attr<Conv2DAttrs>(), k.in(0).as<const T>(), k.out().as<T>(),
+                 [&](T* o, const auto& for_each_cell, int64_t cells) {
+                   std::fill(o, o + C, T(0));
+                   for_each_cell([&](const T* p) { add_run(o, p, C); });
+                   // As TF: divide by the cells inside the image, not the window size.
+                   const T inv = T(1) / T(cells);
+                   for (int64_t c = 0; c < C; ++c) o[c] *= inv;
+                 });
   });
 }
 
