@@ -51,10 +51,17 @@ static void check_assign(const char* op, const detail::VariableImpl& v, const Te
 // Write in place when nobody else holds the current value (no tape record, no user handle):
 // the optimizer's steady state then allocates nothing. Otherwise swap in the new value so that
 // tensors read earlier keep what they saw.
+// The current value may be overwritten only when nobody else holds it (no tape record, no
+// user handle, not a view) and the new data is not that same buffer.
+static bool writable_in_place(const detail::VariableImpl& v, const Tensor& src) {
+  const auto& cur = v.value.impl();
+  return cur.use_count() == 1 && !cur->base && src.impl() != cur;
+}
+
 static void store(detail::VariableImpl& v, const Tensor& t) {
   auto& cur = v.value.impl();
   Tensor src = detail::on_device(t, cur->device);
-  if (cur.use_count() == 1 && !cur->base && src.impl() != cur) {
+  if (writable_in_place(v, src)) {
     if (cur->device.type == DeviceType::CPU) {
       std::memcpy(cur->data, src.impl()->data, cur->nbytes);
       return;
@@ -73,8 +80,7 @@ void Variable::assign(const Tensor& t) const {
 // index i together, so the output may alias input 0.
 static bool update_in_place(detail::VariableImpl& v, const Tensor& t, bool subtract_it) {
   const auto& cur = v.value.impl();
-  if (cur.use_count() != 1 || cur->base || t.impl() == cur || cur->dtype == DType::boolean)
-    return false;
+  if (cur->dtype == DType::boolean || !writable_in_place(v, t)) return false;
   Tensor src = detail::on_device(t, cur->device);
   const auto& s = src.impl();
   detail::TensorRef refs[2] = {{cur->data, &cur->shape, cur->dtype}, {s->data, &s->shape, s->dtype}};
