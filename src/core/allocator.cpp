@@ -168,6 +168,5 @@ void pool_put(void* p, size_t bytes) {
   f.push_back(p);
 }
 
-void empty_cache() { cpu_cache().release_all(); }
 
 }  // namespace tapeflow::detail

@@ -13,7 +13,5 @@ void deallocate(Device device, void* ptr, size_t bytes);
 /// Small fixed-size blocks for tensor handles (see ImplPoolAllocator).
 void* pool_get(size_t bytes);
 void pool_put(void* p, size_t bytes);
-/// Return cached CPU blocks to the system.
-void empty_cache();
 
 }  // namespace tapeflow::detail

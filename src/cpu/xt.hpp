@@ -11,13 +11,6 @@
 
 namespace tapeflow::cpu {
 
-/// A 1-d xtensor view of a kernel argument's buffer (no copy).
-template <class T>
-auto flat_view(const detail::TensorRef& r) {
-  return xt::adapt(static_cast<T*>(r.data), size_t(r.size()), xt::no_ownership(),
-                   std::array<size_t, 1>{size_t(r.size())});
-}
-
 /// A 1-d xtensor view of n elements at p (no copy).
 template <class T>
 auto range_view(T* p, int64_t n) {
