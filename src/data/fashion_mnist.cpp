@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <future>
@@ -137,19 +138,58 @@ std::vector<uint32_t> read_header(GzReader& in, uint32_t magic, int ndims, const
   return dims;
 }
 
-Tensor read_images(const std::string& path) {
+/// The size of `path`'s content once inflated: for a gzip file its trailer's ISIZE field, the
+/// size modulo 2^32; -1 when it cannot be told.
+struct ContentSize {
+  int64_t bytes = -1;
+  bool mod_2_32 = false;
+};
+ContentSize content_size(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return {};
+  unsigned char head[2] = {0, 0}, tail[4] = {0, 0, 0, 0};
+  int64_t size = -1;
+  if (std::fread(head, 1, 2, f) == 2 && std::fseek(f, 0, SEEK_END) == 0) size = std::ftell(f);
+  const bool gz = head[0] == 0x1f && head[1] == 0x8b;
+  if (size >= 0 && gz) {
+    size = (size >= 18 && std::fseek(f, -4, SEEK_END) == 0 && std::fread(tail, 1, 4, f) == 4)
+               ? int64_t(tail[0] | tail[1] << 8 | tail[2] << 16 | uint32_t(tail[3]) << 24)
+               : -1;
+  }
+  std::fclose(f);
+  return {size, gz};
+}
+
+/// Pixels are converted to float (times `scale`) as they are inflated, 1 MiB at a time, so
+/// loading never holds a second full-size copy of the split.
+Tensor read_images(const std::string& path, float scale) {
   GzReader in(path);
   std::vector<uint32_t> d = read_header(in, kImageMagic, 3, "image");
   if (d[1] != kRows || d[2] != kCols)
     throw DataLossError(str_cat(
         path, ": images are ", d[1], "x", d[2], "; Fashion-MNIST's are ", kRows, "x", kCols));
-  const int64_t n = d[0];
-  const std::vector<unsigned char> pixels = in.read(size_t(n * kRows * kCols), "pixel data");
-  in.expect_end();
+  const int64_t n = d[0], total = n * kRows * kCols;
+  // The header's count is checked against the file's size before the tensor is allocated, so
+  // a corrupt count is a DataLossError, not an attempt to allocate terabytes.
+  const int64_t expected = 16 + total;
+  const ContentSize got = content_size(path);
+  const int64_t want = got.mod_2_32 ? expected & 0xffffffff : expected;
+  if (got.bytes >= 0 && got.bytes != want)
+    throw DataLossError(str_cat(path,
+                                got.bytes < want ? ": truncated or corrupt" : ": extra data",
+                                ": the header claims ", n, " images (", expected,
+                                " bytes) but the file holds ", got.bytes, " bytes",
+                                got.mod_2_32 ? " (gzip ISIZE, modulo 2^32)" : ""));
   Tensor x =
       ::tapeflow::detail::new_tensor(Shape{n, kRows, kCols}, float32, Device{DeviceType::CPU, 0});
   float* out = x.impl()->ptr<float>();
-  for (size_t i = 0; i < pixels.size(); ++i) out[i] = float(pixels[i]);
+  constexpr int64_t kChunk = int64_t(1) << 20;
+  for (int64_t i = 0; i < total; i += kChunk) {
+    const std::vector<unsigned char> pixels =
+        in.read(size_t(std::min(kChunk, total - i)), "pixel data");
+    for (size_t j = 0; j < pixels.size(); ++j) out[i + int64_t(j)] = float(pixels[j]) * scale;
+  }
+  in.expect_end();
   return x;
 }
 
@@ -176,8 +216,10 @@ Tensor read_labels(const std::string& path) {
 }
 
 /// One split: images and labels whose counts must agree.
-std::pair<Tensor, Tensor> read_split(const std::string& images, const std::string& labels) {
-  Tensor x = read_images(images), y = read_labels(labels);
+std::pair<Tensor, Tensor> read_split(const std::string& images,
+                                     const std::string& labels,
+                                     float scale) {
+  Tensor x = read_images(images, scale), y = read_labels(labels);
   if (x.shape()[0] != y.shape()[0])
     throw DataLossError(str_cat("Fashion-MNIST split has ",
                                 x.shape()[0],
@@ -192,7 +234,7 @@ std::pair<Tensor, Tensor> read_split(const std::string& images, const std::strin
 
 }  // namespace
 
-Data load_data(const std::string& dir) {
+Data load_data(const std::string& dir, float scale) {
   // Look every file up first, so that a missing package is reported before any work.
   const std::string train_x = find_file(dir, "train-images-idx3-ubyte");
   const std::string train_y = find_file(dir, "train-labels-idx1-ubyte");
@@ -200,8 +242,8 @@ Data load_data(const std::string& dir) {
   const std::string test_y = find_file(dir, "t10k-labels-idx1-ubyte");
   // If the train split throws, the future's destructor still waits for the test task (it
   // reads our locals) before the exception leaves.
-  auto test = std::async(std::launch::async, [&] { return read_split(test_x, test_y); });
-  std::pair<Tensor, Tensor> train = read_split(train_x, train_y);
+  auto test = std::async(std::launch::async, [&] { return read_split(test_x, test_y, scale); });
+  std::pair<Tensor, Tensor> train = read_split(train_x, train_y, scale);
   auto [x_test, y_test] = test.get();
   return Data{train.first, train.second, x_test, y_test};
 }

@@ -239,3 +239,19 @@ TEST_CASE("fashion_mnist: the Debian dataset loads with Keras' shapes and statis
   CHECK(tf::reduce_sum(tf::cast(tf::gather(x_train, tf::constant({0})), tf::float64))
             .item<double>() == 76247.0);
 }
+
+TEST_CASE("fashion_mnist: load_data(dir, scale) scales pixels while decoding", "[data]") {
+  TempDir d;
+  write_tiny_set(d);
+  const auto raw = fm::load_data(d.str());
+  const auto scaled = fm::load_data(d.str(), 1 / 255.f);
+  REQUIRE(scaled.x_train.shape() == raw.x_train.shape());
+  // Pixel (i, r, c) = (7i + r + 3c) mod 256: image 2, row 5, column 9 holds 46.
+  const std::vector<float> raw_train = raw.x_train.to_vector<float>();
+  const std::vector<float> train = scaled.x_train.to_vector<float>();
+  const std::vector<float> test = scaled.x_test.to_vector<float>();
+  CHECK(raw_train[2 * 784 + 5 * 28 + 9] == 46.f);
+  CHECK(train[2 * 784 + 5 * 28 + 9] == 46.f * (1 / 255.f));
+  CHECK(test[783] == float(27 + 3 * 27) * (1 / 255.f));
+  CHECK(scaled.y_train.to_vector<int32_t>() == raw.y_train.to_vector<int32_t>());
+}
