@@ -1,0 +1,10 @@
+// Creation kernels on the device: fill / range and Philox random numbers (creation.cuh).
+#include "cuda/kernels/creation.cuh"
+#include "cuda/kernels/launch.cuh"
+
+namespace tapeflow::cuda {
+
+void fill(const detail::KernelArgs& k) { kern::fill(k, kern::DeviceExec{}); }
+void random(const detail::KernelArgs& k) { kern::random(k, kern::DeviceExec{}); }
+
+}  // namespace tapeflow::cuda
