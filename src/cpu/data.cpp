@@ -154,9 +154,10 @@ void CpuBackend::fill(const KernelArgs& k) {
   detail::dispatch_all(k.out().dtype, [&]<class T>() {
     T* o = k.out().as<T>();
     const int64_t n = k.out().size();
+    // start + i·delta rounded once (std::fma), so every backend gives the same bits.
     if (a.delta == 0) std::fill(o, o + n, static_cast<T>(a.start));
     else
-      for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(a.start + double(i) * a.delta);
+      for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(std::fma(double(i), a.delta, a.start));
   });
 }
 
@@ -177,14 +178,15 @@ void CpuBackend::random(const KernelArgs& k) {
           u2 = detail::u01d(w.v[2], w.v[3]);
         }
         if (a.kind == detail::RandomKind::Uniform) {
-          o[i] = static_cast<T>(a.a + (a.b - a.a) * u1);
+          // Fused multiply-adds written as std::fma: the CUDA kernel rounds the same way.
+          o[i] = static_cast<T>(std::fma(a.b - a.a, u1, a.a));
           if (o[i] >= static_cast<T>(a.b) && attempt < 8) continue;  // rounding hit maxval
           break;
         }
         // Box–Muller; 1 - u1 is in (0, 1] so the log is finite.
         double z = std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(6.283185307179586 * u2);
         if (a.kind == detail::RandomKind::TruncatedNormal && std::fabs(z) > 2.0) continue;
-        o[i] = static_cast<T>(a.a + a.b * z);
+        o[i] = static_cast<T>(std::fma(a.b, z, a.a));
         break;
       }
     }
