@@ -1,6 +1,6 @@
 // Creation kernels on the device: fill / range and Philox random numbers (creation.cuh).
-#include "cuda/kernels/creation.cuh"
-#include "cuda/kernels/launch.cuh"
+#include "creation.cuh"
+#include "launch.cuh"
 
 namespace tapeflow::cuda {
 

@@ -9,7 +9,7 @@
 #include <cmath>
 
 #include "core/philox.hpp"
-#include "cuda/kernels/common.cuh"
+#include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 

@@ -1,8 +1,8 @@
 // Data movement on the device: the plans of data.cuh with the grid-stride executor. Scatter-add
 // is a deterministic gather (each output sums its updates in index order) unless that would
 // cost more than kScatterGatherMax index tests; then it zero-fills and adds atomically.
-#include "cuda/kernels/data.cuh"
-#include "cuda/kernels/launch.cuh"
+#include "data.cuh"
+#include "launch.cuh"
 
 namespace tapeflow::cuda {
 namespace {

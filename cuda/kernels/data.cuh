@@ -3,7 +3,7 @@
 // Data movement: strided copy, pad, concat, gather, scatter-add. All but scatter-add move raw
 // elements (1, 4 or 8 bytes); one thread per output element, so each output is written once.
 
-#include "cuda/kernels/common.cuh"
+#include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 

@@ -1,7 +1,7 @@
 // Element-wise kernels on the device: each entry point runs its plan (elementwise.cuh) with the
 // grid-stride executor.
-#include "cuda/kernels/elementwise.cuh"
-#include "cuda/kernels/launch.cuh"
+#include "elementwise.cuh"
+#include "launch.cuh"
 
 namespace tapeflow::cuda {
 

@@ -6,7 +6,7 @@
 
 #include <cmath>
 
-#include "cuda/kernels/common.cuh"
+#include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 

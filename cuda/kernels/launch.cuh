@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "cuda/kernels.hpp"
-#include "cuda/kernels/common.cuh"
+#include "../kernels.hpp"
+#include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 

@@ -1,7 +1,7 @@
 // Matmul: cuBLAS strided-batched GEMM for float32/float64 (a stride of 0 repeats one matrix
 // for every batch), the plain kernel of linalg.cuh for integers.
-#include "cuda/kernels/launch.cuh"
-#include "cuda/kernels/linalg.cuh"
+#include "launch.cuh"
+#include "linalg.cuh"
 
 namespace tapeflow::cuda {
 

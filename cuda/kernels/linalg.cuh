@@ -3,7 +3,7 @@
 // Matmul for integer dtypes (cuBLAS has no integer GEMM): one thread per output element, the
 // CPU's loop. Float32/float64 go through cuBLAS in linalg.cu.
 
-#include "cuda/kernels/common.cuh"
+#include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 

@@ -1,7 +1,7 @@
 // Sliding-window kernels on the device: im2col / col2im and the pools (nn.cuh), one thread per
 // element written, no atomics.
-#include "cuda/kernels/launch.cuh"
-#include "cuda/kernels/nn.cuh"
+#include "launch.cuh"
+#include "nn.cuh"
 
 namespace tapeflow::cuda {
 

@@ -6,7 +6,7 @@
 // element, in the CPU's order (window rows, then columns), and so give the CPU's sums bit for
 // bit. Max pooling takes each window's *first* maximum (strict >), as the CPU does.
 
-#include "cuda/kernels/common.cuh"
+#include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 

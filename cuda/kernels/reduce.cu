@@ -5,8 +5,8 @@
 
 #include <cub/block/block_reduce.cuh>
 
-#include "cuda/kernels/launch.cuh"
-#include "cuda/kernels/reduce.cuh"
+#include "launch.cuh"
+#include "reduce.cuh"
 
 namespace tapeflow::cuda {
 namespace {

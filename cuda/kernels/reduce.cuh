@@ -7,7 +7,7 @@
 
 #include <limits>
 
-#include "cuda/kernels/common.cuh"
+#include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 
