@@ -6,9 +6,9 @@
 #include <tapeflow/tapeflow.hpp>
 
 #include "common/fashion_mnist.hpp"
+#include "common/models.hpp"
 
 namespace tf = tapeflow;
-namespace L = tf::layers;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a CNN on Fashion-MNIST with tapeflow"};
@@ -19,18 +19,8 @@ int main(int argc, char** argv) {
   const uint64_t seed = flags.seed;
   const int64_t batch = flags.batch_size;
 
-  auto [train, test] = example::load(tf::Shape{-1, 28, 28, 1}, flags.limit);
-  L::Sequential model({
-      L::Conv2D({.filters = 32, .kernel_size = {3, 3}, .padding = "same", .activation = "relu"}),
-      L::MaxPool2D(),
-      L::Conv2D({.filters = 64, .kernel_size = {3, 3}, .padding = "same", .activation = "relu"}),
-      L::MaxPool2D(),
-      L::Flatten(),
-      L::Dropout({.rate = 0.3, .seed = seed}),
-      L::Dense(128, "relu"),
-      L::Dropout({.rate = 0.3, .seed = seed + 1}),
-      L::Dense(10),
-  });
+  auto [train, test] = example::load(example::input_shape("cnn"), flags.limit);
+  tf::layers::Sequential model = example::make_cnn(seed);
   const int64_t steps = flags.epochs * ((train.x.shape()[0] + batch - 1) / batch);
   // --learning_rate is the start of a cosine decay over the whole run.
   tf::optimizers::Adam opt(

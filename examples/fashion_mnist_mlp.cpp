@@ -5,9 +5,9 @@
 #include <tapeflow/tapeflow.hpp>
 
 #include "common/fashion_mnist.hpp"
+#include "common/models.hpp"
 
 namespace tf = tapeflow;
-namespace L = tf::layers;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train an MLP on Fashion-MNIST with tapeflow"};
@@ -16,8 +16,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   example::apply(flags);
 
-  auto [train, test] = example::load(tf::Shape{-1, 784}, flags.limit);
-  L::Sequential model({L::Dense(256, "relu"), L::Dense(128, "relu"), L::Dense(10)});
+  auto [train, test] = example::load(example::input_shape("mlp"), flags.limit);
+  tf::layers::Sequential model = example::make_mlp();
   tf::optimizers::Adam opt({.learning_rate = flags.learning_rate});
   double acc = example::fit(model, opt, train, test, flags.epochs, flags.batch_size, flags.seed);
   std::printf("test accuracy: %.4f\n", acc);
