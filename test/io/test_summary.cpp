@@ -178,7 +178,10 @@ Event decode_event(const std::string& record) {
   REQUIRE(get(tensor, 1));
   e.dtype = int(get(tensor, 1)->number);
   if ((f = get(tensor, 2))) {
-    for (const Field* d : get_all(parse(f->bytes), 2)) {
+    // Named: a temporary in the range-for's initializer would die before the loop body runs
+    // (before C++23), leaving the fields dangling.
+    const Message shape = parse(f->bytes);
+    for (const Field* d : get_all(shape, 2)) {
       Message dim = parse(d->bytes);
       e.dims.push_back(get(dim, 1) ? int64_t(get(dim, 1)->number) : 0);
     }
