@@ -62,6 +62,9 @@ class TAPEFLOW_API Optimizer {
   std::vector<std::pair<std::string, Variable>> variables() const;
   /// The slot `name` ("m", "v", "momentum", ...) of `var`; an undefined Variable if none.
   Variable get_slot(const Variable& var, const std::string& name) const;
+  /// The slots of `var` as (slot name, slot variable) in creation order; empty if it has none
+  /// yet. For checkpoints, which key slots by the variable they belong to.
+  std::vector<std::pair<std::string, Variable>> slots(const Variable& var) const;
 
  protected:
   Optimizer(const char* name, OptimizerOptions options);

@@ -84,6 +84,12 @@ Variable Optimizer::get_slot(const Variable& var, const std::string& name) const
   return Variable();
 }
 
+std::vector<std::pair<std::string, Variable>> Optimizer::slots(const Variable& var) const {
+  auto it = group_index_.find(var.handle_id());
+  if (it == group_index_.end()) return {};
+  return groups_[it->second].slots;
+}
+
 void Optimizer::build(const std::vector<Variable>& vars) {
   for (const Variable& v : vars) group(v);
 }
