@@ -4,6 +4,7 @@
 //   #include <tapeflow/tapeflow.hpp>
 //   namespace tf = tapeflow;
 
+#include "tapeflow/checkpoint.hpp"
 #include "tapeflow/data.hpp"
 #include "tapeflow/datasets.hpp"
 #include "tapeflow/debugging.hpp"

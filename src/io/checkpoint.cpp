@@ -1,0 +1,701 @@
+// tf::train::Checkpoint and CheckpointManager: an object graph of variables, layers and
+// optimizers flattened to keyed tensors, stored as one safetensors file per checkpoint.
+//
+// Keys: a variable passed by name is stored under that name; a layer's variables under
+// "<object>/<local name>" for its own weights and "<object>/layer-<i>/..." for its i-th
+// sublayer; an optimizer's step count under "<object>/iterations" and the slots of each tracked
+// variable under "<variable key>/.OPTIMIZER_SLOT/<object>/<slot>" (TensorFlow's convention);
+// nested checkpoints prefix their keys with "<object>/". The metadata holds the object graph
+// (JSON) that ties them together, so restore knows which slots to create.
+#include "tapeflow/checkpoint.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "core/fail.hpp"
+#include "io/json.hpp"
+#include "io/safetensors.hpp"
+#include "tapeflow/device.hpp"
+
+namespace tapeflow::train {
+
+namespace fs = std::filesystem;
+using tapeflow::detail::str_cat;
+
+namespace detail {
+struct CheckpointImpl {
+  std::vector<std::pair<std::string, Variable>> variables;
+  std::vector<std::pair<std::string, Trackable>> objects;
+  int64_t save_counter = 0;
+};
+}  // namespace detail
+
+namespace {
+
+constexpr const char* kSaveCounter = "save_counter";
+constexpr const char* kFormat = "tapeflow.checkpoint";
+constexpr const char* kSuffix = ".safetensors";
+constexpr const char* kStateFile = "checkpoint";
+
+// ---- the object graph, flattened -------------------------------------------------------------
+
+struct LayerObject {
+  std::string key;
+  std::string layer_name;
+  std::vector<std::string> variables;
+};
+struct OptimizerObject {
+  std::string key;
+  optimizers::Optimizer* optimizer;
+};
+struct SlotEntry {
+  std::string variable;  // key of the variable the slot belongs to
+  std::string slot;      // "m", "v", ...
+  std::string tensor;    // its key in the file
+  Variable value;
+};
+
+struct Graph {
+  std::vector<std::pair<std::string, Variable>> variables;  // every tracked variable by key
+  std::vector<std::string> direct;                          // keys of plainly named variables
+  std::vector<LayerObject> layers;
+  std::vector<OptimizerObject> optimizers;
+  std::vector<std::string> checkpoints;  // keys of nested checkpoints
+};
+
+void collect_layer(const layers::Layer& layer, const std::string& key, LayerObject& obj, Graph& g) {
+  const auto& impl = *layer.impl();
+  const std::string own = impl.name() + "/";
+  for (const Variable& v : impl.weights()) {
+    const std::string& name = v.name();
+    const std::string local = name.rfind(own, 0) == 0 ? name.substr(own.size()) : name;
+    g.variables.emplace_back(key + "/" + local, v);
+    obj.variables.push_back(key + "/" + local);
+  }
+  const std::vector<layers::Layer> subs = impl.sublayers();
+  for (size_t i = 0; i < subs.size(); ++i)
+    collect_layer(subs[i], str_cat(key, "/layer-", i), obj, g);
+}
+
+void collect(const detail::CheckpointImpl& c,
+             const std::string& prefix,
+             Graph& g,
+             std::vector<const detail::CheckpointImpl*>& stack) {
+  if (std::find(stack.begin(), stack.end(), &c) != stack.end())
+    throw InvalidArgumentError(str_cat("Checkpoint: object '",
+                                       prefix.substr(0, prefix.size() - 1),
+                                       "' is a checkpoint that contains itself"));
+  stack.push_back(&c);
+  for (const auto& [name, v] : c.variables) {
+    g.variables.emplace_back(prefix + name, v);
+    g.direct.push_back(prefix + name);
+  }
+  for (const auto& [name, t] : c.objects) {
+    const std::string key = prefix + name;
+    switch (t.kind()) {
+      case Trackable::Kind::variable:
+        g.variables.emplace_back(key, t.variable());
+        g.direct.push_back(key);
+        break;
+      case Trackable::Kind::layer: {
+        LayerObject obj{key, t.layer().name(), {}};
+        collect_layer(t.layer(), key, obj, g);
+        g.layers.push_back(std::move(obj));
+        break;
+      }
+      case Trackable::Kind::optimizer:
+        g.optimizers.push_back({key, t.optimizer()});
+        break;
+      case Trackable::Kind::checkpoint:
+        g.checkpoints.push_back(key);
+        collect(*t.checkpoint(), key + "/", g, stack);
+        break;
+    }
+  }
+  stack.pop_back();
+}
+
+Graph flatten(const detail::CheckpointImpl& c) {
+  Graph g;
+  std::vector<const detail::CheckpointImpl*> stack;
+  collect(c, "", g, stack);
+  std::set<std::string> seen{kSaveCounter};
+  for (const auto& [key, v] : g.variables)
+    if (!seen.insert(key).second)
+      throw InvalidArgumentError(str_cat("Checkpoint: two values would be saved under the key '",
+                                         key,
+                                         "' (two weights of a layer with the same name?)"));
+  return g;
+}
+
+// The slots of the tracked variables, each variable (by handle) once, under its first key.
+std::vector<SlotEntry> optimizer_slots(const Graph& g, const OptimizerObject& o) {
+  std::vector<SlotEntry> out;
+  std::set<uint64_t> done;
+  for (const auto& [key, v] : g.variables) {
+    if (!done.insert(v.handle_id()).second) continue;
+    for (const auto& [slot, sv] : o.optimizer->slots(v))
+      out.push_back({key, slot, key + "/.OPTIMIZER_SLOT/" + o.key + "/" + slot, sv});
+  }
+  return out;
+}
+
+std::string quoted_list(const std::vector<std::string>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i)
+    s += str_cat(i ? "," : "", tapeflow::detail::json_quote(v[i]));
+  return s + "]";
+}
+
+std::string file_of(const std::string& path) {
+  const std::string suffix(kSuffix);
+  if (path.size() >= suffix.size() &&
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return path;
+  return path + suffix;
+}
+
+fs::path directory_of(const std::string& path) {
+  fs::path p(path);
+  return p.has_parent_path() ? p.parent_path() : fs::path(".");
+}
+
+std::string shape_dtype(const Shape& s, DType d) {
+  return str_cat("shape ", s, " and dtype ", dtype_name(d));
+}
+
+int64_t read_int64_scalar(const tapeflow::detail::SafetensorsFile& f,
+                          const std::string& key,
+                          const std::string& path) {
+  auto it = f.tensors.find(key);
+  if (it == f.tensors.end())
+    throw NotFoundError(str_cat("Checkpoint '", path, "' has no value for '", key, "'"));
+  if (it->second.dtype != DType::int64 || it->second.shape.rank() != 0)
+    throw InvalidArgumentError(str_cat("Checkpoint '",
+                                       path,
+                                       "': '",
+                                       key,
+                                       "' should be an int64 scalar but has ",
+                                       shape_dtype(it->second.shape, it->second.dtype)));
+  int64_t v;
+  std::memcpy(&v, f.data(it->second), sizeof v);
+  return v;
+}
+
+// ---- the `checkpoint` state file (TensorFlow's CheckpointState in text form) -------------------
+
+struct State {
+  std::string latest;
+  std::vector<std::string> all;
+};
+
+std::string unquote_state(const std::string& line, size_t start, const std::string& file) {
+  // start points at the opening quote; C escapes \" and \\ only (what we write).
+  std::string out;
+  size_t i = start + 1;
+  for (; i < line.size() && line[i] != '"'; ++i) {
+    if (line[i] == '\\' && i + 1 < line.size()) ++i;
+    out += line[i];
+  }
+  if (i >= line.size())
+    throw DataLossError(str_cat("Checkpoint state file '", file, "' is damaged: ", line));
+  return out;
+}
+
+std::string quote_state(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// A path as the state file stores it: relative when it lies in `dir`, as TensorFlow writes.
+std::string relative_to(const std::string& path, const fs::path& dir) {
+  fs::path p(path);
+  if (p.parent_path() == dir || (!p.has_parent_path() && dir == ".")) return p.filename().string();
+  return path;
+}
+
+std::string resolve(const std::string& stored, const fs::path& dir) {
+  fs::path p(stored);
+  return p.is_absolute() ? stored : (dir / p).string();
+}
+
+std::optional<State> read_state(const fs::path& dir) {
+  const std::string file = (dir / kStateFile).string();
+  std::string text;
+  try {
+    text = tapeflow::detail::read_file(file);
+  } catch (const NotFoundError&) {
+    return std::nullopt;
+  }
+  State s;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.empty()) continue;
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos)
+      throw DataLossError(str_cat("Checkpoint state file '", file, "' is damaged: ", line));
+    const std::string key = line.substr(0, colon);
+    const size_t q = line.find('"', colon);
+    if (key == "model_checkpoint_path" || key == "all_model_checkpoint_paths") {
+      if (q == std::string::npos)
+        throw DataLossError(str_cat("Checkpoint state file '", file, "' is damaged: ", line));
+      std::string v = resolve(unquote_state(line, q, file), dir);
+      if (key == "model_checkpoint_path")
+        s.latest = std::move(v);
+      else
+        s.all.push_back(std::move(v));
+    }  // other fields (timestamps) are TensorFlow's; ignored
+  }
+  return s;
+}
+
+void write_state(const fs::path& dir,
+                 const std::string& latest,
+                 const std::vector<std::string>& all) {
+  std::string text = "model_checkpoint_path: " + quote_state(relative_to(latest, dir)) + "\n";
+  for (const std::string& p : all)
+    text += "all_model_checkpoint_paths: " + quote_state(relative_to(p, dir)) + "\n";
+  tapeflow::detail::write_file_atomically((dir / kStateFile).string(), text);
+}
+
+bool checkpoint_exists(const std::string& path) {
+  std::error_code ec;
+  return fs::is_regular_file(file_of(path), ec);
+}
+
+// create_directories, with failures reported as tf::Errors.
+void make_directories(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (!ec) return;
+  const std::string msg = str_cat("Cannot create directory '", dir.string(), "': ", ec.message());
+  if (ec == std::errc::permission_denied || ec == std::errc::read_only_file_system)
+    throw FailedPreconditionError(msg);
+  if (ec == std::errc::no_space_on_device) throw ResourceExhaustedError(msg);
+  throw FailedPreconditionError(msg);  // e.g. a path component is a file
+}
+
+void check_name(const std::string& name, std::set<std::string>& seen) {
+  if (name.empty() || name.find('/') != std::string::npos || name == kSaveCounter)
+    throw InvalidArgumentError(str_cat("Checkpoint: invalid name '",
+                                       name,
+                                       "' (names must be non-empty, without '/', and not '",
+                                       kSaveCounter,
+                                       "')"));
+  if (!seen.insert(name).second)
+    throw InvalidArgumentError(str_cat("Checkpoint: the name '", name, "' is used twice"));
+}
+
+}  // namespace
+
+// ---- Trackable ---------------------------------------------------------------------------------
+
+Trackable::Trackable(const Variable& variable) : kind_(Kind::variable), variable_(variable) {
+  if (!variable.defined()) throw InvalidArgumentError("Checkpoint: the variable is undefined");
+}
+Trackable::Trackable(const layers::Layer& layer) : kind_(Kind::layer), layer_(layer) {
+  if (!layer.defined()) throw InvalidArgumentError("Checkpoint: the layer is undefined");
+}
+Trackable::Trackable(optimizers::Optimizer& optimizer)
+    : kind_(Kind::optimizer), optimizer_(&optimizer) {}
+Trackable::Trackable(const Checkpoint& checkpoint)
+    : kind_(Kind::checkpoint), checkpoint_(checkpoint.impl()) {}
+
+// ---- Checkpoint --------------------------------------------------------------------------------
+
+Checkpoint::Checkpoint(std::vector<std::pair<std::string, Variable>> variables,
+                       std::vector<std::pair<std::string, Trackable>> objects)
+    : impl_(std::make_shared<detail::CheckpointImpl>()) {
+  std::set<std::string> seen;
+  for (const auto& [name, v] : variables) {
+    check_name(name, seen);
+    if (!v.defined())
+      throw InvalidArgumentError(str_cat("Checkpoint: variable '", name, "' is undefined"));
+  }
+  for (const auto& [name, t] : objects) check_name(name, seen);
+  impl_->variables = std::move(variables);
+  impl_->objects = std::move(objects);
+}
+
+int64_t Checkpoint::save_counter() const { return impl_->save_counter; }
+
+std::vector<std::pair<std::string, Tensor>> Checkpoint::tensors() const {
+  const Graph g = flatten(*impl_);
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [key, v] : g.variables) out.emplace_back(key, v.peek());
+  size_t untracked = 0;
+  for (const OptimizerObject& o : g.optimizers) {
+    std::vector<SlotEntry> slots = optimizer_slots(g, o);
+    untracked += o.optimizer->variables().size() - slots.size();
+    for (const SlotEntry& s : slots) out.emplace_back(s.tensor, s.value.peek());
+    DeviceScope cpu("/cpu:0");
+    out.emplace_back(o.key + "/iterations", constant(int64_t(o.optimizer->iterations())));
+  }
+  if (untracked) {
+    std::fprintf(stderr,
+                 "WARNING: Checkpoint: %zu optimizer slots belong to variables this checkpoint "
+                 "does not track; they are not saved.\n",
+                 untracked);
+  }
+  {
+    DeviceScope cpu("/cpu:0");
+    out.emplace_back(kSaveCounter, constant(int64_t(impl_->save_counter)));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
+std::string Checkpoint::write(const std::string& path) const {
+  const Graph g = flatten(*impl_);
+  std::vector<std::pair<std::string, Tensor>> values = tensors();
+  std::vector<Tensor> host;  // keeps the CPU copies alive while the file is assembled
+  std::vector<tapeflow::detail::SafetensorsEntry> entries;
+  host.reserve(values.size());
+  for (const auto& [key, t] : values) {
+    host.push_back(t.cpu());
+    entries.push_back(
+        {key, t.dtype(), t.shape(), host.back().num_elements() ? host.back().data() : nullptr});
+  }
+
+  // The object graph: which keys belong to which object, and which slots to which variable.
+  using tapeflow::detail::json_quote;
+  std::string graph = "{\"version\":1,\"save_counter\":" + json_quote(kSaveCounter) +
+                      ",\"variables\":" + quoted_list(g.direct) + ",\"layers\":[";
+  for (size_t i = 0; i < g.layers.size(); ++i)
+    graph += str_cat(i ? "," : "",
+                     "{\"key\":",
+                     json_quote(g.layers[i].key),
+                     ",\"name\":",
+                     json_quote(g.layers[i].layer_name),
+                     ",\"variables\":",
+                     quoted_list(g.layers[i].variables),
+                     "}");
+  graph += "],\"optimizers\":[";
+  for (size_t i = 0; i < g.optimizers.size(); ++i) {
+    const OptimizerObject& o = g.optimizers[i];
+    graph += str_cat(i ? "," : "",
+                     "{\"key\":",
+                     json_quote(o.key),
+                     ",\"iterations\":",
+                     json_quote(o.key + "/iterations"),
+                     ",\"slots\":[");
+    const std::vector<SlotEntry> slots = optimizer_slots(g, o);
+    for (size_t j = 0; j < slots.size(); ++j)
+      graph += str_cat(j ? "," : "",
+                       "{\"variable\":",
+                       json_quote(slots[j].variable),
+                       ",\"slot\":",
+                       json_quote(slots[j].slot),
+                       ",\"tensor\":",
+                       json_quote(slots[j].tensor),
+                       "}");
+    graph += "]}";
+  }
+  graph += "],\"checkpoints\":" + quoted_list(g.checkpoints) + "}";
+
+  const std::string bytes =
+      tapeflow::detail::encode_safetensors(entries, {{"format", kFormat}, {"object_graph", graph}});
+  tapeflow::detail::write_file_atomically(file_of(path), bytes);
+  return path;
+}
+
+std::string Checkpoint::save(const std::string& prefix) {
+  const fs::path dir = directory_of(prefix);
+  make_directories(dir);
+  const std::string path = str_cat(prefix, "-", impl_->save_counter + 1);
+  ++impl_->save_counter;  // saved as part of the checkpoint, as TensorFlow does
+  try {
+    write(path);
+  } catch (...) {
+    --impl_->save_counter;
+    throw;
+  }
+  // As tf.train.Checkpoint.save: the state file now names this one as the latest.
+  std::vector<std::string> all;
+  try {
+    if (auto s = read_state(dir)) all = s->all;
+  } catch (const DataLossError&) {
+    // A damaged state file is replaced rather than blocking every later save.
+  }
+  all.erase(std::remove(all.begin(), all.end(), path), all.end());
+  all.push_back(path);
+  write_state(dir, path, all);
+  return path;
+}
+
+void Checkpoint::restore(const std::string& path) const {
+  if (path.empty())
+    throw NotFoundError(
+        "Checkpoint.restore: empty checkpoint path (latest_checkpoint found no checkpoint?)");
+  const std::string file = file_of(path);
+  const tapeflow::detail::SafetensorsFile f =
+      tapeflow::detail::decode_safetensors(tapeflow::detail::read_file(file), file);
+  auto graph_it = f.metadata.find("object_graph");
+  if (f.metadata.count("format") == 0 || f.metadata.at("format") != kFormat ||
+      graph_it == f.metadata.end())
+    throw DataLossError(str_cat(
+        "Checkpoint file '", file, "' is not a tapeflow checkpoint (no format or object graph)"));
+  tapeflow::detail::Json saved;
+  try {
+    saved = tapeflow::detail::parse_json(graph_it->second);
+  } catch (const tapeflow::detail::JsonError& e) {
+    throw DataLossError(str_cat("Checkpoint file '", file, "': bad object graph: ", e.what()));
+  }
+  auto bad_graph = [&](const std::string& what) {
+    return DataLossError(str_cat("Checkpoint file '", file, "': bad object graph: ", what));
+  };
+  auto string_list = [&](const tapeflow::detail::Json* j, const char* what) {
+    std::vector<std::string> out;
+    if (!j || !j->is(tapeflow::detail::Json::Kind::array)) throw bad_graph(what);
+    for (const auto& e : j->array) {
+      if (!e.is(tapeflow::detail::Json::Kind::string)) throw bad_graph(what);
+      out.push_back(e.string);
+    }
+    return out;
+  };
+  auto object_with_key = [&](const char* list,
+                             const std::string& key) -> const tapeflow::detail::Json* {
+    const tapeflow::detail::Json* l = saved.find(list);
+    if (!l || !l->is(tapeflow::detail::Json::Kind::array)) throw bad_graph(list);
+    for (const auto& o : l->array) {
+      const tapeflow::detail::Json* k = o.find("key");
+      if (k && k->is(tapeflow::detail::Json::Kind::string) && k->string == key) return &o;
+    }
+    return nullptr;
+  };
+
+  // 1. Validate everything; collect (variable, tensor) pairs to assign.
+  const Graph g = flatten(*impl_);
+  struct Assignment {
+    Variable var;
+    const tapeflow::detail::SafetensorsTensor* tensor;
+  };
+  std::vector<Assignment> plan;
+  auto check_value = [&](const std::string& key, const Variable& v, const std::string& owner) {
+    auto it = f.tensors.find(key);
+    if (it == f.tensors.end())
+      throw NotFoundError(str_cat("Checkpoint '",
+                                  path,
+                                  "' has no value for ",
+                                  owner,
+                                  "'",
+                                  key,
+                                  "' (variable '",
+                                  v.name(),
+                                  "' of ",
+                                  shape_dtype(v.shape(), v.dtype()),
+                                  ")"));
+    const auto& t = it->second;
+    if (!(t.shape == v.shape()) || t.dtype != v.dtype())
+      throw InvalidArgumentError(str_cat("Cannot restore ",
+                                         owner,
+                                         "'",
+                                         key,
+                                         "' (variable '",
+                                         v.name(),
+                                         "') from checkpoint '",
+                                         path,
+                                         "': the checkpoint has ",
+                                         shape_dtype(t.shape, t.dtype),
+                                         ", the variable has ",
+                                         shape_dtype(v.shape(), v.dtype())));
+    plan.push_back({v, &t});
+  };
+  std::set<std::string> ours;
+  for (const auto& [key, v] : g.variables) ours.insert(key);
+  for (const LayerObject& l : g.layers) {
+    const tapeflow::detail::Json* o = object_with_key("layers", l.key);
+    if (!o) throw NotFoundError(str_cat("Checkpoint '", path, "' has no layer '", l.key, "'"));
+    for (const std::string& key : string_list(o->find("variables"), "layer variables"))
+      if (!ours.count(key)) {
+        auto it = f.tensors.find(key);
+        throw NotFoundError(str_cat(
+            "Checkpoint '",
+            path,
+            "' has variable '",
+            key,
+            "'",
+            it == f.tensors.end() ? std::string()
+                                  : " of " + shape_dtype(it->second.shape, it->second.dtype),
+            " which layer '",
+            l.key,
+            "' (",
+            l.layer_name,
+            ") lacks; build the same architecture (layer.build(input_shape)) before restoring"));
+      }
+  }
+  for (const auto& [key, v] : g.variables) check_value(key, v, "");
+
+  struct SlotRestore {
+    optimizers::Optimizer* optimizer;
+    Variable var;
+    std::string slot;
+    const tapeflow::detail::SafetensorsTensor* tensor;
+    std::string key;
+  };
+  std::vector<SlotRestore> slots;
+  std::vector<std::pair<optimizers::Optimizer*, int64_t>> iterations;
+  std::unordered_map<std::string, Variable> by_key(g.variables.begin(), g.variables.end());
+  for (const OptimizerObject& o : g.optimizers) {
+    const tapeflow::detail::Json* saved_o = object_with_key("optimizers", o.key);
+    if (!saved_o)
+      throw NotFoundError(str_cat("Checkpoint '", path, "' has no optimizer '", o.key, "'"));
+    iterations.emplace_back(o.optimizer, read_int64_scalar(f, o.key + "/iterations", path));
+    const tapeflow::detail::Json* list = saved_o->find("slots");
+    if (!list || !list->is(tapeflow::detail::Json::Kind::array)) throw bad_graph("slots");
+    for (const auto& s : list->array) {
+      const auto* var = s.find("variable");
+      const auto* slot = s.find("slot");
+      const auto* tensor = s.find("tensor");
+      if (!var || !slot || !tensor || !var->is(tapeflow::detail::Json::Kind::string) ||
+          !slot->is(tapeflow::detail::Json::Kind::string) ||
+          !tensor->is(tapeflow::detail::Json::Kind::string))
+        throw bad_graph("slot entry");
+      auto v = by_key.find(var->string);
+      if (v == by_key.end()) continue;  // a variable this checkpoint does not track
+      auto t = f.tensors.find(tensor->string);
+      if (t == f.tensors.end())
+        throw DataLossError(str_cat("Checkpoint file '",
+                                    file,
+                                    "' lists slot '",
+                                    tensor->string,
+                                    "' but has no such tensor"));
+      slots.push_back({o.optimizer, v->second, slot->string, &t->second, tensor->string});
+    }
+  }
+  // Slots are created lazily by optimizers; build them now (as the first apply would) so
+  // that they can be checked and filled. Building assigns no value of the checkpoint.
+  std::vector<std::pair<Variable, const tapeflow::detail::SafetensorsTensor*>> slot_plan;
+  for (const SlotRestore& s : slots) {
+    s.optimizer->build({s.var});
+    Variable sv = s.optimizer->get_slot(s.var, s.slot);
+    if (!sv.defined())
+      throw InvalidArgumentError(str_cat("Cannot restore optimizer slot '",
+                                         s.key,
+                                         "' from checkpoint '",
+                                         path,
+                                         "': the optimizer has no slot '",
+                                         s.slot,
+                                         "' for variable '",
+                                         s.var.name(),
+                                         "' (saved with different optimizer options?)"));
+    if (!(s.tensor->shape == sv.shape()) || s.tensor->dtype != sv.dtype())
+      throw InvalidArgumentError(str_cat("Cannot restore optimizer slot '",
+                                         s.key,
+                                         "' from checkpoint '",
+                                         path,
+                                         "': the checkpoint has ",
+                                         shape_dtype(s.tensor->shape, s.tensor->dtype),
+                                         ", the slot has ",
+                                         shape_dtype(sv.shape(), sv.dtype())));
+    slot_plan.emplace_back(sv, s.tensor);
+  }
+  const int64_t counter = read_int64_scalar(f, kSaveCounter, path);
+  for (const auto& [opt, it] : iterations)
+    if (it < 0)
+      throw DataLossError(str_cat("Checkpoint file '", file, "': negative iterations ", it));
+
+  // 2. Assign. Nothing below can fail on the checkpoint's content.
+  for (const auto& [sv, t] : slot_plan) plan.push_back({sv, t});
+  for (const Assignment& a : plan) {
+    const auto& t = *a.tensor;
+    DeviceScope scope(a.var.peek().device_info());
+    a.var.assign(tapeflow::detail::make_tensor(
+        f.data(t), t.dtype, t.shape.num_elements(), t.shape, t.dtype));
+  }
+  for (const auto& [opt, it] : iterations) opt->set_iterations(it);
+  impl_->save_counter = counter;
+}
+
+// ---- latest_checkpoint and CheckpointManager -------------------------------------------------
+
+std::string latest_checkpoint(const std::string& directory) {
+  const std::optional<State> s = read_state(fs::path(directory));
+  if (!s || s->latest.empty() || !checkpoint_exists(s->latest)) return "";
+  return s->latest;
+}
+
+CheckpointManager::CheckpointManager(Checkpoint checkpoint,
+                                     std::string directory,
+                                     CheckpointManagerOptions options)
+    : checkpoint_(std::move(checkpoint)),
+      directory_(std::move(directory)),
+      options_(std::move(options)) {
+  if (options_.max_to_keep && *options_.max_to_keep <= 0)
+    throw InvalidArgumentError(
+        str_cat("CheckpointManager: max_to_keep must be positive, got ", *options_.max_to_keep));
+  if (options_.checkpoint_name.empty() || options_.checkpoint_name.find('/') != std::string::npos)
+    throw InvalidArgumentError(
+        str_cat("CheckpointManager: invalid checkpoint_name '", options_.checkpoint_name, "'"));
+  // Pick up what an earlier run left (as TensorFlow's manager does); entries whose files are
+  // gone are dropped.
+  if (std::optional<State> s = read_state(fs::path(directory_))) {
+    for (const std::string& p : s->all)
+      if (checkpoint_exists(p) &&
+          std::find(checkpoints_.begin(), checkpoints_.end(), p) == checkpoints_.end())
+        checkpoints_.push_back(p);
+    if (!s->latest.empty() && checkpoint_exists(s->latest)) {
+      checkpoints_.erase(std::remove(checkpoints_.begin(), checkpoints_.end(), s->latest),
+                         checkpoints_.end());
+      checkpoints_.push_back(s->latest);
+    }
+  }
+}
+
+std::string CheckpointManager::latest_checkpoint() const {
+  return checkpoints_.empty() ? std::string() : checkpoints_.back();
+}
+
+std::string CheckpointManager::restore_or_initialize() {
+  const std::string latest = latest_checkpoint();
+  if (!latest.empty()) checkpoint_.restore(latest);
+  return latest;
+}
+
+std::string CheckpointManager::save(std::optional<int64_t> checkpoint_number) {
+  const fs::path dir(directory_);
+  make_directories(dir);
+  auto& counter = checkpoint_.impl()->save_counter;
+  ++counter;
+  const std::string path =
+      (dir / str_cat(options_.checkpoint_name, "-", checkpoint_number.value_or(counter))).string();
+  try {
+    checkpoint_.write(path);
+  } catch (...) {
+    --counter;
+    throw;
+  }
+  std::vector<std::string> kept = checkpoints_;
+  kept.erase(std::remove(kept.begin(), kept.end(), path), kept.end());
+  kept.push_back(path);
+  std::vector<std::string> removed;
+  if (options_.max_to_keep)
+    while (kept.size() > size_t(*options_.max_to_keep)) {
+      removed.push_back(kept.front());
+      kept.erase(kept.begin());
+    }
+  // The state file names the new checkpoint before any old one is deleted, so a crash in
+  // between leaves at worst an unlisted file, never a listed one that is gone.
+  write_state(dir, path, kept);
+  checkpoints_ = kept;
+  for (const std::string& p : removed) {
+    std::error_code ec;
+    fs::remove(file_of(p), ec);
+  }
+  return path;
+}
+
+}  // namespace tapeflow::train

@@ -1,0 +1,43 @@
+#pragma once
+
+// A small, strict JSON reader and string quoting, enough for safetensors headers and the
+// checkpoint object graph. Integers are kept exactly (int64); other numbers as double.
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tapeflow::detail {
+
+/// Thrown by parse_json with the byte offset of the problem in the message.
+class JsonError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Json {
+  enum class Kind { null, boolean, integer, number, string, array, object };
+  Kind kind = Kind::null;
+  bool boolean = false;
+  int64_t integer = 0;
+  double number = 0;
+  std::string string;
+  std::vector<Json> array;
+  std::vector<std::pair<std::string, Json>> object;  // in file order; keys are unique
+
+  bool is(Kind k) const { return kind == k; }
+  /// The member `key` of an object; nullptr if absent or not an object.
+  const Json* find(std::string_view key) const;
+};
+
+/// Parses one JSON value filling all of `text` (whitespace around it allowed). Duplicate object
+/// keys, nesting deeper than 64 and invalid UTF-16 escapes are JsonErrors.
+Json parse_json(std::string_view text);
+
+/// `s` as a JSON string literal, quotes included.
+std::string json_quote(std::string_view s);
+
+}  // namespace tapeflow::detail
