@@ -8,6 +8,7 @@ packages=(
   cmake g++ make pkg-config
   libxtensor-dev xtl-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
   catch2 libcli11-dev zlib1g-dev
+  python3-numpy
   dataset-fashion-mnist
 )
 
