@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
   // --learning_rate is the start of a cosine decay over the whole run.
   tf::optimizers::Adam opt(
       {.learning_rate = tf::optimizers::schedules::CosineDecay(flags.learning_rate, steps, 0.05)});
-  double acc = example::fit(model, opt, train, test, flags.epochs, batch, seed);
+  double acc = example::fit(model, opt, train, test, flags.epochs, batch, seed, flags.logdir,
+                            flags.ckpt_dir);
   std::printf("test accuracy: %.4f\n", acc);
   return acc >= flags.min_accuracy ? 0 : 1;
 }

@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   auto [train, test] = example::load(example::input_shape("mlp"), flags.limit);
   tf::layers::Sequential model = example::make_mlp();
   tf::optimizers::Adam opt({.learning_rate = flags.learning_rate});
-  double acc = example::fit(model, opt, train, test, flags.epochs, flags.batch_size, flags.seed);
+  double acc = example::fit(model, opt, train, test, flags.epochs, flags.batch_size, flags.seed,
+                            flags.logdir, flags.ckpt_dir);
   std::printf("test accuracy: %.4f\n", acc);
   return acc >= flags.min_accuracy ? 0 : 1;
 }

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <tapeflow/tapeflow.hpp>
 #include <vector>
@@ -24,6 +25,8 @@ struct Flags {
   int threads = 0;
   int64_t limit = 0;
   double min_accuracy = 0.0;
+  std::string logdir;    // TensorBoard summaries per epoch, if set
+  std::string ckpt_dir;  // resume from / save checkpoints to, if set
 };
 
 inline void add_flags(CLI::App& app, Flags& f) {
@@ -35,6 +38,10 @@ inline void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--threads", f.threads, "CPU threads for tapeflow and OpenBLAS (0: all)");
   app.add_option("--limit", f.limit, "use only the first N training images (0: all)");
   app.add_option("--min_accuracy", f.min_accuracy, "exit 1 if the final test accuracy is lower");
+  app.add_option("--logdir", f.logdir,
+                 "write TensorBoard summaries here: loss and accuracy per epoch, weight histograms");
+  app.add_option("--ckpt_dir", f.ckpt_dir,
+                 "resume from the latest checkpoint here, save one each epoch (keeps 3)");
 }
 
 /// Applies --threads (before any op runs) and the seed.
@@ -99,17 +106,39 @@ inline double evaluate(const tf::layers::Layer& model, const Split& test, int64_
 }
 
 /// Trains `model` with `opt` for `epochs`, printing progress and test accuracy per epoch.
-/// Returns the final test accuracy.
+/// With `logdir`, writes summaries there; with `ckpt_dir`, first restores the model, optimizer
+/// and epoch from its latest checkpoint (then trains only the remaining epochs) and saves a
+/// checkpoint after each epoch, keeping 3. Returns the final test accuracy.
 inline double fit(const tf::layers::Layer& model, tf::optimizers::Optimizer& opt, const Split& train,
-                  const Split& test, int epochs, int64_t batch, uint64_t seed) {
+                  const Split& test, int epochs, int64_t batch, uint64_t seed,
+                  const std::string& logdir = "", const std::string& ckpt_dir = "") {
   tf::losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
   const int64_t n = train.x.shape()[0];
   auto ds = tf::data::Dataset::from_tensor_slices({train.x, train.y})
                 .shuffle(n, seed)
                 .batch(batch)
                 .prefetch(2);
+  tf::summary::SummaryWriter writer;  // the no-op writer unless --logdir
+  if (!logdir.empty()) writer = tf::summary::create_file_writer(logdir);
+
+  // The epoch counter is saved with the model and optimizer, so a resumed run knows where
+  // it stopped. The model is built first: restore fills existing variables.
+  tf::Variable done_epochs(tf::constant(int64_t(0)), {.name = "epoch", .trainable = false});
+  std::optional<tf::train::CheckpointManager> manager;
+  if (!ckpt_dir.empty()) {
+    tf::Shape one = train.x.shape();
+    one[0] = 1;
+    model.build(one, train.x.dtype());
+    tf::train::Checkpoint ckpt({{"epoch", done_epochs}}, {{"model", model}, {"optimizer", opt}});
+    manager.emplace(ckpt, ckpt_dir, tf::train::CheckpointManagerOptions{.max_to_keep = 3});
+    if (std::string restored = manager->restore_or_initialize(); !restored.empty())
+      std::printf("Restored %s (epoch %lld)\n", restored.c_str(),
+                  (long long)done_epochs.peek().item<int64_t>());
+  }
+
   double test_acc = 0;
-  for (int epoch = 1; epoch <= epochs; ++epoch) {
+  const int first = int(done_epochs.peek().item<int64_t>()) + 1;
+  for (int epoch = first; epoch <= epochs; ++epoch) {
     std::printf("Epoch %d/%d\n", epoch, epochs);
     tf::metrics::Mean mean_loss;
     tf::metrics::SparseCategoricalAccuracy acc;
@@ -131,7 +160,20 @@ inline double fit(const tf::layers::Layer& model, tf::optimizers::Optimizer& opt
     test_acc = evaluate(model, test);
     std::printf(" - test_accuracy: %.4f\n", test_acc);
     std::fflush(stdout);
+    if (writer.defined()) {
+      tf::summary::scalar("loss", mean_loss.result(), epoch, writer);
+      tf::summary::scalar("accuracy", acc.result(), epoch, writer);
+      tf::summary::scalar("test_accuracy", test_acc, epoch, writer);
+      for (const tf::Variable& v : model.trainable_variables())
+        tf::summary::histogram(v.name(), v.peek(), epoch, writer);
+      writer.flush();
+    }
+    if (manager) {
+      done_epochs.assign(tf::constant(int64_t(epoch)));
+      std::printf("Saved %s\n", manager->save(epoch).c_str());
+    }
   }
+  if (first > epochs) test_acc = evaluate(model, test);  // resumed after the last epoch
   return test_acc;
 }
 
