@@ -1,6 +1,7 @@
 // Reductions on the device. Rows of a contiguous reduction (inner == 1) that are long enough get
-// a block each (split over several blocks plus a second pass when there are few rows); every
-// other case runs the column functors of reduce.cuh, one thread per output.
+// a block each; strided ones (inner > 1) get blocks of 32 columns; both split the reduced axis
+// over several blocks plus a second pass when there are few rows / tiles. Short reductions and
+// the strided arg-reductions run the column functors of reduce.cuh, one thread per output.
 #include <algorithm>
 
 #include <cub/block/block_reduce.cuh>
@@ -44,10 +45,61 @@ void launch_rows(const T* x, T* y, int64_t rows, int64_t reduce, int parts, T in
   check(cudaGetLastError(), "reduce launch");
 }
 
+/// Strided reductions (inner > 1): a block of 32 × 8 threads takes 32 neighbouring columns
+/// (coalesced reads); its 8 rows of threads fold every 8th element of part `part` of the
+/// reduced axis, then row 0 folds the 8 results in order. Block (tile, o·parts + part) writes
+/// y[(o·parts + part)·inner + j].
+constexpr int kTileX = 32, kTileY = 8;
+template <class T, class Op>
+__global__ void __launch_bounds__(kTileX * kTileY) reduce_cols_kernel(const T* x, T* y, int64_t reduce,
+                                                                       int64_t inner, int64_t chunk, int parts,
+                                                                       T init, Op op) {
+  const int tx = threadIdx.x % kTileX, ty = threadIdx.x / kTileX;
+  const int64_t o = blockIdx.y / parts, part = blockIdx.y % parts;
+  const int64_t j = int64_t(blockIdx.x) * kTileX + tx;
+  const int64_t lo = part * chunk, hi = lo + chunk < reduce ? lo + chunk : reduce;
+  T acc = init;
+  if (j < inner)
+    for (int64_t r = lo + ty; r < hi; r += kTileY) acc = op(acc, x[(o * reduce + r) * inner + j]);
+  __shared__ T lanes[kTileY][kTileX];
+  lanes[ty][tx] = acc;
+  __syncthreads();
+  if (ty == 0 && j < inner) {
+    for (int t = 1; t < kTileY; ++t) acc = op(acc, lanes[t][tx]);
+    y[(o * parts + part) * inner + j] = acc;
+  }
+}
+
+template <class T, class Op>
+void launch_cols(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, int parts, T init, Op op) {
+  const int64_t chunk = (reduce + parts - 1) / parts;
+  const dim3 grid(unsigned((inner + kTileX - 1) / kTileX), unsigned(outer * parts));
+  reduce_cols_kernel<T, Op><<<grid, kTileX * kTileY, 0, current_stream()>>>(x, y, reduce, inner, chunk, parts, init, op);
+  check(cudaGetLastError(), "column reduce launch");
+}
+
 template <class T, class Op>
 void reduce(const detail::KernelArgs& k, T init, Op op) {
   const auto& a = k.attr<ReduceAttrs>();
   if (a.outer * a.inner == 0) return;
+  if (a.inner != 1 && a.reduce >= 64 && a.outer <= 65535 && (a.inner + kTileX - 1) / kTileX <= 65535) {
+    // Few tiles: split the reduced axis too (partials [outer, parts, inner], then a second pass).
+    const int64_t tiles = a.outer * ((a.inner + kTileX - 1) / kTileX);
+    int64_t parts = 1;
+    if (tiles < 512) parts = std::min({(a.reduce + 1023) / 1024, (1024 + tiles - 1) / tiles, 65535 / a.outer});
+    const T* x = k.in(0).as<const T>();
+    T* y = k.out().as<T>();
+    if (parts <= 1) {
+      launch_cols<T>(x, y, a.outer, a.reduce, a.inner, 1, init, op);
+      return;
+    }
+    const size_t bytes = size_t(a.outer * parts * a.inner) * sizeof(T);
+    T* partial = static_cast<T*>(device_alloc(bytes));
+    launch_cols<T>(x, partial, a.outer, a.reduce, a.inner, int(parts), init, op);
+    launch_cols<T>(partial, y, a.outer, parts, a.inner, 1, init, op);
+    device_free(partial, bytes);  // stream-ordered, as below
+    return;
+  }
   if (a.inner != 1 || a.reduce < kRowMin) {
     kern::reduce_columns<T>(k, init, op, DeviceExec{});
     return;

@@ -320,6 +320,29 @@ T simulate_row(const T* p, int64_t n, int parts, T init, Op op, std::mt19937_64&
   return tree(acc);
 }
 
+/// What reduce.cu's column kernel computes for column j of row o: `parts` blocks each fold
+/// every 8th element of their chunk in 8 lanes, lanes folded in order; then a second pass over
+/// the parts (same kernel, one part).
+template <class T, class Op>
+T simulate_col(const T* x, int64_t o, int64_t j, int64_t reduce, int64_t inner, int parts, T init, Op op) {
+  auto pass = [&](auto load, int64_t len, int np, int part) {
+    const int64_t chunk = (len + np - 1) / np, lo = part * chunk, hi = std::min(len, lo + chunk);
+    T lanes[8];
+    for (int t = 0; t < 8; ++t) {
+      lanes[t] = init;
+      for (int64_t r = lo + t; r < hi; r += 8) lanes[t] = op(lanes[t], load(r));
+    }
+    T acc = lanes[0];
+    for (int t = 1; t < 8; ++t) acc = op(acc, lanes[t]);
+    return acc;
+  };
+  auto load_x = [&](int64_t r) { return x[(o * reduce + r) * inner + j]; };
+  if (parts == 1) return pass(load_x, reduce, 1, 0);
+  std::vector<T> partial(static_cast<size_t>(parts));
+  for (int p = 0; p < parts; ++p) partial[size_t(p)] = pass(load_x, reduce, parts, p);
+  return pass([&](int64_t r) { return partial[size_t(r)]; }, parts, 1, 0);
+}
+
 template <class T, class Better>
 int64_t simulate_arg_row(const T* p, int64_t n, Better better, std::mt19937_64& rng) {
   const kern::ArgCombine<T, Better> combine{better};
@@ -418,6 +441,37 @@ void test_reduce() {
     // And against the CPU's argmax on the same row.
     Buf ba = run([&](auto& k) { kern::arg_columns<double>(k, kern::ArgMaxBetter{}, ex); }, {&bx}, DType::int64, Shape{}, &ra);
     same(ba, tf::argmax(tf::constant(x, Shape{n}), 0), 0, "argmax vs cpu trial " + std::to_string(trial));
+  }
+  std::printf("ok-ish %s\n", g_case.c_str());
+
+  begin("reduce columns (tiled/split simulation)");
+  for (int trial = 0; trial < 24; ++trial) {
+    const int64_t outer = 1 + int64_t(rng() % 3), reduce = 64 + int64_t(rng() % 3000);
+    const int64_t inner = std::vector<int64_t>{2, 33, 70}[size_t(trial % 3)];
+    const int parts = std::vector<int>{1, 2, 5, 13}[size_t(trial % 4)];
+    std::vector<double> x(static_cast<size_t>(outer * reduce * inner));
+    for (auto& v : x) v = double(int64_t(rng() % 41) - 20) / 4;
+    if (trial % 2) x[rng() % x.size()] = NAN;
+    Buf bx(DType::float64, Shape{outer, reduce, inner});
+    std::memcpy(bx.data(), x.data(), x.size() * 8);
+    kern::ReduceAttrs ra{outer, reduce, inner};
+    Buf cmax = run([&](auto& k) { kern::reduce_columns<double>(k, kern::max_init<double>(), kern::MaxOp{}, ex); }, {&bx}, DType::float64, Shape{outer, inner}, &ra);
+    Buf cmin = run([&](auto& k) { kern::reduce_columns<double>(k, kern::min_init<double>(), kern::MinOp{}, ex); }, {&bx}, DType::float64, Shape{outer, inner}, &ra);
+    Buf csum = run([&](auto& k) { kern::reduce_columns<double>(k, 0.0, kern::SumOp{}, ex); }, {&bx}, DType::float64, Shape{outer, inner}, &ra);
+    ++g_checks;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < inner; ++j) {
+        const int64_t i = o * inner + j;
+        auto eq = [](double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; };
+        const double smax = simulate_col(x.data(), o, j, reduce, inner, parts, kern::max_init<double>(), kern::MaxOp{});
+        const double smin = simulate_col(x.data(), o, j, reduce, inner, parts, kern::min_init<double>(), kern::MinOp{});
+        const double ssum = simulate_col(x.data(), o, j, reduce, inner, parts, 0.0, kern::SumOp{});
+        if (!eq(smax, cmax.as<double>()[i]) || !eq(smin, cmin.as<double>()[i]))
+          fail_msg("max/min trial " + std::to_string(trial) + " column " + std::to_string(i));
+        const double c = csum.as<double>()[i];
+        if (!eq(ssum, c) && !(std::fabs(ssum - c) <= 1e-9 * std::max(1.0, std::fabs(c))))
+          fail_msg("sum trial " + std::to_string(trial) + " column " + std::to_string(i));
+      }
   }
   std::printf("ok-ish %s\n", g_case.c_str());
 }

@@ -239,6 +239,13 @@ TEST_CASE("gpu: reductions over every axis layout, long rows, arg-reductions", "
     check_op("reduce_max rows " + n, [](auto& v) { return tf::reduce_max(v[0], {1}); }, {rows}, 0);
     check_op("reduce_sum split row " + n, [](auto& v) { return tf::reduce_sum(v[0]); }, {one}, tol(dt, 1e-4, 1e-10));
     check_op("reduce_min split row " + n, [](auto& v) { return tf::reduce_min(v[0]); }, {one}, 0);
+    // Long strided reductions: 32-column tiles, split over the reduced axis when few.
+    const auto tall = input({3000, 40}, dt, -3, 3, 34), nhwc = input({8, 28, 28, 16}, dt, -3, 3, 35);
+    check_op("reduce_sum axis 0 " + n, [](auto& v) { return tf::reduce_sum(v[0], {0}); }, {tall}, tol(dt, 1e-4));
+    check_op("reduce_max axis 0 " + n, [](auto& v) { return tf::reduce_max(v[0], {0}); }, {tall}, 0);
+    check_op("reduce_sum bias-grad axes " + n, [](auto& v) { return tf::reduce_sum(v[0], {0, 1, 2}); }, {nhwc},
+             tol(dt, 1e-4, 1e-10));
+    check_op("reduce_min middle axis " + n, [](auto& v) { return tf::reduce_min(v[0], {1}); }, {nhwc}, 0);
     check_op("argmax rows (ties) " + n, [](auto& v) { return tf::argmax(v[0], 1); }, {rows}, 0);
     check_op("argmin rows (ties) " + n, [](auto& v) { return tf::argmin(v[0], 1); }, {rows}, 0);
   }
