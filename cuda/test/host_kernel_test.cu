@@ -192,7 +192,7 @@ void test_binary() {
         same(got, want, 0, dn(dt) + " " + sa.to_string() + " " + sb.to_string());
       }
     }
-    std::printf("ok-ish %s\n", g_case.c_str());
+    std::printf("checked %s\n", g_case.c_str());
   }
   begin("binary compare/logical on bool");
   for (const auto& [sa, sb] : kBroadcastCases) {
@@ -260,7 +260,7 @@ void test_unary() {
       Buf got = run(op.plan, {&bx}, dt, want.shape());
       same(got, want, dt == DType::float64 ? op.rtol * 1e-8 : op.rtol, dn(dt));
     }
-    std::printf("ok-ish %s\n", g_case.c_str());
+    std::printf("checked %s\n", g_case.c_str());
   }
   begin("relu_grad");
   for (DType dt : kNumeric) {
@@ -286,7 +286,7 @@ void test_unary() {
       Buf got = run([&](auto& k) { kern::cast(k, ex); }, {&bx}, d, want.shape());
       same(got, want, 0, dn(s) + "->" + dn(d));
     }
-  std::printf("ok-ish cast\n");
+  std::printf("checked cast\n");
 }
 
 // ---- reductions --------------------------------------------------------------------------------
@@ -401,7 +401,7 @@ void test_reduce() {
       });
     }
   }
-  std::printf("ok-ish reductions (column form)\n");
+  std::printf("checked reductions (column form)\n");
 
   begin("reduce rows (block/split simulation)");
   std::mt19937_64 rng(7);
@@ -442,7 +442,7 @@ void test_reduce() {
     Buf ba = run([&](auto& k) { kern::arg_columns<double>(k, kern::ArgMaxBetter{}, ex); }, {&bx}, DType::int64, Shape{}, &ra);
     same(ba, tf::argmax(tf::constant(x, Shape{n}), 0), 0, "argmax vs cpu trial " + std::to_string(trial));
   }
-  std::printf("ok-ish %s\n", g_case.c_str());
+  std::printf("checked %s\n", g_case.c_str());
 
   begin("reduce columns (tiled/split simulation)");
   for (int trial = 0; trial < 24; ++trial) {
@@ -473,7 +473,7 @@ void test_reduce() {
           fail_msg("sum trial " + std::to_string(trial) + " column " + std::to_string(i));
       }
   }
-  std::printf("ok-ish %s\n", g_case.c_str());
+  std::printf("checked %s\n", g_case.c_str());
 }
 
 // ---- matmul --------------------------------------------------------------------------------------
@@ -514,7 +514,7 @@ void test_matmul() {
         same(out, want, 0, "plain " + what);
       }
     }
-  std::printf("ok-ish matmul\n");
+  std::printf("checked matmul\n");
 }
 
 // ---- data movement --------------------------------------------------------------------------------
@@ -613,7 +613,7 @@ void test_data() {
       Buf gs = run([&](auto& k) { kern::scatter_add(k, ex); }, {&bw, &bi}, dt, g.shape(), &at);
       same(gs, g, 0, dn(dt) + " scatter idx " + dn(it));
     }
-  std::printf("ok-ish data movement\n");
+  std::printf("checked data movement\n");
 }
 
 // ---- creation ----------------------------------------------------------------------------------------
@@ -660,7 +660,7 @@ void test_creation() {
       same(got, want, 0, "random " + dn(dt) + " kind " + std::to_string(int(kind)));
     }
   }
-  std::printf("ok-ish creation\n");
+  std::printf("checked creation\n");
 }
 
 // ---- sliding windows ---------------------------------------------------------------------------------
@@ -770,7 +770,7 @@ void test_windows() {
       }
     }
   }
-  std::printf("ok-ish sliding windows\n");
+  std::printf("checked sliding windows\n");
 }
 
 }  // namespace
