@@ -37,7 +37,12 @@ namespace config {
 TAPEFLOW_API std::vector<std::string> list_physical_devices(const std::string& type);
 /// True when the library was built with CUDA and a usable GPU is present.
 TAPEFLOW_API bool gpu_available();
-/// The device ops run on outside any DeviceScope.
+/// Why gpu_available() is false (built without CUDA, CUDA plugin missing, no NVIDIA driver, no
+/// CUDA device); empty when a GPU is available.
+TAPEFLOW_API std::string gpu_unavailable_reason();
+/// The device ops run on outside any DeviceScope: TAPEFLOW_DEVICE if set ("cpu", "gpu",
+/// "/gpu:1", ...; InvalidArgumentError if that device is absent), else GPU:0 when available,
+/// else CPU:0.
 TAPEFLOW_API Device default_device();
 /// Threads for CPU kernels: tapeflow's element-wise pool and OpenBLAS's matmul (as
 /// tf.config.threading). Call before the first large op; afterwards the pool's size is fixed

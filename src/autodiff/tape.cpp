@@ -12,10 +12,12 @@
 // has already contributed. Each rule returns one gradient per input; gradients of a tensor used
 // twice accumulate with add(). Rules are written with tapeflow's own ops, so while a tape runs
 // its walk (it is paused then) the other tapes on the thread record those ops: nesting tapes
-// gives higher-order derivatives.
+// gives higher-order derivatives. Each rule runs on the device of its forward op.
 #include <cstdio>
+#include <optional>
 
 #include "autodiff/tape_impl.hpp"
+#include "core/device_context.hpp"
 #include "core/tensor_impl.hpp"
 #include "tapeflow/variable.hpp"
 
@@ -124,6 +126,10 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
       *g = Tensor();
       --pending;
     }
+    // As TensorFlow: a gradient runs on the device its forward op ran on (the output's), and
+    // so does the accumulation below, whatever scope gradient() was called in.
+    std::optional<DeviceScope> on_forward_device;
+    if (rec.output.device_info() != current_device()) on_forward_device.emplace(rec.output.device_info());
     GradCall call(rec.inputs, rec.output, upstream, rec.needs);
     GradList in_grads = rec.grad(call);
     if (in_grads.size() != rec.inputs.size())

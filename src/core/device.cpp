@@ -77,10 +77,22 @@ std::vector<std::string> list_physical_devices(const std::string& type) {
 
 bool gpu_available() { return detail::gpu_count() > 0; }
 
+std::string gpu_unavailable_reason() { return detail::gpu_unavailable_reason(); }
+
 Device default_device() {
+  // A throwing initialiser leaves `dev` unset, so each later call reports the problem again.
   static const Device dev = [] {
     const char* env = std::getenv("TAPEFLOW_DEVICE");
-    if (env && *env) return Device::parse(env);
+    if (env && *env) {
+      Device d;
+      try {
+        d = Device::parse(env);
+        detail::check_device_exists(d);
+      } catch (const InvalidArgumentError& e) {
+        throw InvalidArgumentError(std::string("TAPEFLOW_DEVICE=") + env + ": " + e.what());
+      }
+      return d;
+    }
     return gpu_available() ? Device{DeviceType::GPU, 0} : Device{DeviceType::CPU, 0};
   }();
   return dev;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "tapeflow/device.hpp"
 
 namespace tapeflow::detail {
@@ -8,5 +10,7 @@ namespace tapeflow::detail {
 Device current_device();
 /// Number of usable GPUs (0 when built without CUDA or no driver/device).
 int gpu_count();
+/// Why gpu_count() is 0 ("" when it is not): src/backend/cuda_loader.cpp.
+std::string gpu_unavailable_reason();
 
 }  // namespace tapeflow::detail

@@ -60,13 +60,15 @@ static bool writable_in_place(const detail::VariableImpl& v, const Tensor& src) 
 
 static void store(detail::VariableImpl& v, const Tensor& t) {
   auto& cur = v.value.impl();
-  Tensor src = detail::on_device(t, cur->device);
+  const Device device = cur->device;  // a variable stays on the device it was created on
+  Tensor src = detail::on_device(t, device);
   if (writable_in_place(v, src)) {
-    if (cur->device.type == DeviceType::CPU) {
+    if (device.type == DeviceType::CPU) {
       std::memcpy(cur->data, src.impl()->data, cur->nbytes);
       return;
     }
   }
+  DeviceScope scope(device);
   v.value = identity(stop_gradient(src));
 }
 
@@ -96,6 +98,7 @@ void Variable::assign_add(const Tensor& t) const {
   auto& v = const_cast<detail::VariableImpl&>(checked(impl_));
   check_assign("AssignAddVariableOp", v, t);
   if (update_in_place(v, t, false)) return;
+  DeviceScope scope(v.value.device_info());  // computed where the variable lives (as TF)
   Tensor r = add(stop_gradient(v.value), t);  // the temporary view dies here, before store()
   store(v, r);
 }
@@ -103,6 +106,7 @@ void Variable::assign_sub(const Tensor& t) const {
   auto& v = const_cast<detail::VariableImpl&>(checked(impl_));
   check_assign("AssignSubVariableOp", v, t);
   if (update_in_place(v, t, true)) return;
+  DeviceScope scope(v.value.device_info());
   Tensor r = subtract(stop_gradient(v.value), t);
   store(v, r);
 }

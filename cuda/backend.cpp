@@ -1,0 +1,348 @@
+// CudaBackend: the Backend of one GPU, and the plugin's C entry points (src/backend/
+// cuda_plugin.hpp) through which the core finds it. Everything that is not a kernel lives
+// here: device selection, one non-blocking stream and one cuBLAS handle per device, the caching
+// device allocator, host copies and CUDA error reporting. The kernels are in cuda/kernels/*.cu
+// (contract: cuda/kernels.hpp). Host-only code, compiled by the C++ compiler.
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/cuda_plugin.hpp"
+#include "core/fail.hpp"
+#include "kernels.hpp"
+#include "tapeflow/errors.hpp"
+
+namespace tapeflow::cuda {
+
+using detail::KernelArgs;
+using detail::str_cat;
+
+namespace {
+
+constexpr int kMaxDevices = 64;
+
+std::string mib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
+  return buf;
+}
+
+/// The device this thread last made current through activate() (-1: none yet). Cached so that a
+/// kernel call costs no cudaSetDevice when the device does not change.
+thread_local int t_device = -1;
+
+/// Device memory for one GPU: freed blocks are kept per size bucket and handed out again, so a
+/// training loop stops calling cudaMalloc (which synchronises) after its first step. All work of
+/// a device runs on its one stream, so a block freed by the host after launching its last user
+/// may be reused at once: the next user is queued behind it. deallocate() never calls CUDA and
+/// never throws (tensors die in destructors, also during static destruction).
+class CachingAllocator {
+ public:
+  explicit CachingAllocator(int device) : device_(device) {}
+
+  /// Device `device_` must be current.
+  void* allocate(size_t bytes, cudaStream_t stream) {
+    const size_t size = bucket(bytes);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        void* p = it->second.back();
+        it->second.pop_back();
+        cached_ -= size;
+        in_use_ += size;
+        return p;
+      }
+    }
+    void* p = nullptr;
+    cudaError_t err = cudaMalloc(&p, size);
+    if (err == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();  // clear it, then give the cache back to CUDA and retry once
+      release_cached(stream);
+      err = cudaMalloc(&p, size);
+    }
+    if (err == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();
+      size_t free_bytes = 0, total = 0;
+      (void)cudaMemGetInfo(&free_bytes, &total);
+      std::lock_guard<std::mutex> lock(mu_);
+      throw ResourceExhaustedError(str_cat(
+          "OOM when allocating ", mib(bytes), " on /job:localhost/replica:0/task:0/device:GPU:",
+          device_, ": cudaMalloc failed: out of memory (", mib(in_use_), " held by tensors, ",
+          mib(free_bytes), " free of ", mib(total), ")"));
+    }
+    check(err, "cudaMalloc");
+    std::lock_guard<std::mutex> lock(mu_);
+    in_use_ += size;
+    return p;
+  }
+
+  void deallocate(void* p, size_t bytes) noexcept {
+    if (!p) return;
+    const size_t size = bucket(bytes);
+    std::lock_guard<std::mutex> lock(mu_);
+    free_[size].push_back(p);
+    cached_ += size;
+    in_use_ -= size;
+  }
+
+  /// Returns every cached block to CUDA (after the stream has finished with them).
+  void release_cached(cudaStream_t stream) {
+    (void)cudaStreamSynchronize(stream);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& [size, blocks] : free_)
+      for (void* p : blocks) (void)cudaFree(p);
+    free_.clear();
+    cached_ = 0;
+  }
+
+  /// Sizes are rounded up so that nearby requests share a bucket: to 512 bytes up to 1 MiB,
+  /// above that to 1/8 of the next power of two (at most 12.5 % waste).
+  static size_t bucket(size_t bytes) {
+    if (bytes <= (size_t(1) << 20)) return bytes <= 512 ? 512 : (bytes + 511) / 512 * 512;
+    size_t pow2 = size_t(1) << 20;
+    while (pow2 < bytes) pow2 <<= 1;
+    const size_t step = pow2 / 8;
+    return (bytes + step - 1) / step * step;
+  }
+
+ private:
+  int device_;
+  std::mutex mu_;
+  std::unordered_map<size_t, std::vector<void*>> free_;
+  size_t cached_ = 0, in_use_ = 0;
+};
+
+class CudaBackend;
+CudaBackend* g_backends[kMaxDevices] = {};
+
+class CudaBackend final : public detail::Backend {
+ public:
+  explicit CudaBackend(int index) : index_(index), alloc_(index) {
+    activate();
+    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+  }
+
+  Device device() const override { return {DeviceType::GPU, index_}; }
+
+  /// Makes this GPU current on the calling thread (before every kernel and CUDA call).
+  void activate() const {
+    if (t_device != index_) {
+      check(cudaSetDevice(index_), "cudaSetDevice");
+      t_device = index_;
+    }
+  }
+  cudaStream_t stream() const { return stream_; }
+  CachingAllocator& allocator() { return alloc_; }
+
+  cublasHandle_t cublas() {
+    std::call_once(cublas_once_, [this] {
+      activate();
+      check(cublasCreate(&cublas_), "cublasCreate");
+      check(cublasSetStream(cublas_, stream_), "cublasSetStream");
+    });
+    return cublas_;
+  }
+
+  void* allocate(size_t bytes) override {
+    activate();
+    return alloc_.allocate(bytes, stream_);
+  }
+  void deallocate(void* ptr, size_t bytes) override { alloc_.deallocate(ptr, bytes); }
+
+  // Queued on the device's stream (after every kernel before it), then waited for, so the host
+  // sees finished data and may reuse its buffer on return. A plain cudaMemcpy would use the
+  // legacy default stream, which does not wait for a non-blocking stream.
+  void copy_to_host(const void* src, void* host_dst, size_t bytes) override {
+    if (bytes == 0) return;
+    activate();
+    check(cudaMemcpyAsync(host_dst, src, bytes, cudaMemcpyDeviceToHost, stream_),
+          "cudaMemcpyAsync(device to host)");
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize after a device-to-host copy");
+  }
+  void copy_from_host(const void* host_src, void* dst, size_t bytes) override {
+    if (bytes == 0) return;
+    activate();
+    check(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream_),
+          "cudaMemcpyAsync(host to device)");
+    check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize after a host-to-device copy");
+  }
+
+// Each kernel: make this GPU current, then the free function of cuda/kernels/*.cu.
+#define TAPEFLOW_CUDA_FORWARD(name)             \
+  void name(const KernelArgs& k) override {    \
+    activate();                                 \
+    ::tapeflow::cuda::name(k);                  \
+  }
+  TAPEFLOW_CUDA_FORWARD(add)
+  TAPEFLOW_CUDA_FORWARD(sub)
+  TAPEFLOW_CUDA_FORWARD(mul)
+  TAPEFLOW_CUDA_FORWARD(div)
+  TAPEFLOW_CUDA_FORWARD(pow)
+  TAPEFLOW_CUDA_FORWARD(maximum)
+  TAPEFLOW_CUDA_FORWARD(minimum)
+  TAPEFLOW_CUDA_FORWARD(equal)
+  TAPEFLOW_CUDA_FORWARD(not_equal)
+  TAPEFLOW_CUDA_FORWARD(less)
+  TAPEFLOW_CUDA_FORWARD(less_equal)
+  TAPEFLOW_CUDA_FORWARD(greater)
+  TAPEFLOW_CUDA_FORWARD(greater_equal)
+  TAPEFLOW_CUDA_FORWARD(logical_and)
+  TAPEFLOW_CUDA_FORWARD(logical_or)
+  TAPEFLOW_CUDA_FORWARD(select)
+  TAPEFLOW_CUDA_FORWARD(neg)
+  TAPEFLOW_CUDA_FORWARD(exp)
+  TAPEFLOW_CUDA_FORWARD(log)
+  TAPEFLOW_CUDA_FORWARD(log1p)
+  TAPEFLOW_CUDA_FORWARD(sqrt)
+  TAPEFLOW_CUDA_FORWARD(rsqrt)
+  TAPEFLOW_CUDA_FORWARD(abs)
+  TAPEFLOW_CUDA_FORWARD(sign)
+  TAPEFLOW_CUDA_FORWARD(sin)
+  TAPEFLOW_CUDA_FORWARD(cos)
+  TAPEFLOW_CUDA_FORWARD(tanh)
+  TAPEFLOW_CUDA_FORWARD(sigmoid)
+  TAPEFLOW_CUDA_FORWARD(floor)
+  TAPEFLOW_CUDA_FORWARD(relu)
+  TAPEFLOW_CUDA_FORWARD(relu_grad)
+  TAPEFLOW_CUDA_FORWARD(square)
+  TAPEFLOW_CUDA_FORWARD(erf)
+  TAPEFLOW_CUDA_FORWARD(logical_not)
+  TAPEFLOW_CUDA_FORWARD(cast)
+  TAPEFLOW_CUDA_FORWARD(reduce_sum)
+  TAPEFLOW_CUDA_FORWARD(reduce_max)
+  TAPEFLOW_CUDA_FORWARD(reduce_min)
+  TAPEFLOW_CUDA_FORWARD(reduce_prod)
+  TAPEFLOW_CUDA_FORWARD(argmax)
+  TAPEFLOW_CUDA_FORWARD(argmin)
+  TAPEFLOW_CUDA_FORWARD(matmul)
+  TAPEFLOW_CUDA_FORWARD(strided_copy)
+  TAPEFLOW_CUDA_FORWARD(pad)
+  TAPEFLOW_CUDA_FORWARD(concat)
+  TAPEFLOW_CUDA_FORWARD(gather)
+  TAPEFLOW_CUDA_FORWARD(scatter_add)
+  TAPEFLOW_CUDA_FORWARD(fill)
+  TAPEFLOW_CUDA_FORWARD(random)
+  TAPEFLOW_CUDA_FORWARD(im2col)
+  TAPEFLOW_CUDA_FORWARD(col2im)
+  TAPEFLOW_CUDA_FORWARD(max_pool2d)
+  TAPEFLOW_CUDA_FORWARD(max_pool2d_grad)
+  TAPEFLOW_CUDA_FORWARD(max_pool2d_grad_grad)
+  TAPEFLOW_CUDA_FORWARD(avg_pool2d)
+  TAPEFLOW_CUDA_FORWARD(avg_pool2d_grad)
+#undef TAPEFLOW_CUDA_FORWARD
+
+ private:
+  int index_;
+  cudaStream_t stream_ = nullptr;
+  CachingAllocator alloc_;
+  std::once_flag cublas_once_;
+  cublasHandle_t cublas_ = nullptr;
+};
+
+/// The backend of the device this thread made current; kernels run only after activate().
+CudaBackend& current() {
+  if (t_device < 0 || t_device >= kMaxDevices || !g_backends[t_device])
+    throw InternalError(
+        "a CUDA kernel ran before its backend made a device current (a tapeflow bug; please "
+        "report)");
+  return *g_backends[t_device];
+}
+
+void copy_message(const std::string& s, char* out, size_t n) {
+  if (!out || n == 0) return;
+  std::strncpy(out, s.c_str(), n - 1);
+  out[n - 1] = '\0';
+}
+
+}  // namespace
+
+// ---- what kernels.hpp asks of the backend class -----------------------------------------------
+
+cudaStream_t current_stream() { return current().stream(); }
+cublasHandle_t cublas_handle() { return current().cublas(); }
+void* device_alloc(size_t bytes) {
+  CudaBackend& b = current();
+  return b.allocator().allocate(bytes, b.stream());
+}
+void device_free(void* ptr, size_t bytes) { current().allocator().deallocate(ptr, bytes); }
+
+void check(cudaError_t status, const char* what) {
+  if (status == cudaSuccess) return;
+  std::string msg = str_cat(what, " failed: ", cudaGetErrorString(status), " (",
+                            cudaGetErrorName(status), ")");
+  if (t_device >= 0) msg += str_cat(" on /job:localhost/replica:0/task:0/device:GPU:", t_device);
+  if (status == cudaErrorMemoryAllocation) throw ResourceExhaustedError(msg);
+  throw InternalError(msg);
+}
+
+void check(cublasStatus_t status, const char* what) {
+  if (status == CUBLAS_STATUS_SUCCESS) return;
+  std::string msg = str_cat(what, " failed: ", cublasGetStatusString(status));
+  if (t_device >= 0) msg += str_cat(" on /job:localhost/replica:0/task:0/device:GPU:", t_device);
+  if (status == CUBLAS_STATUS_ALLOC_FAILED) throw ResourceExhaustedError(msg);
+  throw InternalError(msg);
+}
+
+}  // namespace tapeflow::cuda
+
+// ---- the plugin's entry points (src/backend/cuda_plugin.hpp) ----------------------------------
+
+#define TAPEFLOW_CUDA_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
+
+TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_abi() { return TAPEFLOW_CUDA_PLUGIN_ABI; }
+
+TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_device_count(char* why, size_t n) {
+  using tapeflow::detail::str_cat;
+  int count = 0;  // left untouched when the call fails
+  const cudaError_t err = cudaGetDeviceCount(&count);
+  if (err == cudaSuccess && count > 0) return std::min(count, tapeflow::cuda::kMaxDevices);
+  std::string msg;
+  const std::string detail =
+      err == cudaSuccess ? std::string("cudaGetDeviceCount found 0 devices")
+                         : str_cat("cudaGetDeviceCount: ", cudaGetErrorName(err), ": ",
+                                   cudaGetErrorString(err));
+  if (err == cudaErrorInsufficientDriver) {
+    // Either libcuda is absent or it is older than this runtime; cudart has tried to open it.
+    void* driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    int runtime = 0;
+    (void)cudaRuntimeGetVersion(&runtime);
+    if (driver) {
+      dlclose(driver);
+      msg = str_cat("the NVIDIA driver is too old for CUDA ", runtime / 1000, ".",
+                    runtime % 1000 / 10, " (", detail, ")");
+    } else {
+      msg = "no NVIDIA driver (libcuda.so.1 not found; " + detail + ")";
+    }
+  } else if (err == cudaErrorNoDevice || err == cudaSuccess) {
+    msg = "no CUDA device (" + detail + ")";
+  } else {
+    msg = "CUDA is not usable (" + detail + ")";
+  }
+  (void)cudaGetLastError();
+  tapeflow::cuda::copy_message(msg, why, n);
+  return 0;
+}
+
+TAPEFLOW_CUDA_PLUGIN_EXPORT void* tapeflow_cuda_backend(int index, char* why, size_t n) {
+  using namespace tapeflow::cuda;
+  if (index < 0 || index >= kMaxDevices) {
+    copy_message(tapeflow::detail::str_cat("no GPU ", index), why, n);
+    return nullptr;
+  }
+  try {
+    // Never destroyed: tensors freed during static destruction still find their allocator.
+    if (!g_backends[index]) g_backends[index] = new CudaBackend(index);
+    return static_cast<tapeflow::detail::Backend*>(g_backends[index]);
+  } catch (const std::exception& e) {
+    copy_message(e.what(), why, n);
+    return nullptr;
+  }
+}
