@@ -22,7 +22,7 @@ file(GLOB TAPEFLOW_CUDA_SOURCES CONFIGURE_DEPENDS
   ${PROJECT_SOURCE_DIR}/cuda/*.cu ${PROJECT_SOURCE_DIR}/cuda/*.cpp)
 add_library(tapeflow_cuda MODULE ${TAPEFLOW_CUDA_SOURCES} ${TAPEFLOW_CUDA_KERNEL_SOURCES})
 target_include_directories(tapeflow_cuda PRIVATE
-  ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/cuda)
+  ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/cuda)
 # cudart is linked statically: the plugin then needs only libcuda (the driver) at run time, and
 # without it cudaGetDeviceCount reports "insufficient driver" instead of failing to load.
 # tapeflow (shared) provides the error classes, so exceptions thrown here are caught as tf::Error.
