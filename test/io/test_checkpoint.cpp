@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -408,4 +409,60 @@ TEST_CASE("CheckpointManager: a writer killed at random moments never damages th
     for (const std::string& p : manager.checkpoints()) CHECK_NOTHROW(ckpt.restore(p));
     last_seen = k;
   }
+}
+
+TEST_CASE("Checkpoint: BatchNormalization's moving statistics are saved with the layer",
+          "[checkpoint]") {
+  test::TempDir dir("ckpt");
+  auto make = [] {
+    L::Sequential m({L::Dense(4), L::BatchNormalization()});
+    m.build({2, 3});
+    return m;
+  };
+  L::Sequential a = make();
+  tf::random::set_seed(5);
+  a(tf::random::normal({16, 3}), /*training=*/true);  // moves moving_mean / moving_variance
+  tf::train::Checkpoint({}, {{"model", a}}).save(dir.file("bn"));
+  L::Sequential b = make();
+  tf::train::Checkpoint ckpt({}, {{"model", b}});
+  const auto keys = ckpt.tensors();
+  CHECK(std::any_of(keys.begin(), keys.end(), [](const auto& k) {
+    return k.first == "model/layer-1/moving_mean";
+  }));
+  ckpt.restore(tf::train::latest_checkpoint(dir.str()));
+  REQUIRE(b.variables().size() == 6);
+  CHECK(values(b.variables()) == values(a.variables()));
+  CHECK(values(b.non_trainable_variables()) != values(make().non_trainable_variables()));
+}
+
+TEST_CASE("Checkpoint: optimizer state that does not fit is refused before any assignment",
+          "[checkpoint]") {
+  test::TempDir dir("ckpt");
+  tf::Variable w(tf::constant({1.f, 2.f}), {.name = "w"});
+  tf::optimizers::Adam ams({.amsgrad = true});
+  ams.apply_gradients({tf::constant({0.5f, -0.5f})}, {w});
+  const std::string path =
+      tf::train::Checkpoint({{"w", w}}, {{"optimizer", ams}}).save(dir.file("o"));
+
+  tf::Variable w2(tf::constant({7.f, 8.f}), {.name = "w"});
+  tf::optimizers::Adam plain;  // no "vhat" slot
+  tf::train::Checkpoint ckpt({{"w", w2}}, {{"optimizer", plain}});
+  CHECK_THROWS_AS(ckpt.restore(path), tf::InvalidArgumentError);
+  CHECK_THROWS_WITH(ckpt.restore(path), Catch::Contains("vhat"));
+  CHECK(w2.peek().to_vector<float>() == std::vector<float>{7.f, 8.f});
+  CHECK(plain.iterations() == 0);
+
+  // A checkpoint without the optimizer cannot restore one.
+  const std::string bare = tf::train::Checkpoint({{"w", w}}).save(dir.file("bare"));
+  CHECK_THROWS_AS(ckpt.restore(bare), tf::NotFoundError);
+  CHECK_THROWS_WITH(ckpt.restore(bare), Catch::Contains("optimizer"));
+
+  // The same options restore: slots and iterations.
+  tf::optimizers::Adam ams2({.amsgrad = true});
+  tf::train::Checkpoint ok({{"w", w2}}, {{"optimizer", ams2}});
+  ok.restore(path);
+  CHECK(ams2.iterations() == 1);
+  CHECK(w2.peek().to_vector<float>() == w.peek().to_vector<float>());
+  CHECK(ams2.get_slot(w2, "vhat").peek().to_vector<float>() ==
+        ams.get_slot(w, "vhat").peek().to_vector<float>());
 }
