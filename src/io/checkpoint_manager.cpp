@@ -42,10 +42,17 @@ std::string quote_state(const std::string& s) {
   return out + "\"";
 }
 
+// "a/b/", "a/./b" and "a/b" alike; "" for the current directory.
+fs::path normal_dir(const fs::path& dir) {
+  fs::path n = dir.lexically_normal();
+  if (!n.has_filename()) n = n.parent_path();  // a trailing separator
+  return n == "." ? fs::path() : n;
+}
+
 // A path as the state file stores it: relative when it lies in `dir`, as TensorFlow writes.
 std::string relative_to(const std::string& path, const fs::path& dir) {
-  fs::path p(path);
-  if (p.parent_path() == dir || (!p.has_parent_path() && dir == ".")) return p.filename().string();
+  const fs::path p(path);
+  if (normal_dir(p.parent_path()) == normal_dir(dir)) return p.filename().string();
   return path;
 }
 

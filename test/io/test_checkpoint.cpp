@@ -466,3 +466,15 @@ TEST_CASE("Checkpoint: optimizer state that does not fit is refused before any a
   CHECK(ams2.get_slot(w2, "vhat").peek().to_vector<float>() ==
         ams.get_slot(w, "vhat").peek().to_vector<float>());
 }
+
+TEST_CASE("CheckpointManager: a directory given with a trailing slash", "[checkpoint]") {
+  test::TempDir dir("ckpt");
+  tf::Variable w(tf::constant(3.f), {.name = "w"});
+  tf::train::Checkpoint ckpt({{"w", w}});
+  tf::train::CheckpointManager manager(ckpt, dir.str() + "/", {.max_to_keep = 2});
+  const std::string path = manager.save();
+  CHECK(read_bytes(dir.file("checkpoint")).rfind("model_checkpoint_path: \"ckpt-1\"\n", 0) == 0);
+  CHECK(tf::train::latest_checkpoint(dir.str()) == dir.file("ckpt-1"));
+  CHECK(fs::equivalent(tf::train::latest_checkpoint(dir.str() + "/") + ".safetensors",
+                       path + ".safetensors"));
+}
