@@ -28,6 +28,9 @@ namespace tapeflow::train {
 namespace fs = std::filesystem;
 using tapeflow::detail::str_cat;
 using namespace detail;  // checkpoint_state.hpp
+using tapeflow::detail::decode_safetensors;
+using tapeflow::detail::make_tensor;
+using tapeflow::detail::read_file;
 
 namespace {
 
@@ -182,6 +185,161 @@ void check_name(const std::string& name, std::set<std::string>& seen) {
     throw InvalidArgumentError(str_cat("Checkpoint: the name '", name, "' is used twice"));
 }
 
+// ---- restore's checks ---------------------------------------------------------------------------
+
+using tapeflow::detail::Json;
+using tapeflow::detail::SafetensorsFile;
+using tapeflow::detail::SafetensorsTensor;
+
+struct Assignment {
+  Variable var;
+  const SafetensorsTensor* tensor;
+};
+
+struct SavedSlot {
+  std::string variable, slot, tensor;
+};
+
+// The object graph in a file's metadata; anything malformed in it is a DataLossError.
+class SavedGraph {
+ public:
+  SavedGraph(const SafetensorsFile& f, const std::string& file) : file_(file) {
+    auto format = f.metadata.find("format");
+    auto graph = f.metadata.find("object_graph");
+    if (format == f.metadata.end() || format->second != kFormat || graph == f.metadata.end())
+      throw DataLossError(str_cat(
+          "Checkpoint file '", file, "' is not a tapeflow checkpoint (no format or object graph)"));
+    try {
+      root_ = tapeflow::detail::parse_json(graph->second);
+    } catch (const tapeflow::detail::JsonError& e) {
+      bad(e.what());
+    }
+  }
+  [[noreturn]] void bad(const std::string& what) const {
+    throw DataLossError(str_cat("Checkpoint file '", file_, "': bad object graph: ", what));
+  }
+  /// The entry of `list` ("layers", "optimizers") whose "key" is `key`; nullptr if none.
+  const Json* object(const char* list, const std::string& key) const {
+    const Json* l = root_.find(list);
+    if (!l || !l->is(Json::Kind::array)) bad(list);
+    for (const Json& o : l->array) {
+      const Json* k = o.find("key");
+      if (k && k->is(Json::Kind::string) && k->string == key) return &o;
+    }
+    return nullptr;
+  }
+  std::vector<std::string> strings(const Json* j, const char* what) const {
+    std::vector<std::string> out;
+    if (!j || !j->is(Json::Kind::array)) bad(what);
+    for (const Json& e : j->array) {
+      if (!e.is(Json::Kind::string)) bad(what);
+      out.push_back(e.string);
+    }
+    return out;
+  }
+  std::vector<SavedSlot> slots(const Json& optimizer) const {
+    const Json* list = optimizer.find("slots");
+    if (!list || !list->is(Json::Kind::array)) bad("slots");
+    std::vector<SavedSlot> out;
+    for (const Json& s : list->array) {
+      const Json* fields[3] = {s.find("variable"), s.find("slot"), s.find("tensor")};
+      for (const Json* field : fields)
+        if (!field || !field->is(Json::Kind::string)) bad("slot entry");
+      out.push_back({fields[0]->string, fields[1]->string, fields[2]->string});
+    }
+    return out;
+  }
+
+ private:
+  std::string file_;
+  Json root_;
+};
+
+NotFoundError missing_in_layer(const SafetensorsFile& f,
+                               const std::string& path,
+                               const std::string& key,
+                               const LayerObject& l) {
+  auto it = f.tensors.find(key);
+  return NotFoundError(
+      str_cat("Checkpoint '",
+              path,
+              "' has variable '",
+              key,
+              "'",
+              it == f.tensors.end() ? std::string()
+                                    : " of " + shape_dtype(it->second.shape, it->second.dtype),
+              " which layer '",
+              l.key,
+              "' (",
+              l.layer_name,
+              ") lacks; build the same architecture (layer.build(input_shape)) before restoring"));
+}
+
+Assignment check_value(const SafetensorsFile& f,
+                       const std::string& path,
+                       const std::string& key,
+                       const Variable& v) {
+  auto it = f.tensors.find(key);
+  if (it == f.tensors.end())
+    throw NotFoundError(str_cat("Checkpoint '",
+                                path,
+                                "' has no value for '",
+                                key,
+                                "' (variable '",
+                                v.name(),
+                                "' of ",
+                                shape_dtype(v.shape(), v.dtype()),
+                                ")"));
+  const SafetensorsTensor& t = it->second;
+  if (!(t.shape == v.shape()) || t.dtype != v.dtype())
+    throw InvalidArgumentError(str_cat("Cannot restore '",
+                                       key,
+                                       "' (variable '",
+                                       v.name(),
+                                       "') from checkpoint '",
+                                       path,
+                                       "': the checkpoint has ",
+                                       shape_dtype(t.shape, t.dtype),
+                                       ", the variable has ",
+                                       shape_dtype(v.shape(), v.dtype())));
+  return {v, &t};
+}
+
+// Optimizers create slots lazily; build them now (as the first apply would) so that they can be
+// checked and filled. Building creates initial values only, none from the checkpoint.
+Assignment check_slot(const SafetensorsFile& f,
+                      const std::string& path,
+                      optimizers::Optimizer& opt,
+                      const Variable& var,
+                      const SavedSlot& s) {
+  auto t = f.tensors.find(s.tensor);
+  if (t == f.tensors.end())
+    throw DataLossError(str_cat(
+        "Checkpoint '", path, "' lists optimizer slot '", s.tensor, "' but has no such tensor"));
+  opt.build({var});
+  Variable sv = opt.get_slot(var, s.slot);
+  if (!sv.defined())
+    throw InvalidArgumentError(str_cat("Cannot restore optimizer slot '",
+                                       s.tensor,
+                                       "' from checkpoint '",
+                                       path,
+                                       "': the optimizer has no slot '",
+                                       s.slot,
+                                       "' for variable '",
+                                       var.name(),
+                                       "' (saved with different optimizer options?)"));
+  if (!(t->second.shape == sv.shape()) || t->second.dtype != sv.dtype())
+    throw InvalidArgumentError(str_cat("Cannot restore optimizer slot '",
+                                       s.tensor,
+                                       "' from checkpoint '",
+                                       path,
+                                       "': the checkpoint has ",
+                                       shape_dtype(t->second.shape, t->second.dtype),
+                                       ", the slot has ",
+                                       shape_dtype(sv.shape(), sv.dtype())));
+  return {sv, &t->second};
+}
+
 }  // namespace
 
 // ---- Trackable ---------------------------------------------------------------------------------
@@ -324,176 +482,44 @@ void Checkpoint::restore(const std::string& path) const {
     throw NotFoundError(
         "Checkpoint.restore: empty checkpoint path (latest_checkpoint found no checkpoint?)");
   const std::string file = file_of(path);
-  const tapeflow::detail::SafetensorsFile f =
-      tapeflow::detail::decode_safetensors(tapeflow::detail::read_file(file), file);
-  auto graph_it = f.metadata.find("object_graph");
-  if (f.metadata.count("format") == 0 || f.metadata.at("format") != kFormat ||
-      graph_it == f.metadata.end())
-    throw DataLossError(str_cat(
-        "Checkpoint file '", file, "' is not a tapeflow checkpoint (no format or object graph)"));
-  tapeflow::detail::Json saved;
-  try {
-    saved = tapeflow::detail::parse_json(graph_it->second);
-  } catch (const tapeflow::detail::JsonError& e) {
-    throw DataLossError(str_cat("Checkpoint file '", file, "': bad object graph: ", e.what()));
-  }
-  auto bad_graph = [&](const std::string& what) {
-    return DataLossError(str_cat("Checkpoint file '", file, "': bad object graph: ", what));
-  };
-  auto string_list = [&](const tapeflow::detail::Json* j, const char* what) {
-    std::vector<std::string> out;
-    if (!j || !j->is(tapeflow::detail::Json::Kind::array)) throw bad_graph(what);
-    for (const auto& e : j->array) {
-      if (!e.is(tapeflow::detail::Json::Kind::string)) throw bad_graph(what);
-      out.push_back(e.string);
-    }
-    return out;
-  };
-  auto object_with_key = [&](const char* list,
-                             const std::string& key) -> const tapeflow::detail::Json* {
-    const tapeflow::detail::Json* l = saved.find(list);
-    if (!l || !l->is(tapeflow::detail::Json::Kind::array)) throw bad_graph(list);
-    for (const auto& o : l->array) {
-      const tapeflow::detail::Json* k = o.find("key");
-      if (k && k->is(tapeflow::detail::Json::Kind::string) && k->string == key) return &o;
-    }
-    return nullptr;
-  };
-
-  // 1. Validate everything; collect (variable, tensor) pairs to assign.
+  const SafetensorsFile f = decode_safetensors(read_file(file), file);
+  const SavedGraph saved(f, file);
   const Graph g = flatten(*impl_);
-  struct Assignment {
-    Variable var;
-    const tapeflow::detail::SafetensorsTensor* tensor;
-  };
+
+  // 1. Validate everything, collecting what to assign.
   std::vector<Assignment> plan;
-  auto check_value = [&](const std::string& key, const Variable& v) {
-    auto it = f.tensors.find(key);
-    if (it == f.tensors.end())
-      throw NotFoundError(str_cat("Checkpoint '",
-                                  path,
-                                  "' has no value for '",
-                                  key,
-                                  "' (variable '",
-                                  v.name(),
-                                  "' of ",
-                                  shape_dtype(v.shape(), v.dtype()),
-                                  ")"));
-    const auto& t = it->second;
-    if (!(t.shape == v.shape()) || t.dtype != v.dtype())
-      throw InvalidArgumentError(str_cat("Cannot restore '",
-                                         key,
-                                         "' (variable '",
-                                         v.name(),
-                                         "') from checkpoint '",
-                                         path,
-                                         "': the checkpoint has ",
-                                         shape_dtype(t.shape, t.dtype),
-                                         ", the variable has ",
-                                         shape_dtype(v.shape(), v.dtype())));
-    plan.push_back({v, &t});
-  };
   std::set<std::string> ours;
   for (const auto& [key, v] : g.variables) ours.insert(key);
   for (const LayerObject& l : g.layers) {
-    const tapeflow::detail::Json* o = object_with_key("layers", l.key);
+    const Json* o = saved.object("layers", l.key);
     if (!o) throw NotFoundError(str_cat("Checkpoint '", path, "' has no layer '", l.key, "'"));
-    for (const std::string& key : string_list(o->find("variables"), "layer variables"))
-      if (!ours.count(key)) {
-        auto it = f.tensors.find(key);
-        throw NotFoundError(str_cat(
-            "Checkpoint '",
-            path,
-            "' has variable '",
-            key,
-            "'",
-            it == f.tensors.end() ? std::string()
-                                  : " of " + shape_dtype(it->second.shape, it->second.dtype),
-            " which layer '",
-            l.key,
-            "' (",
-            l.layer_name,
-            ") lacks; build the same architecture (layer.build(input_shape)) before restoring"));
-      }
+    for (const std::string& key : saved.strings(o->find("variables"), "layer variables"))
+      if (!ours.count(key)) throw missing_in_layer(f, path, key, l);
   }
-  for (const auto& [key, v] : g.variables) check_value(key, v);
+  for (const auto& [key, v] : g.variables) plan.push_back(check_value(f, path, key, v));
 
-  struct SlotRestore {
-    optimizers::Optimizer* optimizer;
-    Variable var;
-    std::string slot;
-    const tapeflow::detail::SafetensorsTensor* tensor;
-    std::string key;
-  };
-  std::vector<SlotRestore> slots;
-  std::vector<std::pair<optimizers::Optimizer*, int64_t>> iterations;
   std::unordered_map<std::string, Variable> by_key(g.variables.begin(), g.variables.end());
+  std::vector<std::pair<optimizers::Optimizer*, int64_t>> iterations;
   for (const OptimizerObject& o : g.optimizers) {
-    const tapeflow::detail::Json* saved_o = object_with_key("optimizers", o.key);
+    const Json* saved_o = saved.object("optimizers", o.key);
     if (!saved_o)
       throw NotFoundError(str_cat("Checkpoint '", path, "' has no optimizer '", o.key, "'"));
     iterations.emplace_back(o.optimizer, read_int64_scalar(f, o.key + "/iterations", path));
-    const tapeflow::detail::Json* list = saved_o->find("slots");
-    if (!list || !list->is(tapeflow::detail::Json::Kind::array)) throw bad_graph("slots");
-    for (const auto& s : list->array) {
-      const auto* var = s.find("variable");
-      const auto* slot = s.find("slot");
-      const auto* tensor = s.find("tensor");
-      if (!var || !slot || !tensor || !var->is(tapeflow::detail::Json::Kind::string) ||
-          !slot->is(tapeflow::detail::Json::Kind::string) ||
-          !tensor->is(tapeflow::detail::Json::Kind::string))
-        throw bad_graph("slot entry");
-      auto v = by_key.find(var->string);
+    if (iterations.back().second < 0)
+      throw DataLossError(str_cat("Checkpoint file '", file, "': negative iterations"));
+    for (const SavedSlot& s : saved.slots(*saved_o)) {
+      auto v = by_key.find(s.variable);
       if (v == by_key.end()) continue;  // a variable this checkpoint does not track
-      auto t = f.tensors.find(tensor->string);
-      if (t == f.tensors.end())
-        throw DataLossError(str_cat("Checkpoint file '",
-                                    file,
-                                    "' lists slot '",
-                                    tensor->string,
-                                    "' but has no such tensor"));
-      slots.push_back({o.optimizer, v->second, slot->string, &t->second, tensor->string});
+      plan.push_back(check_slot(f, path, *o.optimizer, v->second, s));
     }
   }
-  // Slots are created lazily by optimizers; build them now (as the first apply would) so
-  // that they can be checked and filled. Building assigns no value of the checkpoint.
-  std::vector<std::pair<Variable, const tapeflow::detail::SafetensorsTensor*>> slot_plan;
-  for (const SlotRestore& s : slots) {
-    s.optimizer->build({s.var});
-    Variable sv = s.optimizer->get_slot(s.var, s.slot);
-    if (!sv.defined())
-      throw InvalidArgumentError(str_cat("Cannot restore optimizer slot '",
-                                         s.key,
-                                         "' from checkpoint '",
-                                         path,
-                                         "': the optimizer has no slot '",
-                                         s.slot,
-                                         "' for variable '",
-                                         s.var.name(),
-                                         "' (saved with different optimizer options?)"));
-    if (!(s.tensor->shape == sv.shape()) || s.tensor->dtype != sv.dtype())
-      throw InvalidArgumentError(str_cat("Cannot restore optimizer slot '",
-                                         s.key,
-                                         "' from checkpoint '",
-                                         path,
-                                         "': the checkpoint has ",
-                                         shape_dtype(s.tensor->shape, s.tensor->dtype),
-                                         ", the slot has ",
-                                         shape_dtype(sv.shape(), sv.dtype())));
-    slot_plan.emplace_back(sv, s.tensor);
-  }
   const int64_t counter = read_int64_scalar(f, kSaveCounter, path);
-  for (const auto& [opt, it] : iterations)
-    if (it < 0)
-      throw DataLossError(str_cat("Checkpoint file '", file, "': negative iterations ", it));
 
   // 2. Assign. Nothing below can fail on the checkpoint's content.
-  for (const auto& [sv, t] : slot_plan) plan.push_back({sv, t});
   for (const Assignment& a : plan) {
     const auto& t = *a.tensor;
     DeviceScope scope(a.var.peek().device_info());
-    a.var.assign(tapeflow::detail::make_tensor(
-        f.data(t), t.dtype, t.shape.num_elements(), t.shape, t.dtype));
+    a.var.assign(make_tensor(f.data(t), t.dtype, t.shape.num_elements(), t.shape, t.dtype));
   }
   for (const auto& [opt, it] : iterations) opt->set_iterations(it);
   impl_->save_counter = counter;
