@@ -34,8 +34,8 @@ std::string mib(size_t bytes) {
   return buf;
 }
 
-/// The device this thread last made current through activate() (-1: none yet). Cached so that a
-/// kernel call costs no cudaSetDevice when the device does not change.
+/// The device this thread last made current through activate() (-1: none yet): whose stream,
+/// cuBLAS handle and allocator the kernels get.
 thread_local int t_device = -1;
 
 /// Device memory for one GPU: freed blocks are kept per size bucket and handed out again, so a
@@ -132,12 +132,12 @@ class CudaBackend final : public detail::Backend {
 
   Device device() const override { return {DeviceType::GPU, index_}; }
 
-  /// Makes this GPU current on the calling thread (before every kernel and CUDA call).
+  /// Makes this GPU current on the calling thread (before every kernel and CUDA call). Not
+  /// skipped when t_device already matches: user code (with its own CUDA runtime) may have
+  /// changed the thread's current context since, and the call is cheap.
   void activate() const {
-    if (t_device != index_) {
-      check(cudaSetDevice(index_), "cudaSetDevice");
-      t_device = index_;
-    }
+    check(cudaSetDevice(index_), "cudaSetDevice");
+    t_device = index_;
   }
   cudaStream_t stream() const { return stream_; }
   CachingAllocator& allocator() { return alloc_; }
@@ -276,6 +276,9 @@ void device_free(void* ptr, size_t bytes) { current().allocator().deallocate(ptr
 
 void check(cudaError_t status, const char* what) {
   if (status == cudaSuccess) return;
+  // Clear the runtime's last error, so a later check(cudaGetLastError(), ...) does not report
+  // this one again (sticky errors, such as an illegal address, stay: the context is lost).
+  (void)cudaGetLastError();
   std::string msg = str_cat(what, " failed: ", cudaGetErrorString(status), " (",
                             cudaGetErrorName(status), ")");
   if (t_device >= 0) msg += str_cat(" on /job:localhost/replica:0/task:0/device:GPU:", t_device);
