@@ -9,6 +9,7 @@ packages=(
   libxtensor-dev xtl-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
   catch2 libcli11-dev zlib1g-dev
   python3-numpy
+  libcpp-httplib-dev nlohmann-json3-dev  # examples/serve.cpp only
   dataset-fashion-mnist
 )
 

@@ -1,0 +1,381 @@
+// A prediction server for the Fashion-MNIST models: restores the latest checkpoint in
+// --ckpt_dir into the CNN or MLP of examples/common/models.hpp and answers TensorFlow
+// Serving's REST calls on --host:--port (docs/serving.md):
+//
+//   POST /v1/models/fashion:predict  {"instances": [[784 floats in [0, 1]], ...]}
+//                                    -> {"predictions": [[10 softmax probabilities], ...]}
+//   GET  /v1/models/fashion          -> model status;  GET /v1/models/fashion/metadata
+//
+// Bad requests get 400 with {"error": "..."}, bodies over --max_body_bytes 413, unknown paths
+// 404. Prints exactly one line on stdout, `listening on http://HOST:PORT`; SIGTERM or SIGINT
+// stops it (in-flight requests finish) with exit code 0. HTTP and JSON come from Debian's
+// cpp-httplib and nlohmann-json, used here only, never by the library.
+#include <fcntl.h>
+#include <httplib.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <tapeflow/checkpoint.hpp>
+#include <tapeflow/tapeflow.hpp>
+#include <thread>
+#include <vector>
+
+#include "common/models.hpp"
+
+namespace tf = tapeflow;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* kModelName = "fashion";
+constexpr int64_t kClasses = 10;
+
+struct Options {
+  std::string ckpt_dir;
+  std::string model = "cnn";
+  std::string host = "127.0.0.1";
+  int port = 8501;  // TensorFlow Serving's REST port
+  size_t max_body_bytes = size_t(8) << 20;
+  int64_t max_instances = 1024;
+  int threads = 8;
+};
+
+/// "instances[3][27]" for the indices {3, 27}: where in the request a problem is.
+std::string where(const std::vector<size_t>& path) {
+  std::string s = "instances";
+  for (size_t i : path) s += "[" + std::to_string(i) + "]";
+  return s;
+}
+
+std::string shape_string(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+const char* json_type(const json& v) {
+  return v.is_number() ? "a number" : v.is_string() ? "a string" : v.is_boolean() ? "a boolean"
+       : v.is_null()   ? "null"     : v.is_object() ? "an object" : "a list";
+}
+
+/// Appends the numbers of `v`, a nested list of exactly `dims`, to `out` as float32. Throws
+/// InvalidArgumentError naming the first element that is not a finite number or a list of the
+/// wrong length.
+void flatten(const json& v, const std::vector<int64_t>& dims, std::vector<size_t>& path,
+             std::vector<float>& out) {
+  const size_t depth = path.size() - 1;  // path[0] is the instance
+  if (depth == dims.size()) {
+    if (!v.is_number())
+      throw tf::InvalidArgumentError(where(path) + " is " + json_type(v) + "; expected a number");
+    const double d = v.get<double>();
+    const float f = float(d);
+    if (!std::isfinite(f))
+      throw tf::InvalidArgumentError(where(path) + " = " + v.dump() +
+                                     " is not a finite float32 value");
+    out.push_back(f);
+    return;
+  }
+  if (!v.is_array())
+    throw tf::InvalidArgumentError(where(path) + " is " + json_type(v) + "; expected a list of " +
+                                   std::to_string(dims[depth]));
+  if (int64_t(v.size()) != dims[depth])
+    throw tf::InvalidArgumentError(where(path) + " has " + std::to_string(v.size()) +
+                                   " elements; expected " + std::to_string(dims[depth]));
+  path.push_back(0);
+  for (const json& e : v) {
+    flatten(e, dims, path, out);
+    ++path.back();
+  }
+  path.pop_back();
+}
+
+/// The nested-list shape of `v` read along its first elements: [28, 28, 1] for a 28x28x1 image.
+std::vector<int64_t> leading_shape(const json& v) {
+  std::vector<int64_t> dims;
+  for (const json* p = &v; p->is_array(); p = &(*p)[0]) {
+    dims.push_back(int64_t(p->size()));
+    if (p->empty()) break;
+  }
+  return dims;
+}
+
+/// Parses a predict request into a float32 batch of `input_shape` (batch first, -1 there).
+/// Each instance is 784 numbers, 28x28 or 28x28x1 nested lists. Throws InvalidArgumentError
+/// saying what is wrong and where.
+tf::Tensor parse_instances(const std::string& body, const tf::Shape& input_shape,
+                           int64_t max_instances) {
+  json doc;
+  try {
+    doc = json::parse(body);
+  } catch (const json::exception& e) {
+    // A parse_error, or out_of_range for a number past double's range ("1e999"). e.what() is
+    // "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
+    std::string what = e.what();
+    const size_t at = what.find("] ");
+    throw tf::InvalidArgumentError("malformed JSON: " +
+                                   (at == std::string::npos ? what : what.substr(at + 2)));
+  }
+  if (!doc.is_object())
+    throw tf::InvalidArgumentError(std::string("the body is ") + json_type(doc) +
+                                   "; expected an object {\"instances\": [...]}");
+  auto it = doc.find("instances");
+  if (it == doc.end()) {
+    if (doc.contains("inputs"))
+      throw tf::InvalidArgumentError(
+          "the columnar \"inputs\" format is not supported; send {\"instances\": [...]}");
+    throw tf::InvalidArgumentError("missing key \"instances\"");
+  }
+  const json& instances = *it;
+  if (!instances.is_array())
+    throw tf::InvalidArgumentError(std::string("\"instances\" is ") + json_type(instances) +
+                                   "; expected a list of images");
+  if (instances.empty()) throw tf::InvalidArgumentError("\"instances\" is empty");
+  const int64_t n = int64_t(instances.size());
+  if (n > max_instances)
+    throw tf::InvalidArgumentError("too many instances: " + std::to_string(n) + " > " +
+                                   std::to_string(max_instances) + " (--max_instances)");
+
+  static const std::vector<std::vector<int64_t>> kAccepted = {{784}, {28, 28}, {28, 28, 1}};
+  std::vector<float> values;
+  values.reserve(size_t(n) * 784);
+  std::vector<size_t> path{0};
+  for (const json& inst : instances) {
+    if (!inst.is_array())
+      throw tf::InvalidArgumentError(where(path) + " is " + json_type(inst) +
+                                     "; expected an image as a list of 784 numbers, 28x28 or "
+                                     "28x28x1 nested lists");
+    const std::vector<int64_t> dims = leading_shape(inst);
+    if (std::find(kAccepted.begin(), kAccepted.end(), dims) == kAccepted.end())
+      throw tf::InvalidArgumentError(where(path) + " has shape " + shape_string(dims) +
+                                     "; expected [784], [28, 28] or [28, 28, 1]");
+    flatten(inst, dims, path, values);
+    ++path.back();
+  }
+  std::vector<int64_t> shape = input_shape.dims();
+  shape[0] = n;
+  return tf::constant(std::move(values), tf::Shape(shape));
+}
+
+json error_body(const std::string& message) { return json{{"error", message}}; }
+
+void reply(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+/// "3" for ".../ckpt-3": the checkpoint's number as the model version, else "1".
+std::string version_of(const std::string& ckpt_path) {
+  auto dash = ckpt_path.find_last_of('-');
+  if (dash == std::string::npos || dash + 1 == ckpt_path.size()) return "1";
+  std::string tail = ckpt_path.substr(dash + 1);
+  for (char c : tail)
+    if (c < '0' || c > '9') return "1";
+  return tail;
+}
+
+// SIGTERM/SIGINT write one byte here; main() waits on the other end. A pipe, because a signal
+// handler may do little more than write(2), and the signal may land on any thread (OpenBLAS
+// starts its own before main()).
+int g_stop_pipe[2] = {-1, -1};
+extern "C" void on_stop_signal(int) {
+  const int saved = errno;
+  [[maybe_unused]] ssize_t w = ::write(g_stop_pipe[1], "s", 1);
+  errno = saved;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"Serve Fashion-MNIST predictions from a tapeflow checkpoint over HTTP"};
+  app.add_option("--ckpt_dir", o.ckpt_dir, "directory holding the checkpoint to serve")
+      ->required();
+  app.add_option("--model", o.model, "architecture the checkpoint was trained with")
+      ->check(CLI::IsMember({"cnn", "mlp"}))
+      ->capture_default_str();
+  app.add_option("--host", o.host, "address to listen on")->capture_default_str();
+  app.add_option("--port", o.port, "port to listen on (0: pick a free one)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  app.add_option("--max_body_bytes", o.max_body_bytes, "larger request bodies get 413")
+      ->check(CLI::Range(size_t(1), size_t(1) << 32))
+      ->capture_default_str();
+  app.add_option("--max_instances", o.max_instances, "more instances in one request get 400")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
+      ->capture_default_str();
+  app.add_option("--threads", o.threads, "HTTP worker threads (connections served at once)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  // The model: the training example's architecture, built for one image, then restored.
+  const tf::Shape input_shape = example::input_shape(o.model);
+  tf::layers::Sequential model = example::make_model(o.model);
+  std::string ckpt_path;
+  try {
+    tf::Shape one = input_shape;
+    one[0] = 1;
+    model.build(one);
+    ckpt_path = tf::train::latest_checkpoint(o.ckpt_dir);
+    if (ckpt_path.empty()) {
+      std::fprintf(stderr, "serve: no checkpoint found in --ckpt_dir '%s' (write one with "
+                           "fashion_mnist_%s --ckpt_dir DIR)\n",
+                   o.ckpt_dir.c_str(), o.model.c_str());
+      return 1;
+    }
+    tf::train::Checkpoint ckpt({}, {{"model", model}});
+    ckpt.restore(ckpt_path);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "serve: cannot restore the %s model from --ckpt_dir '%s': %s\n",
+                 o.model.c_str(), o.ckpt_dir.c_str(), e.what());
+    return 1;
+  }
+  const std::string version = version_of(ckpt_path);
+
+  // Inference is serialised: requests parse and encode JSON in parallel, one batch runs the
+  // model at a time (docs/serving.md, "Concurrency", says why).
+  std::mutex model_mutex;
+  auto predict = [&](const tf::Tensor& x) {
+    std::lock_guard<std::mutex> lock(model_mutex);
+    return tf::nn::softmax(model(x, /*training=*/false)).to_vector<float>();
+  };
+
+  httplib::Server server;
+  server.new_task_queue = [n = o.threads] { return new httplib::ThreadPool(size_t(n)); };
+  server.set_payload_max_length(o.max_body_bytes);
+  // An idle keep-alive connection holds a worker thread, and stop() waits for it to time out:
+  // 1 s keeps both short (httplib's default is 5 s).
+  server.set_keep_alive_timeout(1);
+
+  const std::string base = std::string("/v1/models/") + kModelName;
+  const std::string predict_path = base + ":predict";
+  server.Post(predict_path, [&](const httplib::Request& req, httplib::Response& res) {
+    // httplib enforces the limit on Content-Length; this also covers chunked bodies.
+    if (req.body.size() > o.max_body_bytes) {
+      reply(res, 413, error_body("request body exceeds " + std::to_string(o.max_body_bytes) +
+                                 " bytes (--max_body_bytes)"));
+      return;
+    }
+    try {
+      tf::Tensor x = parse_instances(req.body, input_shape, o.max_instances);
+      const int64_t n = x.shape()[0];
+      std::vector<float> probs = predict(x);
+      json predictions = json::array();
+      for (int64_t i = 0; i < n; ++i)
+        predictions.push_back(
+            std::vector<float>(probs.begin() + i * kClasses, probs.begin() + (i + 1) * kClasses));
+      reply(res, 200, json{{"predictions", std::move(predictions)}});
+    } catch (const tf::InvalidArgumentError& e) {
+      reply(res, 400, error_body(e.what()));
+    } catch (const std::exception& e) {
+      reply(res, 500, error_body(std::string("internal error: ") + e.what()));
+    }
+  });
+  server.Get(base, [&](const httplib::Request&, httplib::Response& res) {
+    reply(res, 200,
+          json{{"model_version_status",
+                json::array({{{"version", version},
+                              {"state", "AVAILABLE"},
+                              {"status", {{"error_code", "OK"}, {"error_message", ""}}}}})}});
+  });
+  server.Get(base + "/metadata", [&](const httplib::Request&, httplib::Response& res) {
+    reply(res, 200,
+          json{{"model_spec", {{"name", kModelName}, {"version", version}}},
+               {"metadata",
+                {{"architecture", o.model},
+                 {"checkpoint", ckpt_path},
+                 {"instance_shapes", json::array({{784}, {28, 28}, {28, 28, 1}})},
+                 {"prediction_shape", json::array({kClasses})},
+                 {"max_instances", o.max_instances},
+                 {"max_body_bytes", o.max_body_bytes}}}});
+  });
+  auto wrong_method = [](const char* allow) {
+    return [allow](const httplib::Request& req, httplib::Response& res) {
+      res.set_header("Allow", allow);
+      reply(res, 405, error_body("method " + req.method + " not allowed on " + req.path +
+                                 "; use " + allow));
+    };
+  };
+  server.Get(predict_path, wrong_method("POST"));
+  server.Post(base, wrong_method("GET"));
+
+  // Bodies for the statuses httplib sets itself (404, 413, 400 for unreadable requests).
+  httplib::Server::HandlerWithResponse on_error = [&](const httplib::Request& req,
+                                                      httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message = "HTTP status " + std::to_string(res.status);
+    if (res.status == 404) message = "not found: " + req.method + " " + req.path;
+    if (res.status == 413)
+      message = "request body exceeds " + std::to_string(o.max_body_bytes) +
+                " bytes (--max_body_bytes)";
+    if (res.status == 400) message = "bad request: the HTTP request or its body could not be read";
+    reply(res, res.status, error_body(message));
+    return httplib::Server::HandlerResponse::Handled;
+  };
+  server.set_error_handler(on_error);
+  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                  std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    reply(res, 500, error_body("internal error: " + what));
+  });
+
+  int port = o.port;
+  if (port == 0) {
+    port = server.bind_to_any_port(o.host);
+  } else if (!server.bind_to_port(o.host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    std::fprintf(stderr, "serve: cannot listen on %s:%d\n", o.host.c_str(), o.port);
+    return 1;
+  }
+
+  if (::pipe2(g_stop_pipe, O_CLOEXEC) != 0) {
+    std::perror("serve: pipe2");
+    return 1;
+  }
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+
+  std::atomic<bool> listen_failed{false};
+  std::thread listener([&] {
+    if (!server.listen_after_bind()) listen_failed = true;
+    on_stop_signal(0);  // wakes main() if the server stops on its own
+  });
+  // stop() does nothing until the server runs: wait for that before announcing the port.
+  while (!server.is_running() && !listen_failed)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::printf("listening on http://%s:%d\n", o.host.c_str(), port);
+  std::fflush(stdout);
+
+  char byte;
+  while (::read(g_stop_pipe[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  server.stop();
+  listener.join();
+  if (listen_failed) {
+    std::fprintf(stderr, "serve: the HTTP server stopped with an error\n");
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,526 @@
+// End-to-end test of examples/serve.cpp: saves a checkpoint of an untrained (seeded) model,
+// starts the server binary (--serve PATH) as a child process on a free port, and checks its
+// HTTP answers against the same model run in this process. Needs no Fashion-MNIST data.
+// Test cases share one server and run in declaration order; the last one stops it.
+#define CATCH_CONFIG_RUNNER
+#include <fcntl.h>
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <tapeflow/checkpoint.hpp>
+#include <tapeflow/tapeflow.hpp>
+#include <thread>
+#include <vector>
+
+#include "common/models.hpp"
+#include "test_util.hpp"
+
+extern char** environ;
+
+namespace tf = tapeflow;
+using json = nlohmann::json;
+
+namespace {
+
+std::string g_serve;  // path of the serve binary (--serve)
+constexpr double kStartTimeoutS = 60;
+const std::string kPredict = "/v1/models/fashion:predict";
+
+using Clock = std::chrono::steady_clock;
+
+/// A serve child process with stdout on a pipe and stderr in a file. The constructor waits
+/// (at most timeout_s) for its first stdout line, `listening on http://HOST:PORT`.
+class ServeProcess {
+ public:
+  ServeProcess(const std::vector<std::string>& args, const std::string& stderr_path,
+               double timeout_s = kStartTimeoutS)
+      : stderr_path_(stderr_path) {
+    int out[2];
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    std::vector<std::string> argv_s{g_serve};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, g_serve.c_str(), &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    out_ = out[0];
+    REQUIRE(rc == 0);
+    read_first_line(timeout_s);
+  }
+  ~ServeProcess() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+
+  /// The port from the first line, or -1 when the server did not come up.
+  int port() const { return port_; }
+  const std::string& first_line() const { return line_; }
+  std::string stderr_text() const {
+    std::ifstream f(stderr_path_);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+  }
+  /// The exit code once the process has ended (at most timeout_s), -1 if it is still running
+  /// (then it is killed), -2 - signal if a signal ended it.
+  int wait_exit(double timeout_s) {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+    int status = 0;
+    for (;;) {
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) break;
+      if (Clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        exited_ = true;
+        return -1;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    exited_ = true;
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    return -2 - WTERMSIG(status);
+  }
+  int terminate(double timeout_s) {
+    ::kill(pid_, SIGTERM);
+    return wait_exit(timeout_s);
+  }
+  /// Everything the process wrote to stdout after the first line (it should be nothing).
+  std::string rest_of_stdout() {
+    std::string s;
+    char buf[256];
+    for (ssize_t n; (n = ::read(out_, buf, sizeof buf)) > 0;) s.append(buf, size_t(n));
+    return s;
+  }
+
+ private:
+  void read_first_line(double timeout_s) {
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+    while (line_.find('\n') == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                              Clock::now());
+      if (left.count() <= 0) return;  // did not come up in time: port() stays -1
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, int(left.count())) <= 0) continue;
+      char c;
+      const ssize_t n = ::read(out_, &c, 1);
+      if (n <= 0) return;  // it exited (or closed stdout) without the line
+      line_ += c;
+    }
+    const std::string prefix = "listening on http://127.0.0.1:";
+    if (line_.rfind(prefix, 0) == 0) port_ = std::stoi(line_.substr(prefix.size()));
+  }
+
+  pid_t pid_ = -1;
+  int out_ = -1;
+  bool exited_ = false;
+  int port_ = -1;
+  std::string line_;
+  std::string stderr_path_;
+};
+
+/// `n` seeded random images in [0, 1], 784 floats each.
+std::vector<std::vector<float>> random_images(int n, uint64_t seed) {
+  tf::random::set_seed(seed);
+  auto all = tf::random::uniform({n, 784}).to_vector<float>();
+  std::vector<std::vector<float>> images;
+  for (int i = 0; i < n; ++i)
+    images.emplace_back(all.begin() + i * 784, all.begin() + (i + 1) * 784);
+  return images;
+}
+
+/// An image as a JSON instance: "flat" (784), "2d" (28x28) or "3d" (28x28x1).
+json instance(const std::vector<float>& img, const std::string& layout) {
+  if (layout == "flat") return img;
+  json rows = json::array();
+  for (int r = 0; r < 28; ++r) {
+    json row = json::array();
+    for (int c = 0; c < 28; ++c) {
+      const float v = img[size_t(r * 28 + c)];
+      row.push_back(layout == "3d" ? json::array({v}) : json(v));
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+json request(const std::vector<std::vector<float>>& images, const std::string& layout = "flat") {
+  json inst = json::array();
+  for (const auto& img : images) inst.push_back(instance(img, layout));
+  return json{{"instances", inst}};
+}
+
+/// softmax(model(x)) in this process, one row of 10 per image.
+std::vector<std::vector<float>> reference(const tf::layers::Layer& model, const tf::Shape& shape,
+                                          const std::vector<std::vector<float>>& images) {
+  std::vector<float> flat;
+  for (const auto& img : images) flat.insert(flat.end(), img.begin(), img.end());
+  std::vector<int64_t> dims = shape.dims();
+  dims[0] = int64_t(images.size());
+  auto probs = tf::nn::softmax(model(tf::constant(flat, tf::Shape(dims)), false))
+                   .to_vector<float>();
+  std::vector<std::vector<float>> rows;
+  for (size_t i = 0; i < images.size(); ++i)
+    rows.emplace_back(probs.begin() + long(i * 10), probs.begin() + long((i + 1) * 10));
+  return rows;
+}
+
+/// Checks that `body` is {"predictions": rows}, rows within 1e-6 of `want`, each summing to 1.
+void check_predictions(const std::string& body, const std::vector<std::vector<float>>& want) {
+  json got = json::parse(body);
+  REQUIRE(got.contains("predictions"));
+  REQUIRE(got["predictions"].size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    INFO("prediction " << i);
+    const json& row = got["predictions"][i];
+    REQUIRE(row.size() == 10);
+    double sum = 0;
+    for (size_t k = 0; k < 10; ++k) {
+      const double p = row[k].get<double>();
+      CHECK(p == Approx(want[i][k]).margin(1e-6));
+      sum += p;
+    }
+    CHECK(sum == Approx(1.0).margin(1e-5));
+  }
+}
+
+/// A saved checkpoint of a seeded model, kept for every case, and a server serving it.
+struct Fixture {
+  std::unique_ptr<test::TempDir> dir;
+  tf::layers::Sequential model;
+  tf::Shape shape;
+  std::unique_ptr<ServeProcess> server;
+
+  static constexpr int kMaxInstances = 16;
+  static constexpr size_t kMaxBody = size_t(1) << 20;
+
+  /// Builds `arch` with weights from `seed` and saves it in a fresh directory.
+  static std::pair<std::unique_ptr<test::TempDir>, tf::layers::Sequential> saved_model(
+      const std::string& arch, uint64_t seed) {
+    auto d = std::make_unique<test::TempDir>("serve_" + arch);
+    tf::random::set_seed(seed);
+    tf::layers::Sequential m = example::make_model(arch, seed);
+    tf::Shape one = example::input_shape(arch);
+    one[0] = 1;
+    m.build(one);
+    tf::train::Checkpoint ckpt({}, {{"model", m}});
+    ckpt.save(d->file("ckpt"));
+    return {std::move(d), m};
+  }
+
+  static Fixture& get() {
+    static Fixture f = [] {
+      Fixture x;
+      auto [d, m] = saved_model("cnn", 7);
+      x.dir = std::move(d);
+      x.model = m;
+      x.shape = example::input_shape("cnn");
+      x.server = std::make_unique<ServeProcess>(
+          std::vector<std::string>{"--ckpt_dir", x.dir->str(), "--model", "cnn", "--port", "0",
+                                   "--max_instances", std::to_string(kMaxInstances),
+                                   "--max_body_bytes", std::to_string(kMaxBody), "--threads",
+                                   "8"},
+          x.dir->file("serve.stderr"));
+      return x;
+    }();
+    INFO("serve stderr: " << f.server->stderr_text());
+    REQUIRE(f.server->port() > 0);  // fails, not hangs, when the server did not come up
+    return f;
+  }
+
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", server->port());
+    c.set_connection_timeout(10);
+    c.set_read_timeout(60);
+    c.set_write_timeout(60);
+    return c;
+  }
+};
+
+/// POSTs `body` to the predict path; REQUIREs an HTTP answer.
+httplib::Result post(httplib::Client& c, const std::string& body, const std::string& path = kPredict) {
+  auto r = c.Post(path.c_str(), body, "application/json");
+  INFO("HTTP error: " << httplib::to_string(r.error()));
+  REQUIRE(r);
+  return r;
+}
+
+/// The request answers `status` with {"error": text}, text containing `words`.
+void check_error(httplib::Client& c, const std::string& body, int status, const std::string& words) {
+  auto r = post(c, body);
+  INFO("body sent (start): " << body.substr(0, 120) << "\nanswer: " << r->body);
+  CHECK(r->status == status);
+  json e = json::parse(r->body, nullptr, false);
+  REQUIRE(e.is_object());
+  REQUIRE(e.contains("error"));
+  CHECK_THAT(e["error"].get<std::string>(), Catch::Contains(words));
+  CHECK(r->get_header_value("Content-Type") == "application/json");
+}
+
+}  // namespace
+
+TEST_CASE("serve: prints one 'listening on' line and reports the model AVAILABLE",
+          "[serve]") {
+  auto& f = Fixture::get();
+  CHECK(f.server->first_line() ==
+        "listening on http://127.0.0.1:" + std::to_string(f.server->port()) + "\n");
+  auto c = f.client();
+  auto r = c.Get("/v1/models/fashion");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  json s = json::parse(r->body);
+  REQUIRE(s["model_version_status"].size() == 1);
+  CHECK(s["model_version_status"][0]["state"] == "AVAILABLE");
+  CHECK(s["model_version_status"][0]["status"]["error_code"] == "OK");
+  auto m = c.Get("/v1/models/fashion/metadata");
+  REQUIRE(m);
+  CHECK(m->status == 200);
+  CHECK(json::parse(m->body)["metadata"]["architecture"] == "cnn");
+}
+
+TEST_CASE("serve: one instance gets the in-process softmax, summing to 1", "[serve]") {
+  auto& f = Fixture::get();
+  auto images = random_images(1, 11);
+  auto want = reference(f.model, f.shape, images);
+  auto c = f.client();
+  auto r = post(c, request(images).dump());
+  INFO(r->body.substr(0, 300));
+  REQUIRE(r->status == 200);
+  check_predictions(r->body, want);
+  // The predictions are not all alike: the model restored real weights, not uniform output.
+  auto [lo, hi] = std::minmax_element(want[0].begin(), want[0].end());
+  CHECK(*hi - *lo > 1e-3f);
+}
+
+TEST_CASE("serve: a batch in each layout (784, 28x28, 28x28x1) matches row by row",
+          "[serve]") {
+  auto& f = Fixture::get();
+  auto images = random_images(5, 12);
+  auto want = reference(f.model, f.shape, images);
+  auto c = f.client();
+  for (std::string layout : {"flat", "2d", "3d"}) {
+    INFO("layout " << layout);
+    auto r = post(c, request(images, layout).dump());
+    REQUIRE(r->status == 200);
+    check_predictions(r->body, want);
+  }
+  // Mixed layouts in one request, and integers as pixel values.
+  json mixed = request(images);
+  mixed["instances"][1] = instance(images[1], "2d");
+  mixed["instances"][2] = instance(images[2], "3d");
+  auto r = post(c, mixed.dump());
+  REQUIRE(r->status == 200);
+  check_predictions(r->body, want);
+  std::vector<std::vector<float>> zeros{std::vector<float>(784, 0.f)};
+  json ints = json{{"instances", json::array({std::vector<int>(784, 0)})}};
+  auto ri = post(c, ints.dump());
+  REQUIRE(ri->status == 200);
+  check_predictions(ri->body, reference(f.model, f.shape, zeros));
+}
+
+TEST_CASE("serve: malformed JSON and wrong types get 400 naming the problem", "[serve]") {
+  auto& f = Fixture::get();
+  auto c = f.client();
+  check_error(c, "{\"instances\": [[0.5, 0.5", 400, "malformed JSON");
+  check_error(c, "not json", 400, "malformed JSON");
+  check_error(c, "", 400, "malformed JSON");
+  check_error(c, "[1, 2]", 400, "expected an object");
+  check_error(c, "{\"images\": []}", 400, "missing key \"instances\"");
+  check_error(c, "{\"inputs\": [[1]]}", 400, "\"inputs\" format is not supported");
+  check_error(c, "{\"instances\": \"abc\"}", 400, "\"instances\" is a string");
+  check_error(c, "{\"instances\": []}", 400, "\"instances\" is empty");
+  check_error(c, "{\"instances\": [7]}", 400, "instances[0] is a number");
+
+  auto images = random_images(2, 13);
+  json bad = request(images);
+  bad["instances"][1][3] = "0.5";
+  check_error(c, bad.dump(), 400, "instances[1][3] is a string; expected a number");
+  bad["instances"][1][3] = nullptr;
+  check_error(c, bad.dump(), 400, "instances[1][3] is null");
+  bad["instances"][1][3] = true;
+  check_error(c, bad.dump(), 400, "instances[1][3] is a boolean");
+  json nested = request(images, "2d");
+  nested["instances"][0][27] = 1.0;
+  check_error(c, nested.dump(), 400, "instances[0][27] is a number; expected a list of 28");
+}
+
+TEST_CASE("serve: wrong sizes and non-finite values get 400", "[serve]") {
+  auto& f = Fixture::get();
+  auto c = f.client();
+  auto images = random_images(2, 14);
+
+  json short_row = request(images);
+  short_row["instances"][1].erase(783);
+  check_error(c, short_row.dump(), 400, "instances[1] has shape [783]");
+  json long_row = request(images);
+  long_row["instances"][0].push_back(0.5);
+  check_error(c, long_row.dump(), 400, "instances[0] has shape [785]");
+  json ragged = request(images, "2d");
+  ragged["instances"][0][5].erase(27);
+  check_error(c, ragged.dump(), 400, "instances[0][5] has 27 elements; expected 28");
+  json wide = request(images, "3d");
+  wide["instances"][1][0][0].push_back(0.5);  // 28x28x1 except one pixel with 2 channels
+  check_error(c, wide.dump(), 400, "instances[1] has shape [28, 28, 2]");
+  check_error(c, "{\"instances\": [[[1, 2], [3, 4]]]}", 400, "has shape [2, 2]");
+  check_error(c, "{\"instances\": [[]]}", 400, "has shape [0]");
+
+  json big = request(images);
+  big["instances"][0][100] = 1e39;  // finite as JSON, infinite as float32
+  check_error(c, big.dump(), 400, "instances[0][100] = 1e+39 is not a finite float32");
+  // 1e999 overflows even a double: nlohmann-json rejects it while parsing.
+  json marked = request(images);
+  marked["instances"][0][0] = 12345;
+  std::string huge = marked.dump();
+  huge.replace(huge.find("12345"), 5, "1e999");
+  check_error(c, huge, 400, "malformed JSON: number overflow");
+}
+
+TEST_CASE("serve: too many instances get 400, too large a body 413", "[serve]") {
+  auto& f = Fixture::get();
+  auto c = f.client();
+  auto images = random_images(Fixture::kMaxInstances + 1, 15);
+  check_error(c, request(images).dump(), 400, "too many instances: 17 > 16");
+  images.pop_back();
+  auto ok = post(c, request(images).dump());
+  CHECK(ok->status == 200);
+
+  std::string body = "{\"instances\": [[" + std::string(Fixture::kMaxBody, ' ') + "]]}";
+  check_error(c, body, 413, "exceeds 1048576 bytes");
+  // The server still answers afterwards.
+  auto again = post(c, request({images[0]}).dump());
+  CHECK(again->status == 200);
+}
+
+TEST_CASE("serve: unknown paths get 404, wrong methods 405", "[serve]") {
+  auto& f = Fixture::get();
+  auto c = f.client();
+  for (const char* path : {"/", "/v1/models/other", "/v1/models/fashion/versions/1/x"}) {
+    INFO(path);
+    auto r = c.Get(path);
+    REQUIRE(r);
+    CHECK(r->status == 404);
+    CHECK_THAT(json::parse(r->body)["error"].get<std::string>(), Catch::Contains("not found"));
+  }
+  auto r = post(c, request(random_images(1, 16)).dump(), "/v1/models/other:predict");
+  CHECK(r->status == 404);
+  auto g = c.Get(kPredict.c_str());
+  REQUIRE(g);
+  CHECK(g->status == 405);
+  CHECK(g->get_header_value("Allow") == "POST");
+}
+
+TEST_CASE("serve: 8 concurrent clients each get their own answers", "[serve]") {
+  auto& f = Fixture::get();
+  constexpr int kThreads = 8, kRequests = 6;
+  // Inputs and expected outputs are made here, so the threads only talk HTTP.
+  std::vector<std::vector<std::string>> bodies(kThreads);
+  std::vector<std::vector<std::vector<std::vector<float>>>> wants(kThreads);
+  for (int t = 0; t < kThreads; ++t)
+    for (int i = 0; i < kRequests; ++i) {
+      auto images = random_images(1 + (t + i) % 3, uint64_t(1000 + t * 100 + i));
+      bodies[t].push_back(request(images, i % 2 ? "2d" : "flat").dump());
+      wants[t].push_back(reference(f.model, f.shape, images));
+    }
+  std::vector<std::vector<std::string>> answers(kThreads);
+  std::vector<std::string> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      auto c = f.client();
+      for (int i = 0; i < kRequests; ++i) {
+        auto r = c.Post(kPredict.c_str(), bodies[t][size_t(i)], "application/json");
+        if (!r) {
+          failures[t] = "HTTP error " + httplib::to_string(r.error());
+          return;
+        }
+        if (r->status != 200) {
+          failures[t] = "status " + std::to_string(r->status) + ": " + r->body;
+          return;
+        }
+        answers[t].push_back(r->body);
+      }
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    INFO("client " << t);
+    CHECK(failures[t].empty());
+    REQUIRE(answers[t].size() == size_t(kRequests));
+    for (int i = 0; i < kRequests; ++i) check_predictions(answers[t][size_t(i)], wants[t][size_t(i)]);
+  }
+}
+
+TEST_CASE("serve: an MLP checkpoint is served with --model mlp", "[serve]") {
+  auto [dir, model] = Fixture::saved_model("mlp", 21);
+  ServeProcess server({"--ckpt_dir", dir->str(), "--model", "mlp", "--port", "0"},
+                      dir->file("serve.stderr"));
+  INFO("serve stderr: " << server.stderr_text());
+  REQUIRE(server.port() > 0);
+  httplib::Client c("127.0.0.1", server.port());
+  auto images = random_images(3, 22);
+  auto r = post(c, request(images, "3d").dump());
+  REQUIRE(r->status == 200);
+  check_predictions(r->body, reference(model, example::input_shape("mlp"), images));
+  CHECK(server.terminate(30) == 0);
+}
+
+TEST_CASE("serve: no checkpoint, or one of another model, exits non-zero saying why",
+          "[serve]") {
+  test::TempDir empty("serve_empty");
+  ServeProcess none({"--ckpt_dir", empty.str(), "--port", "0"}, empty.file("serve.stderr"));
+  CHECK(none.port() == -1);
+  CHECK(none.wait_exit(30) == 1);
+  CHECK_THAT(none.stderr_text(), Catch::Contains("no checkpoint found in --ckpt_dir"));
+
+  auto [dir, model] = Fixture::saved_model("mlp", 23);
+  ServeProcess wrong({"--ckpt_dir", dir->str(), "--model", "cnn", "--port", "0"},
+                     empty.file("wrong.stderr"));
+  CHECK(wrong.port() == -1);
+  CHECK(wrong.wait_exit(30) == 1);
+  CHECK_THAT(wrong.stderr_text(), Catch::Contains("cannot restore the cnn model"));
+}
+
+TEST_CASE("serve: SIGTERM stops the server with exit code 0", "[serve]") {
+  auto& f = Fixture::get();
+  const int port = f.server->port();
+  CHECK(f.server->terminate(30) == 0);
+  CHECK(f.server->rest_of_stdout().empty());  // exactly one line on stdout
+  httplib::Client c("127.0.0.1", port);
+  c.set_connection_timeout(2);
+  CHECK_FALSE(c.Get("/v1/models/fashion"));  // nobody listens any more
+}
+
+int main(int argc, char* argv[]) {
+  Catch::Session session;
+  using Catch::clara::Opt;
+  session.cli(session.cli() | Opt(g_serve, "path")["--serve"]("the serve binary to test"));
+  if (int rc = session.applyCommandLine(argc, argv)) return rc;
+  if (g_serve.empty()) {
+    std::fprintf(stderr, "serve_test: pass --serve PATH (the serve example binary)\n");
+    return 2;
+  }
+  return session.run();
+}
