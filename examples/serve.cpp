@@ -356,6 +356,8 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, nullptr);
   sigaction(SIGINT, &sa, nullptr);
+  // A client that hangs up mid-answer must cost a failed write, not the process.
+  std::signal(SIGPIPE, SIG_IGN);
 
   std::atomic<bool> listen_failed{false};
   std::thread listener([&] {
