@@ -260,15 +260,38 @@ int main(int argc, char** argv) {
 
   const std::string base = std::string("/v1/models/") + kModelName;
   const std::string predict_path = base + ":predict";
-  server.Post(predict_path, [&](const httplib::Request& req, httplib::Response& res) {
-    // httplib enforces the limit on Content-Length; this also covers chunked bodies.
-    if (req.body.size() > o.max_body_bytes) {
-      reply(res, 413, error_body("request body exceeds " + std::to_string(o.max_body_bytes) +
-                                 " bytes (--max_body_bytes)"));
+  const std::string too_large_message =
+      "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes (--max_body_bytes)";
+  // The body is read here rather than by httplib, which would refuse any body over 8 KiB sent
+  // as application/x-www-form-urlencoded: the type curl -d and Python's urllib send by default.
+  server.Post(predict_path, [&](const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& read_body) {
+    if (req.is_multipart_form_data()) {
+      read_body([](const httplib::MultipartFormData&) { return true; },
+                [](const char*, size_t) { return true; });  // drain it; the answer is no
+      reply(res, 400, error_body("multipart form data is not supported; POST the JSON itself"));
+      return;
+    }
+    std::string body;
+    bool too_large = false;
+    // httplib checks Content-Length against the limit; this covers chunked bodies too. Past the
+    // limit the rest is read and dropped, so the connection stays usable for the answer.
+    const bool complete = read_body([&](const char* data, size_t n) {
+      too_large = too_large || body.size() + n > o.max_body_bytes;
+      if (too_large) body.clear();
+      else body.append(data, n);
+      return true;
+    });
+    if (too_large || res.status == 413) {
+      reply(res, 413, error_body(too_large_message));
+      return;
+    }
+    if (!complete) {
+      reply(res, 400, error_body("the request body could not be read (cut off or malformed)"));
       return;
     }
     try {
-      tf::Tensor x = parse_instances(req.body, input_shape, o.max_instances);
+      tf::Tensor x = parse_instances(body, input_shape, o.max_instances);
       const int64_t n = x.shape()[0];
       std::vector<float> probs = predict(x);
       json predictions = json::array();
@@ -316,9 +339,7 @@ int main(int argc, char** argv) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string message = "HTTP status " + std::to_string(res.status);
     if (res.status == 404) message = "not found: " + req.method + " " + req.path;
-    if (res.status == 413)
-      message = "request body exceeds " + std::to_string(o.max_body_bytes) +
-                " bytes (--max_body_bytes)";
+    if (res.status == 413) message = too_large_message;
     if (res.status == 400) message = "bad request: the HTTP request or its body could not be read";
     reply(res, res.status, error_body(message));
     return httplib::Server::HandlerResponse::Handled;

@@ -434,9 +434,45 @@ TEST_CASE("serve: too many instances get 400, too large a body 413", "[serve]") 
 
   std::string body = "{\"instances\": [[" + std::string(Fixture::kMaxBody, ' ') + "]]}";
   check_error(c, body, 413, "exceeds 1048576 bytes");
+  // Chunked, so no Content-Length tells the size up front.
+  size_t sent = 0;
+  auto chunked = c.Post(
+      kPredict.c_str(),
+      [&](size_t, httplib::DataSink& sink) {
+        if (sent >= body.size()) {
+          sink.done();
+          return true;
+        }
+        const size_t n = std::min<size_t>(65536, body.size() - sent);
+        sink.write(body.data() + sent, n);
+        sent += n;
+        return true;
+      },
+      "application/json");
+  REQUIRE(chunked);
+  CHECK(chunked->status == 413);
   // The server still answers afterwards.
   auto again = post(c, request({images[0]}).dump());
   CHECK(again->status == 200);
+}
+
+TEST_CASE("serve: the body's Content-Type does not matter; multipart gets 400", "[serve]") {
+  auto& f = Fixture::get();
+  auto c = f.client();
+  auto images = random_images(8, 18);  // about 150 KB of JSON
+  const std::string body = request(images, "2d").dump();
+  REQUIRE(body.size() > 100000);
+  for (const char* type : {"application/x-www-form-urlencoded", "text/plain", ""}) {
+    INFO("Content-Type " << type);
+    auto r = c.Post(kPredict.c_str(), body, type);  // curl -d sends the first of these
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+    check_predictions(r->body, reference(f.model, f.shape, images));
+  }
+  auto m = c.Post(kPredict.c_str(), httplib::MultipartFormDataItems{{"instances", body, "", ""}});
+  REQUIRE(m);
+  CHECK(m->status == 400);
+  CHECK_THAT(m->body, Catch::Contains("multipart form data is not supported"));
 }
 
 TEST_CASE("serve: unknown paths get 404, wrong methods 405", "[serve]") {
