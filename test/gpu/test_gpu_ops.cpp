@@ -20,7 +20,7 @@ const char* const kGpu = "/gpu:0";
 
 bool have_gpu() {
   if (tf::config::gpu_available()) return true;
-  WARN("skipped: no GPU");
+  WARN("skipped: no GPU (" << tf::config::gpu_unavailable_reason() << ")");
   return false;
 }
 
