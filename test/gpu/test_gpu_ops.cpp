@@ -194,6 +194,11 @@ TEST_CASE("gpu: unary element-wise ops and gradients", "[gpu]") {
       {"gelu (erf)", [](auto& v) { return tf::nn::gelu(v[0]); }},
       {"softplus", [](auto& v) { return tf::nn::softplus(v[0]); }},
       {"clip_by_value", [](auto& v) { return tf::clip_by_value(v[0], -0.5, 0.7); }},
+      {"relu6", [](auto& v) { return tf::nn::relu6(v[0] * 4.0); }},
+      {"leaky_relu", [](auto& v) { return tf::nn::leaky_relu(v[0]); }},
+      {"elu", [](auto& v) { return tf::nn::elu(v[0]); }},
+      {"l2_normalize", [](auto& v) { return tf::nn::l2_normalize(v[0]); }},
+      {"dropout (seeded)", [](auto& v) { return tf::nn::dropout(v[0], 0.3, 77); }},
   };
   for (tf::DType dt : kFloats)
     for (const auto& op : ops)
@@ -322,6 +327,16 @@ TEST_CASE("gpu: creation ops and random numbers from the same seed", "[gpu]") {
       f[d] = tf::fill(tf::Shape{2, 3}, tf::constant(2.5, dt));
     }
     require_close(r[1], r[0], 0, "range " + std::string(tf::dtype_name(dt)));
+    tf::Tensor l[2], e[2], z[2];
+    for (int d = 0; d < 2; ++d) {
+      tf::DeviceScope s(devs[d]);
+      if (tf::is_floating(dt)) l[d] = tf::linspace(-1.0, 2.0, 7, dt);
+      e[d] = tf::eye(3, 4, dt);
+      z[d] = tf::zeros({2, 2}, dt) + tf::ones({2, 2}, dt);
+    }
+    if (tf::is_floating(dt)) require_close(l[1], l[0], 0, "linspace " + std::string(tf::dtype_name(dt)));
+    require_close(e[1], e[0], 0, "eye " + std::string(tf::dtype_name(dt)));
+    require_close(z[1], z[0], 0, "zeros + ones " + std::string(tf::dtype_name(dt)));
     require_close(f[1], f[0], 0, "fill " + std::string(tf::dtype_name(dt)));
   }
   for (tf::DType dt : kFloats) {
@@ -400,6 +415,14 @@ TEST_CASE("gpu: softmax, cross-entropy and a dense layer step", "[gpu]") {
     }
     check_op("sparse_softmax_cross_entropy " + n,
              [](auto& v) { return tf::nn::sparse_softmax_cross_entropy_with_logits(v[1], v[0]); }, {logits, labels},
+             tol(dt, 1e-5));
+    const auto probs = tf::nn::softmax(input({6, 10}, dt, -1, 1, 75));
+    check_op("softmax_cross_entropy " + n,
+             [](auto& v) { return tf::nn::softmax_cross_entropy_with_logits(v[1], v[0]); }, {logits, probs},
+             tol(dt, 1e-5));
+    const auto targets = input({6, 10}, dt, 0, 1, 76);
+    check_op("sigmoid_cross_entropy " + n,
+             [](auto& v) { return tf::nn::sigmoid_cross_entropy_with_logits(v[1], v[0]); }, {logits, targets},
              tol(dt, 1e-5));
     check_op("one_hot " + n, [dt](auto& v) { return tf::one_hot(v[0], 10, 1.0, 0.0, dt); }, {labels}, 0, false);
     const auto x = input({8, 5}, dt, -1, 1, 72), w = input({5, 3}, dt, -1, 1, 73), b = input({3}, dt, -1, 1, 74);
