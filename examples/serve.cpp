@@ -65,14 +65,20 @@ std::string shape_string(const std::vector<int64_t>& dims) {
 }
 
 const char* json_type(const json& v) {
-  return v.is_number() ? "a number" : v.is_string() ? "a string" : v.is_boolean() ? "a boolean"
-       : v.is_null()   ? "null"     : v.is_object() ? "an object" : "a list";
+  return v.is_number()    ? "a number"
+         : v.is_string()  ? "a string"
+         : v.is_boolean() ? "a boolean"
+         : v.is_null()    ? "null"
+         : v.is_object()  ? "an object"
+                          : "a list";
 }
 
 /// Appends the numbers of `v`, a nested list of exactly `dims`, to `out` as float32. Throws
 /// InvalidArgumentError naming the first element that is not a finite number or a list of the
 /// wrong length.
-void flatten(const json& v, const std::vector<int64_t>& dims, std::vector<size_t>& path,
+void flatten(const json& v,
+             const std::vector<int64_t>& dims,
+             std::vector<size_t>& path,
              std::vector<float>& out) {
   const size_t depth = path.size() - 1;  // path[0] is the instance
   if (depth == dims.size()) {
@@ -113,7 +119,8 @@ std::vector<int64_t> leading_shape(const json& v) {
 /// Parses a predict request into a float32 batch of `input_shape` (batch first, -1 there).
 /// Each instance is 784 numbers, 28x28 or 28x28x1 nested lists. Throws InvalidArgumentError
 /// saying what is wrong and where.
-tf::Tensor parse_instances(const std::string& body, const tf::Shape& input_shape,
+tf::Tensor parse_instances(const std::string& body,
+                           const tf::Shape& input_shape,
                            int64_t max_instances) {
   json doc;
   try {
@@ -199,8 +206,7 @@ extern "C" void on_stop_signal(int) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"Serve Fashion-MNIST predictions from a tapeflow checkpoint over HTTP"};
-  app.add_option("--ckpt_dir", o.ckpt_dir, "directory holding the checkpoint to serve")
-      ->required();
+  app.add_option("--ckpt_dir", o.ckpt_dir, "directory holding the checkpoint to serve")->required();
   app.add_option("--model", o.model, "architecture the checkpoint was trained with")
       ->check(CLI::IsMember({"cnn", "mlp"}))
       ->capture_default_str();
@@ -229,16 +235,21 @@ int main(int argc, char** argv) {
     model.build(one);
     ckpt_path = tf::train::latest_checkpoint(o.ckpt_dir);
     if (ckpt_path.empty()) {
-      std::fprintf(stderr, "serve: no checkpoint found in --ckpt_dir '%s' (write one with "
-                           "fashion_mnist_%s --ckpt_dir DIR)\n",
-                   o.ckpt_dir.c_str(), o.model.c_str());
+      std::fprintf(stderr,
+                   "serve: no checkpoint found in --ckpt_dir '%s' (write one with "
+                   "fashion_mnist_%s --ckpt_dir DIR)\n",
+                   o.ckpt_dir.c_str(),
+                   o.model.c_str());
       return 1;
     }
     tf::train::Checkpoint ckpt({}, {{"model", model}});
     ckpt.restore(ckpt_path);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "serve: cannot restore the %s model from --ckpt_dir '%s': %s\n",
-                 o.model.c_str(), o.ckpt_dir.c_str(), e.what());
+    std::fprintf(stderr,
+                 "serve: cannot restore the %s model from --ckpt_dir '%s': %s\n",
+                 o.model.c_str(),
+                 o.ckpt_dir.c_str(),
+                 e.what());
     return 1;
   }
   const std::string version = version_of(ckpt_path);
@@ -264,56 +275,63 @@ int main(int argc, char** argv) {
       "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes (--max_body_bytes)";
   // The body is read here rather than by httplib, which would refuse any body over 8 KiB sent
   // as application/x-www-form-urlencoded: the type curl -d and Python's urllib send by default.
-  server.Post(predict_path, [&](const httplib::Request& req, httplib::Response& res,
-                                const httplib::ContentReader& read_body) {
-    if (req.is_multipart_form_data()) {
-      read_body([](const httplib::MultipartFormData&) { return true; },
-                [](const char*, size_t) { return true; });  // drain it; the answer is no
-      reply(res, 400, error_body("multipart form data is not supported; POST the JSON itself"));
-      return;
-    }
-    std::string body;
-    bool too_large = false;
-    // httplib checks Content-Length against the limit; this covers chunked bodies too. Past the
-    // limit the rest is read and dropped, so the connection stays usable for the answer.
-    const bool complete = read_body([&](const char* data, size_t n) {
-      too_large = too_large || body.size() + n > o.max_body_bytes;
-      if (too_large) body.clear();
-      else body.append(data, n);
-      return true;
-    });
-    if (too_large || res.status == 413) {
-      reply(res, 413, error_body(too_large_message));
-      return;
-    }
-    if (!complete) {
-      reply(res, 400, error_body("the request body could not be read (cut off or malformed)"));
-      return;
-    }
-    try {
-      tf::Tensor x = parse_instances(body, input_shape, o.max_instances);
-      const int64_t n = x.shape()[0];
-      std::vector<float> probs = predict(x);
-      json predictions = json::array();
-      for (int64_t i = 0; i < n; ++i)
-        predictions.push_back(
-            std::vector<float>(probs.begin() + i * kClasses, probs.begin() + (i + 1) * kClasses));
-      reply(res, 200, json{{"predictions", std::move(predictions)}});
-    } catch (const tf::InvalidArgumentError& e) {
-      reply(res, 400, error_body(e.what()));
-    } catch (const std::exception& e) {
-      reply(res, 500, error_body(std::string("internal error: ") + e.what()));
-    }
-  });
+  server.Post(
+      predict_path,
+      [&](const httplib::Request& req,
+          httplib::Response& res,
+          const httplib::ContentReader& read_body) {
+        if (req.is_multipart_form_data()) {
+          read_body([](const httplib::MultipartFormData&) { return true; },
+                    [](const char*, size_t) { return true; });  // drain it; the answer is no
+          reply(res, 400, error_body("multipart form data is not supported; POST the JSON itself"));
+          return;
+        }
+        std::string body;
+        bool too_large = false;
+        // httplib checks Content-Length against the limit; this covers chunked bodies too. Past the
+        // limit the rest is read and dropped, so the connection stays usable for the answer.
+        const bool complete = read_body([&](const char* data, size_t n) {
+          too_large = too_large || body.size() + n > o.max_body_bytes;
+          if (too_large)
+            body.clear();
+          else
+            body.append(data, n);
+          return true;
+        });
+        if (too_large || res.status == 413) {
+          reply(res, 413, error_body(too_large_message));
+          return;
+        }
+        if (!complete) {
+          reply(res, 400, error_body("the request body could not be read (cut off or malformed)"));
+          return;
+        }
+        try {
+          tf::Tensor x = parse_instances(body, input_shape, o.max_instances);
+          const int64_t n = x.shape()[0];
+          std::vector<float> probs = predict(x);
+          json predictions = json::array();
+          for (int64_t i = 0; i < n; ++i)
+            predictions.push_back(std::vector<float>(probs.begin() + i * kClasses,
+                                                     probs.begin() + (i + 1) * kClasses));
+          reply(res, 200, json{{"predictions", std::move(predictions)}});
+        } catch (const tf::InvalidArgumentError& e) {
+          reply(res, 400, error_body(e.what()));
+        } catch (const std::exception& e) {
+          reply(res, 500, error_body(std::string("internal error: ") + e.what()));
+        }
+      });
   server.Get(base, [&](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200,
+    reply(res,
+          200,
           json{{"model_version_status",
                 json::array({{{"version", version},
                               {"state", "AVAILABLE"},
                               {"status", {{"error_code", "OK"}, {"error_message", ""}}}}})}});
   });
   server.Get(base + "/metadata", [&](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200,
+    reply(res,
+          200,
           json{{"model_spec", {{"name", kModelName}, {"version", version}}},
                {"metadata",
                 {{"architecture", o.model},
@@ -326,8 +344,9 @@ int main(int argc, char** argv) {
   auto wrong_method = [](const char* allow) {
     return [allow](const httplib::Request& req, httplib::Response& res) {
       res.set_header("Allow", allow);
-      reply(res, 405, error_body("method " + req.method + " not allowed on " + req.path +
-                                 "; use " + allow));
+      reply(res,
+            405,
+            error_body("method " + req.method + " not allowed on " + req.path + "; use " + allow));
     };
   };
   server.Get(predict_path, wrong_method("POST"));
@@ -345,17 +364,17 @@ int main(int argc, char** argv) {
     return httplib::Server::HandlerResponse::Handled;
   };
   server.set_error_handler(on_error);
-  server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                  std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    reply(res, 500, error_body("internal error: " + what));
-  });
+  server.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        reply(res, 500, error_body("internal error: " + what));
+      });
 
   int port = o.port;
   if (port == 0) {

@@ -47,7 +47,8 @@ using Clock = std::chrono::steady_clock;
 /// (at most timeout_s) for its first stdout line, `listening on http://HOST:PORT`.
 class ServeProcess {
  public:
-  ServeProcess(const std::vector<std::string>& args, const std::string& stderr_path,
+  ServeProcess(const std::vector<std::string>& args,
+               const std::string& stderr_path,
                double timeout_s = kStartTimeoutS)
       : stderr_path_(stderr_path) {
     int out[2];
@@ -55,8 +56,8 @@ class ServeProcess {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_addopen(&actions, 2, stderr_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(
+        &actions, 2, stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     std::vector<std::string> argv_s{g_serve};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
@@ -124,8 +125,8 @@ class ServeProcess {
   void read_first_line(double timeout_s) {
     const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
     while (line_.find('\n') == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                              Clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
       if (left.count() <= 0) return;  // did not come up in time: port() stays -1
       pollfd p{out_, POLLIN, 0};
       if (::poll(&p, 1, int(left.count())) <= 0) continue;
@@ -178,14 +179,15 @@ json request(const std::vector<std::vector<float>>& images, const std::string& l
 }
 
 /// softmax(model(x)) in this process, one row of 10 per image.
-std::vector<std::vector<float>> reference(const tf::layers::Layer& model, const tf::Shape& shape,
+std::vector<std::vector<float>> reference(const tf::layers::Layer& model,
+                                          const tf::Shape& shape,
                                           const std::vector<std::vector<float>>& images) {
   std::vector<float> flat;
   for (const auto& img : images) flat.insert(flat.end(), img.begin(), img.end());
   std::vector<int64_t> dims = shape.dims();
   dims[0] = int64_t(images.size());
-  auto probs = tf::nn::softmax(model(tf::constant(flat, tf::Shape(dims)), false))
-                   .to_vector<float>();
+  auto probs =
+      tf::nn::softmax(model(tf::constant(flat, tf::Shape(dims)), false)).to_vector<float>();
   std::vector<std::vector<float>> rows;
   for (size_t i = 0; i < images.size(); ++i)
     rows.emplace_back(probs.begin() + long(i * 10), probs.begin() + long((i + 1) * 10));
@@ -242,12 +244,20 @@ struct Fixture {
       x.dir = std::move(d);
       x.model = m;
       x.shape = example::input_shape("cnn");
-      x.server = std::make_unique<ServeProcess>(
-          std::vector<std::string>{"--ckpt_dir", x.dir->str(), "--model", "cnn", "--port", "0",
-                                   "--max_instances", std::to_string(kMaxInstances),
-                                   "--max_body_bytes", std::to_string(kMaxBody), "--threads",
-                                   "8"},
-          x.dir->file("serve.stderr"));
+      x.server =
+          std::make_unique<ServeProcess>(std::vector<std::string>{"--ckpt_dir",
+                                                                  x.dir->str(),
+                                                                  "--model",
+                                                                  "cnn",
+                                                                  "--port",
+                                                                  "0",
+                                                                  "--max_instances",
+                                                                  std::to_string(kMaxInstances),
+                                                                  "--max_body_bytes",
+                                                                  std::to_string(kMaxBody),
+                                                                  "--threads",
+                                                                  "8"},
+                                         x.dir->file("serve.stderr"));
       return x;
     }();
     INFO("serve stderr: " << f.server->stderr_text());
@@ -265,7 +275,9 @@ struct Fixture {
 };
 
 /// POSTs `body` to the predict path; REQUIREs an HTTP answer.
-httplib::Result post(httplib::Client& c, const std::string& body, const std::string& path = kPredict) {
+httplib::Result post(httplib::Client& c,
+                     const std::string& body,
+                     const std::string& path = kPredict) {
   auto r = c.Post(path.c_str(), body, "application/json");
   INFO("HTTP error: " << httplib::to_string(r.error()));
   REQUIRE(r);
@@ -273,7 +285,10 @@ httplib::Result post(httplib::Client& c, const std::string& body, const std::str
 }
 
 /// The request answers `status` with {"error": text}, text containing `words`.
-void check_error(httplib::Client& c, const std::string& body, int status, const std::string& words) {
+void check_error(httplib::Client& c,
+                 const std::string& body,
+                 int status,
+                 const std::string& words) {
   auto r = post(c, body);
   INFO("body sent (start): " << body.substr(0, 120) << "\nanswer: " << r->body);
   CHECK(r->status == status);
@@ -307,8 +322,7 @@ std::string raw_exchange(int port, const std::string& bytes, bool read_answer = 
 
 }  // namespace
 
-TEST_CASE("serve: prints one 'listening on' line and reports the model AVAILABLE",
-          "[serve]") {
+TEST_CASE("serve: prints one 'listening on' line and reports the model AVAILABLE", "[serve]") {
   auto& f = Fixture::get();
   CHECK(f.server->first_line() ==
         "listening on http://127.0.0.1:" + std::to_string(f.server->port()) + "\n");
@@ -340,8 +354,7 @@ TEST_CASE("serve: one instance gets the in-process softmax, summing to 1", "[ser
   CHECK(*hi - *lo > 1e-3f);
 }
 
-TEST_CASE("serve: a batch in each layout (784, 28x28, 28x28x1) matches row by row",
-          "[serve]") {
+TEST_CASE("serve: a batch in each layout (784, 28x28, 28x28x1) matches row by row", "[serve]") {
   auto& f = Fixture::get();
   auto images = random_images(5, 12);
   auto want = reference(f.model, f.shape, images);
@@ -499,8 +512,9 @@ TEST_CASE("serve: garbage and cut-off requests leave it serving", "[serve]") {
   CHECK_THAT(raw_exchange(port, "this is not HTTP\r\n\r\n"), Catch::StartsWith("HTTP/1.1 400"));
   // A body shorter than its Content-Length, then the client hangs up without reading.
   raw_exchange(port,
-               "POST " + kPredict + " HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"
-               "{\"instances\": [[0.1, 0.2",
+               "POST " + kPredict +
+                   " HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"
+                   "{\"instances\": [[0.1, 0.2",
                /*read_answer=*/false);
   // A request whose client disconnects before the answer is written.
   raw_exchange(port,
@@ -549,7 +563,8 @@ TEST_CASE("serve: 8 concurrent clients each get their own answers", "[serve]") {
     INFO("client " << t);
     CHECK(failures[t].empty());
     REQUIRE(answers[t].size() == size_t(kRequests));
-    for (int i = 0; i < kRequests; ++i) check_predictions(answers[t][size_t(i)], wants[t][size_t(i)]);
+    for (int i = 0; i < kRequests; ++i)
+      check_predictions(answers[t][size_t(i)], wants[t][size_t(i)]);
   }
 }
 
@@ -567,8 +582,7 @@ TEST_CASE("serve: an MLP checkpoint is served with --model mlp", "[serve]") {
   CHECK(server.terminate(30) == 0);
 }
 
-TEST_CASE("serve: no checkpoint, or one of another model, exits non-zero saying why",
-          "[serve]") {
+TEST_CASE("serve: no checkpoint, or one of another model, exits non-zero saying why", "[serve]") {
   test::TempDir empty("serve_empty");
   ServeProcess none({"--ckpt_dir", empty.str(), "--port", "0"}, empty.file("serve.stderr"));
   CHECK(none.port() == -1);
