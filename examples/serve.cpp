@@ -106,10 +106,14 @@ void flatten(const json& v,
   path.pop_back();
 }
 
-/// The nested-list shape of `v` read along its first elements: [28, 28, 1] for a 28x28x1 image.
+/// Read no deeper than this: one level past the deepest accepted layout (28x28x1).
+constexpr size_t kMaxRank = 4;
+
+/// The nested-list shape of `v` read along its first elements: [28, 28, 1] for a 28x28x1 image,
+/// at most kMaxRank levels deep.
 std::vector<int64_t> leading_shape(const json& v) {
   std::vector<int64_t> dims;
-  for (const json* p = &v; p->is_array(); p = &(*p)[0]) {
+  for (const json* p = &v; p->is_array() && dims.size() < kMaxRank; p = &(*p)[0]) {
     dims.push_back(int64_t(p->size()));
     if (p->empty()) break;
   }
@@ -163,6 +167,10 @@ tf::Tensor parse_instances(const std::string& body,
                                      "; expected an image as a list of 784 numbers, 28x28 or "
                                      "28x28x1 nested lists");
     const std::vector<int64_t> dims = leading_shape(inst);
+    if (dims.size() == kMaxRank)
+      throw tf::InvalidArgumentError(where(path) +
+                                     " has more than 3 levels of lists; expected "
+                                     "[784], [28, 28] or [28, 28, 1]");
     if (std::find(kAccepted.begin(), kAccepted.end(), dims) == kAccepted.end())
       throw tf::InvalidArgumentError(where(path) + " has shape " + shape_string(dims) +
                                      "; expected [784], [28, 28] or [28, 28, 1]");

@@ -424,6 +424,9 @@ TEST_CASE("serve: wrong sizes and non-finite values get 400", "[serve]") {
   check_error(c, wide.dump(), 400, "instances[1] has shape [28, 28, 2]");
   check_error(c, "{\"instances\": [[[1, 2], [3, 4]]]}", 400, "has shape [2, 2]");
   check_error(c, "{\"instances\": [[]]}", 400, "has shape [0]");
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  check_error(
+      c, "{\"instances\": [" + deep + "]}", 400, "instances[0] has more than 3 levels of lists");
 
   json big = request(images);
   big["instances"][0][100] = 1e39;  // finite as JSON, infinite as float32
