@@ -11,10 +11,9 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
-#include <vector>
 
 #include "backend/cuda_plugin.hpp"
+#include "caching_allocator.hpp"
 #include "core/fail.hpp"
 #include "kernels.hpp"
 #include "tapeflow/errors.hpp"
@@ -28,96 +27,33 @@ namespace {
 
 constexpr int kMaxDevices = 64;
 
-std::string mib(size_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f MiB", double(bytes) / (1024.0 * 1024.0));
-  return buf;
-}
-
 /// The device this thread last made current through activate() (-1: none yet): whose stream,
 /// cuBLAS handle and allocator the kernels get.
 thread_local int t_device = -1;
 
-/// Device memory for one GPU: freed blocks are kept per size bucket and handed out again, so a
-/// training loop stops calling cudaMalloc (which synchronises) after its first step. All work of
-/// a device runs on its one stream, so a block freed by the host after launching its last user
-/// may be reused at once: the next user is queued behind it. deallocate() never calls CUDA and
-/// never throws (tensors die in destructors, also during static destruction).
-class CachingAllocator {
- public:
-  explicit CachingAllocator(int device) : device_(device) {}
+/// cudaMalloc/cudaFree for one GPU, the policy of its CachingAllocator (cuda/caching_allocator.hpp).
+struct CudaMemory {
+  const cudaStream_t* stream;  // the backend's, created after this
 
-  /// Device `device_` must be current.
-  void* allocate(size_t bytes, cudaStream_t stream) {
-    const size_t size = bucket(bytes);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = free_.find(size);
-      if (it != free_.end() && !it->second.empty()) {
-        void* p = it->second.back();
-        it->second.pop_back();
-        cached_ -= size;
-        in_use_ += size;
-        return p;
-      }
-    }
-    void* p = nullptr;
-    cudaError_t err = cudaMalloc(&p, size);
+  bool allocate(void** p, size_t bytes) {
+    const cudaError_t err = cudaMalloc(p, bytes);
     if (err == cudaErrorMemoryAllocation) {
-      (void)cudaGetLastError();  // clear it, then give the cache back to CUDA and retry once
-      release_cached(stream);
-      err = cudaMalloc(&p, size);
-    }
-    if (err == cudaErrorMemoryAllocation) {
-      (void)cudaGetLastError();
-      size_t free_bytes = 0, total = 0;
-      (void)cudaMemGetInfo(&free_bytes, &total);
-      std::lock_guard<std::mutex> lock(mu_);
-      throw ResourceExhaustedError(str_cat(
-          "OOM when allocating ", mib(bytes), " on /job:localhost/replica:0/task:0/device:GPU:",
-          device_, ": cudaMalloc failed: out of memory (", mib(in_use_), " held by tensors, ",
-          mib(free_bytes), " free of ", mib(total), ")"));
+      (void)cudaGetLastError();  // not sticky: clear it
+      return false;
     }
     check(err, "cudaMalloc");
-    std::lock_guard<std::mutex> lock(mu_);
-    in_use_ += size;
-    return p;
+    return true;
   }
-
-  void deallocate(void* p, size_t bytes) noexcept {
-    if (!p) return;
-    const size_t size = bucket(bytes);
-    std::lock_guard<std::mutex> lock(mu_);
-    free_[size].push_back(p);
-    cached_ += size;
-    in_use_ -= size;
+  void free(void* p) { (void)cudaFree(p); }
+  void synchronize() { (void)cudaStreamSynchronize(*stream); }
+  std::string usage() {
+    size_t free_bytes = 0, total = 0;
+    if (cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) {
+      (void)cudaGetLastError();
+      return "device memory use unknown";
+    }
+    return format_mib(free_bytes) + " free of " + format_mib(total);
   }
-
-  /// Returns every cached block to CUDA (after the stream has finished with them).
-  void release_cached(cudaStream_t stream) {
-    (void)cudaStreamSynchronize(stream);
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto& [size, blocks] : free_)
-      for (void* p : blocks) (void)cudaFree(p);
-    free_.clear();
-    cached_ = 0;
-  }
-
-  /// Sizes are rounded up so that nearby requests share a bucket: to 512 bytes up to 1 MiB,
-  /// above that to 1/8 of the next power of two (at most 12.5 % waste).
-  static size_t bucket(size_t bytes) {
-    if (bytes <= (size_t(1) << 20)) return bytes <= 512 ? 512 : (bytes + 511) / 512 * 512;
-    size_t pow2 = size_t(1) << 20;
-    while (pow2 < bytes) pow2 <<= 1;
-    const size_t step = pow2 / 8;
-    return (bytes + step - 1) / step * step;
-  }
-
- private:
-  int device_;
-  std::mutex mu_;
-  std::unordered_map<size_t, std::vector<void*>> free_;
-  size_t cached_ = 0, in_use_ = 0;
 };
 
 class CudaBackend;
@@ -125,7 +61,8 @@ CudaBackend* g_backends[kMaxDevices] = {};
 
 class CudaBackend final : public detail::Backend {
  public:
-  explicit CudaBackend(int index) : index_(index), alloc_(index) {
+  explicit CudaBackend(int index)
+      : index_(index), alloc_(Device{DeviceType::GPU, index}.name(), CudaMemory{&stream_}) {
     activate();
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
   }
@@ -140,7 +77,7 @@ class CudaBackend final : public detail::Backend {
     t_device = index_;
   }
   cudaStream_t stream() const { return stream_; }
-  CachingAllocator& allocator() { return alloc_; }
+  CachingAllocator<CudaMemory>& allocator() { return alloc_; }
 
   cublasHandle_t cublas() {
     std::call_once(cublas_once_, [this] {
@@ -153,7 +90,7 @@ class CudaBackend final : public detail::Backend {
 
   void* allocate(size_t bytes) override {
     activate();
-    return alloc_.allocate(bytes, stream_);
+    return alloc_.allocate(bytes);
   }
   void deallocate(void* ptr, size_t bytes) override { alloc_.deallocate(ptr, bytes); }
 
@@ -242,7 +179,7 @@ class CudaBackend final : public detail::Backend {
  private:
   int index_;
   cudaStream_t stream_ = nullptr;
-  CachingAllocator alloc_;
+  CachingAllocator<CudaMemory> alloc_;
   std::once_flag cublas_once_;
   cublasHandle_t cublas_ = nullptr;
 };
@@ -268,10 +205,7 @@ void copy_message(const std::string& s, char* out, size_t n) {
 
 cudaStream_t current_stream() { return current().stream(); }
 cublasHandle_t cublas_handle() { return current().cublas(); }
-void* device_alloc(size_t bytes) {
-  CudaBackend& b = current();
-  return b.allocator().allocate(bytes, b.stream());
-}
+void* device_alloc(size_t bytes) { return current().allocator().allocate(bytes); }
 void device_free(void* ptr, size_t bytes) { current().allocator().deallocate(ptr, bytes); }
 
 void check(cudaError_t status, const char* what) {
