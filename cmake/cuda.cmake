@@ -41,6 +41,9 @@ set_target_properties(tapeflow_cuda PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY $<TARGET_FILE_DIR:tapeflow>
   # Installed beside libtapeflow.so; finds it and cuBLAS without LD_LIBRARY_PATH.
   INSTALL_RPATH "$ORIGIN;${CUDAToolkit_LIBRARY_DIR}")
+# The interface digest (top-level CMakeLists.txt), on the one file that reports it.
+set_source_files_properties(${PROJECT_SOURCE_DIR}/cuda/backend.cpp PROPERTIES
+  COMPILE_DEFINITIONS "TAPEFLOW_CUDA_PLUGIN_DIGEST=\"${TAPEFLOW_CUDA_PLUGIN_DIGEST}\"")
 # Every kernels.hpp function must be defined: an unresolved symbol fails here, not at dlopen().
 target_link_options(tapeflow_cuda PRIVATE -Wl,--no-undefined)
 

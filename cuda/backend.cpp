@@ -234,7 +234,7 @@ void check(cublasStatus_t status, const char* what) {
 
 #define TAPEFLOW_CUDA_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 
-TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_abi() { return TAPEFLOW_CUDA_PLUGIN_ABI; }
+TAPEFLOW_CUDA_PLUGIN_EXPORT const char* tapeflow_cuda_interface() { return TAPEFLOW_CUDA_PLUGIN_DIGEST; }
 
 TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_device_count(char* why, size_t n) {
   using tapeflow::detail::str_cat;

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -83,17 +84,18 @@ void load(CudaPlugin& p) {
     p.why = "the CUDA plugin " + path + " could not be loaded: " + (err ? err : "unknown error");
     return;
   }
-  auto abi = symbol<tapeflow_cuda_abi_fn>(handle, "tapeflow_cuda_abi");
+  auto interface = symbol<tapeflow_cuda_interface_fn>(handle, "tapeflow_cuda_interface");
   auto count = symbol<tapeflow_cuda_device_count_fn>(handle, "tapeflow_cuda_device_count");
   auto make = symbol<tapeflow_cuda_backend_fn>(handle, "tapeflow_cuda_backend");
-  if (!abi || !count || !make) {
+  if (!interface || !count || !make) {
     p.why = path + " is not a tapeflow CUDA plugin (its entry points are missing)";
     return;  // the handle stays open: harmless, and closing could run foreign destructors
   }
-  if (abi() != TAPEFLOW_CUDA_PLUGIN_ABI) {
-    p.why = str_cat("the CUDA plugin ", path, " has interface version ", abi(),
-                    " but this libtapeflow needs ", TAPEFLOW_CUDA_PLUGIN_ABI,
-                    " (a stale build? rebuild or reinstall both)");
+  const char* digest = interface();
+  if (!digest || std::strcmp(digest, TAPEFLOW_CUDA_PLUGIN_DIGEST) != 0) {
+    p.why = str_cat("the CUDA plugin ", path, " was built for another libtapeflow (interface ",
+                    digest ? digest : "?", ", this one has ", TAPEFLOW_CUDA_PLUGIN_DIGEST,
+                    "; rebuild or reinstall both)");
     return;
   }
   char why[512] = {0};

@@ -6,13 +6,16 @@
 
 #include <cstddef>
 
-/// Bumped whenever these signatures or the Backend interface change, so that a stale plugin
-/// next to a newer core is refused instead of called through a mismatched vtable.
-#define TAPEFLOW_CUDA_PLUGIN_ABI 1
+// Both sides are compiled with TAPEFLOW_CUDA_PLUGIN_DIGEST, a digest of this header and
+// src/backend/backend.hpp computed by CMake: a plugin from another build (another Backend
+// vtable) is refused instead of called.
+#ifndef TAPEFLOW_CUDA_PLUGIN_DIGEST
+#define TAPEFLOW_CUDA_PLUGIN_DIGEST "unknown"
+#endif
 
 extern "C" {
-/// TAPEFLOW_CUDA_PLUGIN_ABI as the plugin was compiled.
-using tapeflow_cuda_abi_fn = int (*)();
+/// TAPEFLOW_CUDA_PLUGIN_DIGEST as the plugin was compiled.
+using tapeflow_cuda_interface_fn = const char* (*)();
 /// Usable CUDA devices; 0 with the reason written to `why` (at most `n` bytes, 0-terminated):
 /// no driver, no device, or any other CUDA error.
 using tapeflow_cuda_device_count_fn = int (*)(char* why, size_t n);

@@ -32,7 +32,8 @@ std::string device_env() {
 /// What each way of lacking a GPU says (src/backend/cuda_loader.cpp, cuda/backend.cpp).
 bool names_a_known_reason(const std::string& why) {
   for (const char* r : {"built without CUDA", "CUDA plugin", "NVIDIA driver", "no CUDA device",
-                        "CUDA is not usable", "not a tapeflow CUDA plugin"})
+                        "CUDA is not usable", "not a tapeflow CUDA plugin",
+                        "built for another libtapeflow"})
     if (why.find(r) != std::string::npos) return true;
   return false;
 }
