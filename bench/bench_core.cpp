@@ -83,7 +83,7 @@ int main() {
     });
     check += c.to_vector<float>()[0] / n;
     rep.w4[n].gflops = gflops(n, ns);
-    rep.w4[n].cblas_gflops = cblas_sgemm_gflops(n);
+    rep.w4[n].cblas_gflops = cblas_sgemm_gflops(n, tf::config::num_threads());
   }
 
   // ---- W5: memory-bound elementwise and reduction on 1e7 floats ----

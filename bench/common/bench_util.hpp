@@ -78,8 +78,13 @@ inline double gflops(int n, double ns_per_call) {
   return 2.0 * n * n * static_cast<double>(n) / ns_per_call;  // flop/ns == GFLOP/s
 }
 
-// W4 reference: raw OpenBLAS sgemm on row-major n x n buffers, best of kReps.
-inline double cblas_sgemm_gflops(int n) {
+// W4 reference: raw OpenBLAS sgemm on row-major n x n buffers, best of kReps, with OpenBLAS's
+// own threads (tapeflow keeps OpenBLAS at one thread and splits GEMMs over its pool).
+inline double cblas_sgemm_gflops(int n, int threads) {
+  openblas_set_num_threads(threads);
+  struct Restore {
+    ~Restore() { openblas_set_num_threads(1); }
+  } restore;
   std::vector<float> a(static_cast<size_t>(n) * n), b(a.size()), c(a.size());
   std::mt19937 gen(42);
   std::uniform_real_distribution<float> dist(0.f, 1.f);

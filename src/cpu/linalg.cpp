@@ -2,16 +2,58 @@
 // <cblas.h> and no xtensor-blas (their cblas declarations clash; DEPENDENCIES.md).
 #include <cblas.h>
 
+#include <algorithm>
+
 #include "core/dispatch.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "cpu/parallel.hpp"
 
 namespace tapeflow::cpu {
+namespace {
+
+/// One row-major GEMM C = op(A) op(B), split across tapeflow's pool into blocks of rows (or
+/// of columns, when C is wide and short) that each thread hands to a single-threaded OpenBLAS
+/// call. OpenBLAS's own threads are never woken (see
+/// parallel.cpp: the pool keeps OpenBLAS at one thread), so no spinning worker competes with
+/// the element-wise kernels between GEMMs.
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, const T* B, T* C) {
+  const int64_t lda = ta ? m : k, ldb = tb ? k : n;
+  auto call = [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+    const T* a = A + (ta ? m0 : m0 * lda);
+    const T* b = B + (tb ? n0 * ldb : n0);
+    T* c = C + m0 * n + n0;
+    const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+    if constexpr (std::is_same_v<T, float>)
+      cblas_sgemm(CblasRowMajor, TA, TB, int(m1 - m0), int(n1 - n0), int(k), 1.f, a, int(lda), b,
+                  int(ldb), 0.f, c, int(n));
+    else
+      cblas_dgemm(CblasRowMajor, TA, TB, int(m1 - m0), int(n1 - n0), int(k), 1.0, a, int(lda), b,
+                  int(ldb), 0.0, c, int(n));
+  };
+  // Below ~2 MFLOP a second thread costs more than it saves.
+  const int threads = num_threads();
+  if (threads <= 1 || m * n * k < (int64_t(1) << 20)) return call(0, m, 0, n);
+  // Split the longer side of C in blocks that keep OpenBLAS's micro-kernel tiles whole.
+  const bool by_rows = m >= n;
+  const int64_t len = by_rows ? m : n, unit = by_rows ? 16 : 64;
+  const int64_t blocks = (len + unit - 1) / unit;
+  const int64_t parts = std::min<int64_t>(threads, blocks);
+  if (parts <= 1) return call(0, m, 0, n);
+  const int64_t per = (blocks + parts - 1) / parts * unit;
+  parallel_for_pool(parts, 1, [&](int64_t p0, int64_t p1) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t b = p * per, e = std::min(len, b + per);
+      if (b >= e) continue;
+      by_rows ? call(b, e, 0, n) : call(0, m, b, e);
+    }
+  });
+}
+
+}  // namespace
 
 void CpuBackend::matmul(const KernelArgs& k) {
   const auto& a = k.attr<detail::MatMulAttrs>();
-  const CBLAS_TRANSPOSE ta = a.transpose_a ? CblasTrans : CblasNoTrans;
-  const CBLAS_TRANSPOSE tb = a.transpose_b ? CblasTrans : CblasNoTrans;
-  const int lda = int(a.transpose_a ? a.m : a.k), ldb = int(a.transpose_b ? a.k : a.n);
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() {
     const T* A = k.in(0).as<const T>();
     const T* B = k.in(1).as<const T>();
@@ -20,12 +62,8 @@ void CpuBackend::matmul(const KernelArgs& k) {
       const T* Ab = A + b * a.stride_a;
       const T* Bb = B + b * a.stride_b;
       T* Cb = C + b * a.m * a.n;
-      if constexpr (std::is_same_v<T, float>) {
-        cblas_sgemm(CblasRowMajor, ta, tb, int(a.m), int(a.n), int(a.k), 1.f, Ab, lda, Bb, ldb,
-                    0.f, Cb, int(a.n));
-      } else if constexpr (std::is_same_v<T, double>) {
-        cblas_dgemm(CblasRowMajor, ta, tb, int(a.m), int(a.n), int(a.k), 1.0, Ab, lda, Bb, ldb,
-                    0.0, Cb, int(a.n));
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+        gemm<T>(a.transpose_a, a.transpose_b, a.m, a.n, a.k, Ab, Bb, Cb);
       } else {
         for (int64_t i = 0; i < a.m; ++i)
           for (int64_t j = 0; j < a.n; ++j) {

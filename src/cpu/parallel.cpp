@@ -13,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+extern "C" void openblas_set_num_threads(int);
+
 namespace tapeflow::cpu {
 namespace {
 
@@ -119,6 +121,10 @@ int configured_threads() {
 Pool& pool() {
   static Pool* p = [] {
     g_pool_created = true;
+    // OpenBLAS runs single-threaded inside the pool's parts (cpu/linalg.cpp): its own workers
+    // spin in sched_yield for ~0.1 s after each call, taking a core from the element-wise
+    // kernels that follow (a fifth of W7's samples before).
+    openblas_set_num_threads(1);
     return new Pool(configured_threads());  // never destroyed: workers may outlive main
   }();
   return *p;
@@ -130,8 +136,6 @@ int num_threads() { return pool().size(); }
 
 }  // namespace tapeflow::cpu
 
-extern "C" void openblas_set_num_threads(int);
-
 namespace tapeflow::config {
 
 void set_num_threads(int n) {
@@ -142,7 +146,6 @@ void set_num_threads(int n) {
                        std::to_string(cpu::num_threads()) +
                        " threads; call it before the first large op");
   cpu::g_requested_threads = n;
-  openblas_set_num_threads(n);
 }
 
 int num_threads() { return cpu::g_pool_created ? cpu::num_threads() : cpu::configured_threads(); }

@@ -8,7 +8,8 @@ namespace tapeflow::cpu {
 /// Runs fn(begin, end) over [0, n) split across the CPU threads, when n is large enough that
 /// each part gets at least `grain` items; otherwise inline on the caller. The pool's workers
 /// sleep on a condition variable between jobs (no spinning that would fight OpenBLAS's
-/// threads). Size: TAPEFLOW_NUM_THREADS, else the number of CPUs.
+/// threads). Size: TAPEFLOW_NUM_THREADS, else the number of CPUs. Creating the pool sets
+/// OpenBLAS to one thread: matmul splits its GEMMs over this pool instead.
 void parallel_for_pool(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
 /// The inline front: small ranges call `fn` directly (no std::function, so its loop stays
 /// inlined and vectorised).
