@@ -31,7 +31,8 @@ constexpr int kMaxDevices = 64;
 /// cuBLAS handle and allocator the kernels get.
 thread_local int t_device = -1;
 
-/// cudaMalloc/cudaFree for one GPU, the policy of its CachingAllocator (cuda/caching_allocator.hpp).
+/// cudaMalloc/cudaFree for one GPU, the policy of its CachingAllocator
+/// (cuda/caching_allocator.hpp).
 struct CudaMemory {
   const cudaStream_t* stream;  // the backend's, created after this
 
@@ -113,10 +114,10 @@ class CudaBackend final : public detail::Backend {
   }
 
 // Each kernel: make this GPU current, then the free function of cuda/kernels/*.cu.
-#define TAPEFLOW_CUDA_FORWARD(name)             \
-  void name(const KernelArgs& k) override {    \
-    activate();                                 \
-    ::tapeflow::cuda::name(k);                  \
+#define TAPEFLOW_CUDA_FORWARD(name)         \
+  void name(const KernelArgs& k) override { \
+    activate();                             \
+    ::tapeflow::cuda::name(k);              \
   }
   TAPEFLOW_CUDA_FORWARD(add)
   TAPEFLOW_CUDA_FORWARD(sub)
@@ -213,8 +214,8 @@ void check(cudaError_t status, const char* what) {
   // Clear the runtime's last error, so a later check(cudaGetLastError(), ...) does not report
   // this one again (sticky errors, such as an illegal address, stay: the context is lost).
   (void)cudaGetLastError();
-  std::string msg = str_cat(what, " failed: ", cudaGetErrorString(status), " (",
-                            cudaGetErrorName(status), ")");
+  std::string msg =
+      str_cat(what, " failed: ", cudaGetErrorString(status), " (", cudaGetErrorName(status), ")");
   if (t_device >= 0) msg += str_cat(" on /job:localhost/replica:0/task:0/device:GPU:", t_device);
   if (status == cudaErrorMemoryAllocation) throw ResourceExhaustedError(msg);
   throw InternalError(msg);
@@ -234,7 +235,9 @@ void check(cublasStatus_t status, const char* what) {
 
 #define TAPEFLOW_CUDA_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 
-TAPEFLOW_CUDA_PLUGIN_EXPORT const char* tapeflow_cuda_interface() { return TAPEFLOW_CUDA_PLUGIN_DIGEST; }
+TAPEFLOW_CUDA_PLUGIN_EXPORT const char* tapeflow_cuda_interface() {
+  return TAPEFLOW_CUDA_PLUGIN_DIGEST;
+}
 
 TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_device_count(char* why, size_t n) {
   using tapeflow::detail::str_cat;
@@ -243,9 +246,9 @@ TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_device_count(char* why, size_t n) 
   if (err == cudaSuccess && count > 0) return std::min(count, tapeflow::cuda::kMaxDevices);
   std::string msg;
   const std::string detail =
-      err == cudaSuccess ? std::string("cudaGetDeviceCount found 0 devices")
-                         : str_cat("cudaGetDeviceCount: ", cudaGetErrorName(err), ": ",
-                                   cudaGetErrorString(err));
+      err == cudaSuccess
+          ? std::string("cudaGetDeviceCount found 0 devices")
+          : str_cat("cudaGetDeviceCount: ", cudaGetErrorName(err), ": ", cudaGetErrorString(err));
   if (err == cudaErrorInsufficientDriver) {
     // Either libcuda is absent or it is older than this runtime; cudart has tried to open it.
     void* driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
@@ -253,8 +256,13 @@ TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_device_count(char* why, size_t n) 
     (void)cudaRuntimeGetVersion(&runtime);
     if (driver) {
       dlclose(driver);
-      msg = str_cat("the NVIDIA driver is too old for CUDA ", runtime / 1000, ".",
-                    runtime % 1000 / 10, " (", detail, ")");
+      msg = str_cat("the NVIDIA driver is too old for CUDA ",
+                    runtime / 1000,
+                    ".",
+                    runtime % 1000 / 10,
+                    " (",
+                    detail,
+                    ")");
     } else {
       msg = "no NVIDIA driver (libcuda.so.1 not found; " + detail + ")";
     }

@@ -62,8 +62,8 @@ class CachingAllocator {
         std::lock_guard<std::mutex> lock(mu_);
         throw ResourceExhaustedError("OOM when allocating " + format_mib(bytes) + " on " +
                                      device_name_ + ": cudaMalloc failed: out of memory (" +
-                                     format_mib(in_use_) + " held by tensors; " +
-                                     memory_.usage() + ")");
+                                     format_mib(in_use_) + " held by tensors; " + memory_.usage() +
+                                     ")");
       }
     }
     std::lock_guard<std::mutex> lock(mu_);

@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
   const double gpu = seconds_per_matmul("/gpu:0", n, &gpu_corner);
   // Same seed, same Philox numbers on both devices: the products must agree up to rounding
   // (c[0,0] is a sum of n products of N(0,1) numbers, of size about sqrt(n)).
-  const bool agree = std::fabs(cpu_corner - gpu_corner) <= 1e-3 * std::max(1.0, std::sqrt(double(n)));
+  const bool agree =
+      std::fabs(cpu_corner - gpu_corner) <= 1e-3 * std::max(1.0, std::sqrt(double(n)));
   std::cout << "  /gpu:0  " << gpu * 1e3 << " ms  (" << gflop / gpu << " GFLOP/s)\n"
             << "  GPU is " << cpu / gpu << "x faster than the CPU\n"
             << "  c[0,0]: cpu " << cpu_corner << ", gpu " << gpu_corner

@@ -21,9 +21,8 @@
 #include <functional>
 #include <iostream>
 #include <string>
-#include <vector>
-
 #include <tapeflow/tapeflow.hpp>
+#include <vector>
 
 namespace tf = tapeflow;
 
@@ -73,7 +72,8 @@ double copy_bandwidth(size_t bytes) {
   std::vector<float> ms;
   for (int t = 0; t < 5; ++t) {
     cuda_ok(cudaEventRecord(start), "cudaEventRecord");
-    for (int r = 0; r < 10; ++r) cuda_ok(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice), "copy");
+    for (int r = 0; r < 10; ++r)
+      cuda_ok(cudaMemcpyAsync(b, a, bytes, cudaMemcpyDeviceToDevice), "copy");
     cuda_ok(cudaEventRecord(stop), "cudaEventRecord");
     cuda_ok(cudaEventSynchronize(stop), "cudaEventSynchronize");
     float m = 0;
@@ -114,9 +114,10 @@ int main(int argc, char** argv) {
     const double s = median_seconds(5, 10, [&] { return x + y; });
     const double moved = 3.0 * 4.0 * double(n);
     const double ceiling = copy_bandwidth(size_t(n) * 4);
-    emit("G1_add_1e8", num("ms", s * 1e3) + ", " + num("GBps", moved / s * 1e-9) + ", " +
-                           num("copy_GBps", ceiling * 1e-9) + ", " +
-                           num("fraction_of_copy", moved / s / ceiling));
+    emit("G1_add_1e8",
+         num("ms", s * 1e3) + ", " + num("GBps", moved / s * 1e-9) + ", " +
+             num("copy_GBps", ceiling * 1e-9) + ", " +
+             num("fraction_of_copy", moved / s / ceiling));
   }
   if (only.empty() || only == "G2") {
     const int64_t n = 4096;
@@ -130,9 +131,12 @@ int main(int argc, char** argv) {
       const double l = std::sqrt(6.0 / double(in + out));
       return tf::Variable(tf::random::uniform({in, out}, -l, l), {.name = name});
     };
-    std::vector<tf::Variable> vars = {glorot(784, 256, "w1"), tf::Variable(tf::zeros({256}), {.name = "b1"}),
-                                      glorot(256, 128, "w2"), tf::Variable(tf::zeros({128}), {.name = "b2"}),
-                                      glorot(128, 10, "w3"),  tf::Variable(tf::zeros({10}), {.name = "b3"})};
+    std::vector<tf::Variable> vars = {glorot(784, 256, "w1"),
+                                      tf::Variable(tf::zeros({256}), {.name = "b1"}),
+                                      glorot(256, 128, "w2"),
+                                      tf::Variable(tf::zeros({128}), {.name = "b2"}),
+                                      glorot(128, 10, "w3"),
+                                      tf::Variable(tf::zeros({10}), {.name = "b3"})};
     auto x = tf::random::uniform({batch, 784});
     auto labels = tf::cast(tf::random::uniform({batch}, 0, 10), tf::int32);
     tf::optimizers::SGD opt({.learning_rate = 0.1f});

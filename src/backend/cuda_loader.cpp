@@ -57,8 +57,9 @@ void load(CudaPlugin& p) {
   if (env && *env) {
     path = env;
   } else if (!kPluginBuilt) {
-    p.why = "this tapeflow was built without CUDA (TAPEFLOW_CUDA=OFF, or no CUDA compiler or "
-            "CUDA kernels at build time)";
+    p.why =
+        "this tapeflow was built without CUDA (TAPEFLOW_CUDA=OFF, or no CUDA compiler or "
+        "CUDA kernels at build time)";
     return;
   } else {
     path = library_dir() + "/" + kPluginName;
@@ -93,8 +94,12 @@ void load(CudaPlugin& p) {
   }
   const char* digest = interface();
   if (!digest || std::strcmp(digest, TAPEFLOW_CUDA_PLUGIN_DIGEST) != 0) {
-    p.why = str_cat("the CUDA plugin ", path, " was built for another libtapeflow (interface ",
-                    digest ? digest : "?", ", this one has ", TAPEFLOW_CUDA_PLUGIN_DIGEST,
+    p.why = str_cat("the CUDA plugin ",
+                    path,
+                    " was built for another libtapeflow (interface ",
+                    digest ? digest : "?",
+                    ", this one has ",
+                    TAPEFLOW_CUDA_PLUGIN_DIGEST,
                     "; rebuild or reinstall both)");
     return;
   }
@@ -126,8 +131,8 @@ Backend& open_backend(CudaPlugin& p, int index) {
   char why[512] = {0};
   b = static_cast<Backend*>(p.make_backend(index, why, sizeof(why)));
   if (!b)
-    throw InternalError(str_cat("Could not initialise ", Device{DeviceType::GPU, index}.name(),
-                                ": ", why));
+    throw InternalError(
+        str_cat("Could not initialise ", Device{DeviceType::GPU, index}.name(), ": ", why));
   p.backends[size_t(index)].store(b, std::memory_order_release);
   return *b;
 }
@@ -135,7 +140,8 @@ Backend& open_backend(CudaPlugin& p, int index) {
 [[noreturn]] void not_found(Device device) {
   std::string msg = "Device '" + device.name() + "' not found";
   const CudaPlugin& p = plugin();
-  if (device.type == DeviceType::GPU && p.count == 0) msg += ": no GPU is available, because " + p.why;
+  if (device.type == DeviceType::GPU && p.count == 0)
+    msg += ": no GPU is available, because " + p.why;
   msg += "; available: ";
   auto all = config::list_physical_devices("");
   for (size_t i = 0; i < all.size(); ++i) msg += (i ? ", " : "") + all[i];
@@ -157,7 +163,8 @@ Backend& backend_for(Device device) {
     CudaPlugin& p = plugin();
     if (device.index < p.count) {
       Backend* b = p.backends[size_t(device.index)].load(std::memory_order_acquire);
-      if (b) [[likely]] return *b;
+      if (b) [[likely]]
+        return *b;
       return open_backend(p, device.index);
     }
   }

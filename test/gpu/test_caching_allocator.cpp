@@ -91,25 +91,27 @@ TEST_CASE("caching allocator reuses a freed block of the same bucket without a n
   CHECK(a.bytes_cached() == 0);
 }
 
-TEST_CASE("caching allocator on out-of-memory returns its cache, waits for the device and "
-          "retries",
-          "[gpu][allocator]") {
+TEST_CASE(
+    "caching allocator on out-of-memory returns its cache, waits for the device and "
+    "retries",
+    "[gpu][allocator]") {
   Allocator a("/job:localhost/replica:0/task:0/device:GPU:0", 8192);
   void* small = a.allocate(4096);
-  a.deallocate(small, 4096);  // cached: the fake device now has 4096 bytes left
+  a.deallocate(small, 4096);     // cached: the fake device now has 4096 bytes left
   void* big = a.allocate(6000);  // 6144 does not fit beside the cached block
   CHECK(big != nullptr);
-  CHECK(a.memory().syncs == 1);   // waited before freeing
-  CHECK(a.memory().frees == 1);   // the cached block went back
+  CHECK(a.memory().syncs == 1);  // waited before freeing
+  CHECK(a.memory().frees == 1);  // the cached block went back
   CHECK(a.memory().mallocs == 2);
   CHECK(a.bytes_in_use() == 6144);
   CHECK(a.bytes_cached() == 0);
   a.deallocate(big, 6000);
 }
 
-TEST_CASE("caching allocator throws ResourceExhaustedError naming the size and device when "
-          "nothing frees enough",
-          "[gpu][allocator]") {
+TEST_CASE(
+    "caching allocator throws ResourceExhaustedError naming the size and device when "
+    "nothing frees enough",
+    "[gpu][allocator]") {
   Allocator a("/job:localhost/replica:0/task:0/device:GPU:1", size_t(1) << 20);
   void* held = a.allocate(size_t(1) << 19);
   CHECK_THROWS_AS(a.allocate(size_t(3) << 20), tf::ResourceExhaustedError);

@@ -31,8 +31,12 @@ std::string device_env() {
 
 /// What each way of lacking a GPU says (src/backend/cuda_loader.cpp, cuda/backend.cpp).
 bool names_a_known_reason(const std::string& why) {
-  for (const char* r : {"built without CUDA", "CUDA plugin", "NVIDIA driver", "no CUDA device",
-                        "CUDA is not usable", "not a tapeflow CUDA plugin",
+  for (const char* r : {"built without CUDA",
+                        "CUDA plugin",
+                        "NVIDIA driver",
+                        "no CUDA device",
+                        "CUDA is not usable",
+                        "not a tapeflow CUDA plugin",
                         "built for another libtapeflow"})
     if (why.find(r) != std::string::npos) return true;
   return false;
@@ -51,24 +55,27 @@ TEST_CASE("without a GPU: gpu_available() is false and the reason is given", "[d
   CHECK(tf::config::list_physical_devices("GPU").empty());
   CHECK(tf::config::list_physical_devices("gpu").empty());
   CHECK(tf::config::list_physical_devices("CPU") == std::vector<std::string>{kCpu});
-  if (device_env().empty()) CHECK(tf::config::default_device() == tf::Device{tf::DeviceType::CPU, 0});
+  if (device_env().empty())
+    CHECK(tf::config::default_device() == tf::Device{tf::DeviceType::CPU, 0});
   // The CPU works as before.
   auto y = tf::constant({1.f, 2.f}) * 3.f;
   CHECK(y.device() == kCpu);
   CHECK(y.to_vector<float>() == std::vector<float>{3.f, 6.f});
 }
 
-TEST_CASE("without a GPU: every spelling of /gpu:0 throws InvalidArgumentError with the reason "
-          "and the available devices",
-          "[device][gpu]") {
+TEST_CASE(
+    "without a GPU: every spelling of /gpu:0 throws InvalidArgumentError with the reason "
+    "and the available devices",
+    "[device][gpu]") {
   if (tf::config::gpu_available()) return;
   const std::string why = tf::config::gpu_unavailable_reason();
   for (const char* spec : {"/gpu:0", "/GPU:0", "/device:GPU:0", "gpu:0", kGpu0.c_str()}) {
     INFO("spec " << spec);
     CHECK_THROWS_AS(tf::DeviceScope(spec), tf::InvalidArgumentError);
-    CHECK_THROWS_WITH(tf::DeviceScope(spec), Contains("Device '" + kGpu0 + "' not found") &&
-                                                 Contains("no GPU is available, because " + why) &&
-                                                 Contains("available: " + kCpu));
+    CHECK_THROWS_WITH(tf::DeviceScope(spec),
+                      Contains("Device '" + kGpu0 + "' not found") &&
+                          Contains("no GPU is available, because " + why) &&
+                          Contains("available: " + kCpu));
   }
   // Tensor::to() refuses too, and the failed requests left no scope behind.
   auto x = tf::constant({1.f, 2.f});
@@ -174,7 +181,8 @@ TEST_CASE("GPU: gradients run on the forward op's device, whatever the caller's 
   tf::DeviceScope cpu("/cpu:0");
   auto g = tape.gradient(y, w);
   CHECK(g.device() == kGpu0);
-  CHECK(g.item<float>() == Catch::Detail::Approx(10.f).epsilon(1e-6));  // 2w + 2 at w = 4 (CUDA's powf)
+  CHECK(g.item<float>() ==
+        Catch::Detail::Approx(10.f).epsilon(1e-6));  // 2w + 2 at w = 4 (CUDA's powf)
   // A CPU source used on the GPU: its gradient is computed on the GPU (as TF), values agree.
   auto x = tf::constant({1.0, -2.0, 3.0});
   tf::GradientTape t2;
@@ -217,9 +225,10 @@ TEST_CASE("GPU: variables stay on their device through assign and optimizer step
   CHECK(w.value().to_vector<float>() == std::vector<float>{0.f, 0.f});  // w - 0.5 * 2w
 }
 
-TEST_CASE("GPU: an allocation larger than the device throws ResourceExhaustedError and the "
-          "device keeps working",
-          "[device][gpu]") {
+TEST_CASE(
+    "GPU: an allocation larger than the device throws ResourceExhaustedError and the "
+    "device keeps working",
+    "[device][gpu]") {
   if (!have_gpu()) return;
   tf::DeviceScope gpu("/gpu:0");
   CHECK_THROWS_AS(tf::zeros({int64_t(1) << 40}), tf::ResourceExhaustedError);  // 4 TiB
