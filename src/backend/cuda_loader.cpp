@@ -103,6 +103,9 @@ void load(CudaPlugin& p) {
                     "; rebuild or reinstall both)");
     return;
   }
+  if (auto set_cpu =
+          symbol<tapeflow_cuda_set_cpu_backend_fn>(handle, "tapeflow_cuda_set_cpu_backend"))
+    set_cpu(&cpu_backend());
   char why[512] = {0};
   const int n = count(why, sizeof(why));
   if (n <= 0) {

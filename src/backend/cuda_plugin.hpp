@@ -19,6 +19,10 @@ using tapeflow_cuda_interface_fn = const char* (*)();
 /// Usable CUDA devices; 0 with the reason written to `why` (at most `n` bytes, 0-terminated):
 /// no driver, no device, or any other CUDA error.
 using tapeflow_cuda_device_count_fn = int (*)(char* why, size_t n);
+/// Optional: receives the CPU backend (a tapeflow::detail::Backend*) before anything else is
+/// called, for plugins that run some work on the host (a CPU fallback, or the test double
+/// test/gpu/fake_gpu_plugin.cpp).
+using tapeflow_cuda_set_cpu_backend_fn = void (*)(void* cpu_backend);
 /// The backend of device `index` (a tapeflow::detail::Backend*, created on first call and never
 /// destroyed), or nullptr with the reason in `why` (e.g. the stream or context failed).
 using tapeflow_cuda_backend_fn = void* (*)(int index, char* why, size_t n);

@@ -1,0 +1,136 @@
+// A test double of the CUDA plugin for machines without a GPU: it offers one "GPU" whose
+// kernels are the CPU backend's, so that the core's device plumbing (placement, copies between
+// devices, gradients and variables on another device, every host read of tensor memory) can be
+// run end to end, e.g. the whole suite with TAPEFLOW_DEVICE=gpu (CTest tapeflow_tests.fake_gpu).
+// It is not a GPU and says nothing about the CUDA kernels.
+//
+// Its "device memory" is out of the host's reach, as a real GPU's is: the address handed out
+// for a block points at a poison buffer (all bytes 0xFF: NaN floats, -1 integers), while the
+// values live in a shadow buffer that only kernels and copy_to_host / copy_from_host see. Code
+// that reads or writes a device tensor's memory directly on the host gets poison, or loses its
+// write, and the tests checking the values fail.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/backend.hpp"
+#include "backend/cuda_plugin.hpp"
+#include "backend/kernel_list.hpp"
+#include "tapeflow/errors.hpp"
+
+namespace {
+
+using tapeflow::detail::Backend;
+using tapeflow::detail::KernelArgs;
+using tapeflow::detail::TensorRef;
+
+Backend* g_cpu = nullptr;
+
+class FakeGpu final : public Backend {
+ public:
+  tapeflow::Device device() const override { return {tapeflow::DeviceType::GPU, 0}; }
+
+  void* allocate(size_t bytes) override {
+    const size_t n = bytes ? bytes : 1;
+    auto* poison = static_cast<unsigned char*>(std::malloc(n));
+    auto* shadow = static_cast<unsigned char*>(std::malloc(n));
+    if (!poison || !shadow) {
+      std::free(poison);
+      std::free(shadow);
+      throw tapeflow::ResourceExhaustedError(
+          "OOM when allocating " + std::to_string(bytes) +
+          " bytes on /job:localhost/replica:0/task:0/device:GPU:0 (fake GPU): out of memory");
+    }
+    std::memset(poison, 0xFF, n);
+    std::lock_guard<std::mutex> lock(mu_);
+    blocks_[uintptr_t(poison)] = Block{shadow, n};
+    return poison;
+  }
+  void deallocate(void* ptr, size_t) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = blocks_.find(uintptr_t(ptr));
+    if (it == blocks_.end()) return;  // not ours: the test that caused it fails elsewhere
+    std::free(it->second.shadow);
+    blocks_.erase(it);
+    std::free(ptr);
+  }
+  void copy_to_host(const void* src, void* host_dst, size_t bytes) override {
+    if (bytes) std::memcpy(host_dst, shadow(src, bytes), bytes);
+  }
+  void copy_from_host(const void* host_src, void* dst, size_t bytes) override {
+    if (bytes) std::memcpy(shadow(dst, bytes), host_src, bytes);
+  }
+
+  // Each kernel: the CPU backend's, on the shadow buffers.
+#define TAPEFLOW_FAKE_FORWARD(name)         \
+  void name(const KernelArgs& k) override { \
+    std::vector<TensorRef> in;              \
+    KernelArgs s = translate(k, in);        \
+    g_cpu->name(s);                         \
+  }
+  TAPEFLOW_BACKEND_KERNELS(TAPEFLOW_FAKE_FORWARD)
+#undef TAPEFLOW_FAKE_FORWARD
+
+ private:
+  struct Block {
+    unsigned char* shadow;
+    size_t size;
+  };
+
+  /// The shadow address of a device address (a block's start or a view inside it).
+  void* shadow(const void* device_ptr, size_t bytes) {
+    const auto p = uintptr_t(device_ptr);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = blocks_.upper_bound(p);
+    if (it == blocks_.begin())
+      throw tapeflow::InternalError("fake GPU: a kernel or copy got a pointer it never allocated");
+    --it;
+    const size_t offset = p - it->first;
+    if (offset + bytes > it->second.size)
+      throw tapeflow::InternalError("fake GPU: access past the end of a device block");
+    return it->second.shadow + offset;
+  }
+
+  KernelArgs translate(const KernelArgs& k, std::vector<TensorRef>& in) {
+    in.assign(k.inputs, k.inputs + k.num_inputs);
+    for (TensorRef& r : in) r.data = shadow(r.data, 0);
+    KernelArgs s = k;
+    s.inputs = in.data();
+    s.output.data = shadow(k.output.data, 0);
+    return s;
+  }
+
+  std::mutex mu_;
+  std::map<uintptr_t, Block> blocks_;
+};
+
+}  // namespace
+
+#define TAPEFLOW_FAKE_EXPORT extern "C" __attribute__((visibility("default")))
+
+TAPEFLOW_FAKE_EXPORT const char* tapeflow_cuda_interface() { return TAPEFLOW_CUDA_PLUGIN_DIGEST; }
+
+TAPEFLOW_FAKE_EXPORT void tapeflow_cuda_set_cpu_backend(void* cpu) {
+  g_cpu = static_cast<Backend*>(cpu);
+}
+
+TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_device_count(char* why, size_t n) {
+  if (g_cpu) return 1;
+  std::strncpy(why, "fake GPU plugin: the loader gave it no CPU backend", n - 1);
+  why[n - 1] = '\0';
+  return 0;
+}
+
+TAPEFLOW_FAKE_EXPORT void* tapeflow_cuda_backend(int index, char* why, size_t n) {
+  if (index != 0) {
+    std::strncpy(why, "fake GPU plugin: one device only", n - 1);
+    why[n - 1] = '\0';
+    return nullptr;
+  }
+  static Backend* gpu = new FakeGpu;  // never destroyed, as the real plugin's
+  return gpu;
+}
