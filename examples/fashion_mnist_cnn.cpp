@@ -12,7 +12,7 @@ namespace tf = tapeflow;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a CNN on Fashion-MNIST with tapeflow"};
-  example::Flags flags{.epochs = 10, .batch_size = 64, .learning_rate = 1e-3};
+  example::Flags flags{.epochs = 15, .batch_size = 64, .learning_rate = 1e-3};
   example::add_flags(app, flags);
   CLI11_PARSE(app, argc, argv);
   example::apply(flags);
