@@ -31,7 +31,13 @@ line="$(grep -Eo 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$ctest_log"
 if [[ -n "$line" ]]; then
   failed="$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")"
   total="$(sed -E 's/.*out of ([0-9]+)/\1/' <<<"$line")"
-  summary="$((total - failed)) passed, ${failed} failed"
+  # Tests that skip themselves (no GPU here) are neither passed nor failed: listed, not counted.
+  skipped="$(grep -c '(Skipped)' "$ctest_log" || true)"
+  summary="$((total - failed - skipped)) passed, ${failed} failed"
+  if ((skipped > 0)); then
+    summary="$(grep '(Skipped)' "$ctest_log" | sed -E 's/^[[:space:]]*[0-9]+ - /test.sh: skipped: /')
+${summary}"
+  fi
 else
   summary="0 passed, 0 failed (ctest reported no summary; exit status ${ctest_rc})"
 fi
