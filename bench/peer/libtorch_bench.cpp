@@ -86,7 +86,7 @@ int main() {
     });
     check += c[0][0].item<float>() / n;
     rep.w4[n].gflops = gflops(n, ns);
-    rep.w4[n].cblas_gflops = cblas_sgemm_gflops(n);
+    rep.w4[n].cblas_gflops = cblas_sgemm_gflops(n, bench_threads());
   }
 
   // ---- W5: memory-bound elementwise and reduction on 1e7 floats ----
