@@ -36,8 +36,7 @@ void fill(const KernelArgs& k, const Exec& ex) {
   });
 }
 
-/// One random value: the CPU's loop of attempts (uniform: retry the rare value rounded up to
-/// maxval, at most 8 times; truncated normal: redraw beyond two standard deviations).
+/// One random value (detail::random_value, the same function the CPU kernel calls).
 template <class T>
 struct RandomElement {
   T* o;
@@ -45,28 +44,7 @@ struct RandomElement {
   double a, b;
   uint64_t seed, counter;
   TF_HD void operator()(int64_t i) const {
-    for (uint32_t attempt = 0;; ++attempt) {
-      const detail::Philox4 w = detail::random_words(seed, counter, uint64_t(i), attempt);
-      double u1, u2;
-      if constexpr (std::is_same_v<T, float>) {
-        u1 = detail::u01f(w.v[0]);
-        u2 = detail::u01f(w.v[1]);
-      } else {
-        u1 = detail::u01d(w.v[0], w.v[1]);
-        u2 = detail::u01d(w.v[2], w.v[3]);
-      }
-      if (kind == detail::RandomKind::Uniform) {
-        const T v = static_cast<T>(::fma(b - a, u1, a));
-        if (v >= static_cast<T>(b) && attempt < 8) continue;  // rounding hit maxval
-        o[i] = v;
-        return;
-      }
-      // Box–Muller; 1 - u1 is in (0, 1] so the log is finite.
-      const double z = ::sqrt(-2.0 * ::log(1.0 - u1)) * ::cos(6.283185307179586 * u2);
-      if (kind == detail::RandomKind::TruncatedNormal && ::fabs(z) > 2.0) continue;
-      o[i] = static_cast<T>(::fma(b, z, a));
-      return;
-    }
+    o[i] = detail::random_value<T>(kind, a, b, seed, counter, uint64_t(i));
   }
 };
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/philox.hpp"  // RandomKind
 #include "tapeflow/device.hpp"
 #include "tapeflow/dtype.hpp"
 #include "tapeflow/shape.hpp"
@@ -68,7 +69,6 @@ struct MatMulAttrs {
   bool transpose_a, transpose_b;
   int64_t stride_a, stride_b;
 };
-enum class RandomKind { Uniform, Normal, TruncatedNormal };
 /// Counter-based random numbers: (seed, counter) fully determine the output.
 struct RandomAttrs {
   RandomKind kind;

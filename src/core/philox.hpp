@@ -5,6 +5,7 @@
 // and every backend produces the same numbers. Plain C++ so CUDA code can include it.
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #ifdef __CUDACC__
 #define TAPEFLOW_HD __host__ __device__
@@ -41,6 +42,38 @@ TAPEFLOW_HD inline Philox4 random_words(uint64_t seed, uint64_t counter, uint64_
 TAPEFLOW_HD inline float u01f(uint32_t w) { return float(w >> 8) * (1.0f / 16777216.0f); }
 TAPEFLOW_HD inline double u01d(uint32_t hi, uint32_t lo) {
   return double((uint64_t(hi) << 21) ^ (lo >> 11)) * (1.0 / 9007199254740992.0);
+}
+
+enum class RandomKind { Uniform, Normal, TruncatedNormal };
+
+/// Element i of the random op numbered `counter`: uniform in [a, b), or normal / truncated
+/// normal with mean a and standard deviation b. The one definition every backend's random
+/// kernel calls, so (seed, counter) give the same numbers on every device. Uniform retries the
+/// rare value rounded up to b (at most 8 times); truncated normal redraws beyond 2 sigma. The
+/// multiply-adds are explicit fma, so host and device round alike.
+template <class T>
+TAPEFLOW_HD inline T random_value(
+    RandomKind kind, double a, double b, uint64_t seed, uint64_t counter, uint64_t i) {
+  for (uint32_t attempt = 0;; ++attempt) {
+    const Philox4 w = random_words(seed, counter, i, attempt);
+    double u1, u2;
+    if constexpr (std::is_same_v<T, float>) {
+      u1 = u01f(w.v[0]);
+      u2 = u01f(w.v[1]);
+    } else {
+      u1 = u01d(w.v[0], w.v[1]);
+      u2 = u01d(w.v[2], w.v[3]);
+    }
+    if (kind == RandomKind::Uniform) {
+      const T v = static_cast<T>(::fma(b - a, u1, a));
+      if (v >= static_cast<T>(b) && attempt < 8) continue;
+      return v;
+    }
+    // Box–Muller; 1 - u1 is in (0, 1] so the log is finite.
+    const double z = ::sqrt(-2.0 * ::log(1.0 - u1)) * ::cos(6.283185307179586 * u2);
+    if (kind == RandomKind::TruncatedNormal && ::fabs(z) > 2.0) continue;
+    return static_cast<T>(::fma(b, z, a));
+  }
 }
 
 }  // namespace tapeflow::detail

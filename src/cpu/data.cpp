@@ -169,30 +169,8 @@ void CpuBackend::random(const KernelArgs& k) {
     const int64_t n = k.out().size();
     // Element i depends only on (seed, counter, i): any split over threads gives the same bits.
     parallel_for(n, 4096, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        for (uint32_t attempt = 0;; ++attempt) {
-          detail::Philox4 w = detail::random_words(a.seed, a.counter, uint64_t(i), attempt);
-          double u1, u2;
-          if constexpr (std::is_same_v<T, float>) {
-            u1 = detail::u01f(w.v[0]);
-            u2 = detail::u01f(w.v[1]);
-          } else {
-            u1 = detail::u01d(w.v[0], w.v[1]);
-            u2 = detail::u01d(w.v[2], w.v[3]);
-          }
-          if (a.kind == detail::RandomKind::Uniform) {
-            // Fused multiply-adds written as std::fma: the CUDA kernel rounds the same way.
-            o[i] = static_cast<T>(std::fma(a.b - a.a, u1, a.a));
-            if (o[i] >= static_cast<T>(a.b) && attempt < 8) continue;  // rounding hit maxval
-            break;
-          }
-          // Box–Muller; 1 - u1 is in (0, 1] so the log is finite.
-          double z = std::sqrt(-2.0 * std::log(1.0 - u1)) * std::cos(6.283185307179586 * u2);
-          if (a.kind == detail::RandomKind::TruncatedNormal && std::fabs(z) > 2.0) continue;
-          o[i] = static_cast<T>(std::fma(a.b, z, a.a));
-          break;
-        }
-      }
+      for (int64_t i = begin; i < end; ++i)
+        o[i] = detail::random_value<T>(a.kind, a.a, a.b, a.seed, a.counter, uint64_t(i));
     });
   });
 }
