@@ -28,7 +28,6 @@ class Pool {
     {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
-      stop_flag_ = true;
     }
     wake_.notify_all();
     for (auto& t : workers_) t.join();
@@ -91,7 +90,7 @@ class Pool {
     for (;;) {
       const std::function<void(int)>* job;
       int parts;
-      spin_until([&] { return generation_.load() != seen || stop_flag_.load(); });
+      spin_until([&] { return generation_.load() != seen || stop_.load(); });
       {
         std::unique_lock<std::mutex> lock(mu_);
         wake_.wait(lock, [&] { return stop_ || (generation_ != seen && job_); });
@@ -118,12 +117,12 @@ class Pool {
   std::condition_variable wake_, done_;
   const std::function<void(int)>* job_ = nullptr;
   int parts_ = 0;
-  // Written under mu_ (the condition variables' protocol), read without it while spinning.
+  // remaining_, active_, generation_ and stop_ are written under mu_ (the condition variables'
+  // protocol) and read without it while spinning.
   std::atomic<int> remaining_{0}, active_{0};
   std::atomic<int> next_{0};
   std::atomic<uint64_t> generation_{0};
-  bool stop_ = false;
-  std::atomic<bool> stop_flag_{false};
+  std::atomic<bool> stop_{false};
   static thread_local bool in_worker_;
 };
 thread_local bool Pool::in_worker_ = false;
