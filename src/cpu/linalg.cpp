@@ -13,9 +13,10 @@ namespace {
 
 /// One row-major GEMM C = op(A) op(B), split across tapeflow's pool into blocks of rows (or
 /// of columns, when C is wide and short) that each thread hands to a single-threaded OpenBLAS
-/// call. OpenBLAS's own threads are never woken (see
-/// parallel.cpp: the pool keeps OpenBLAS at one thread), so no spinning worker competes with
-/// the element-wise kernels between GEMMs.
+/// call. OpenBLAS's own threads are never woken (parallel.cpp keeps OpenBLAS at one thread),
+/// so no spinning worker competes with the element-wise kernels between GEMMs. The blocks of
+/// a batched matmul run one after another; each batch member below the threshold runs on the
+/// calling thread alone.
 template <class T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, const T* B, T* C) {
   const int64_t lda = ta ? m : k, ldb = tb ? k : n;
