@@ -14,9 +14,7 @@ namespace {
 /// One row-major GEMM C = op(A) op(B), split across tapeflow's pool into blocks of rows (or
 /// of columns, when C is wide and short) that each thread hands to a single-threaded OpenBLAS
 /// call. OpenBLAS's own threads are never woken (parallel.cpp keeps OpenBLAS at one thread),
-/// so no spinning worker competes with the element-wise kernels between GEMMs. The blocks of
-/// a batched matmul run one after another; each batch member below the threshold runs on the
-/// calling thread alone.
+/// so no spinning worker competes with the element-wise kernels between GEMMs.
 template <class T>
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, const T* B, T* C) {
   const int64_t lda = ta ? m : k, ldb = tb ? k : n;
@@ -59,7 +57,7 @@ void CpuBackend::matmul(const KernelArgs& k) {
     const T* A = k.in(0).as<const T>();
     const T* B = k.in(1).as<const T>();
     T* C = k.out().as<T>();
-    for (int64_t b = 0; b < a.batch; ++b) {
+    auto member = [&](int64_t b) {
       const T* Ab = A + b * a.stride_a;
       const T* Bb = B + b * a.stride_b;
       T* Cb = C + b * a.m * a.n;
@@ -77,6 +75,17 @@ void CpuBackend::matmul(const KernelArgs& k) {
             Cb[i * a.n + j] = s;
           }
       }
+    };
+    // Small members (each below gemm's split threshold) go to the pool whole, enough of them
+    // per part to be worth a thread; large ones run in turn, each split by gemm itself.
+    const int64_t work = std::max<int64_t>(1, a.m * a.n * a.k);
+    if (work < (int64_t(1) << 20)) {
+      const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 20) / work);
+      parallel_for(a.batch, grain, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b) member(b);
+      });
+    } else {
+      for (int64_t b = 0; b < a.batch; ++b) member(b);
     }
   });
 }
