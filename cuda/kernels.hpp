@@ -85,5 +85,6 @@ void max_pool2d_grad(const detail::KernelArgs& k);
 void max_pool2d_grad_grad(const detail::KernelArgs& k);
 void avg_pool2d(const detail::KernelArgs& k);
 void avg_pool2d_grad(const detail::KernelArgs& k);
+void apply_adam(const detail::KernelArgs& k);
 
 }  // namespace tapeflow::cuda

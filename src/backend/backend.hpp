@@ -4,8 +4,10 @@
 // not compile. Kernels receive raw pointers, shapes and small attribute structs; front ends
 // (src/ops) have validated everything before a kernel runs. See docs/design.md.
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "core/philox.hpp"  // RandomKind
@@ -84,6 +86,35 @@ struct FillAttrs {
 struct Conv2DAttrs {
   int64_t n, h, w, c, kh, kw, oh, ow, sh, sw, pad_top, pad_left;
 };
+
+/// One Keras Adam step (no amsgrad), with the step-dependent factors folded into alpha =
+/// lr·sqrt(1 - beta_2^t) / (1 - beta_1^t).
+struct AdamAttrs {
+  double alpha, beta_1, beta_2, epsilon;
+};
+/// Adam's update of one element, in the order and rounding of the unfused ops it replaces
+/// (m += (g - m)(1 - beta_1); v += (g² - v)(1 - beta_2); w -= alpha·m / (√v + epsilon), every
+/// operation rounded to T, none fused): the CPU and CUDA kernels both call it. On the host the
+/// calling file must be compiled with -ffp-contract=off (src/cpu/optim.cpp is, CMakeLists.txt).
+template <class T>
+TAPEFLOW_HD inline void adam_step(T& w, T& m, T& v, T g, T c1, T c2, T alpha, T eps) {
+#ifdef __CUDA_ARCH__
+  // nvcc contracts a*b + c by default; the _rn intrinsics round each operation on its own.
+  if constexpr (std::is_same_v<T, float>) {
+    m = __fadd_rn(m, __fmul_rn(__fsub_rn(g, m), c1));
+    v = __fadd_rn(v, __fmul_rn(__fsub_rn(__fmul_rn(g, g), v), c2));
+    w = __fsub_rn(w, __fdiv_rn(__fmul_rn(m, alpha), __fadd_rn(__fsqrt_rn(v), eps)));
+  } else {
+    m = __dadd_rn(m, __dmul_rn(__dsub_rn(g, m), c1));
+    v = __dadd_rn(v, __dmul_rn(__dsub_rn(__dmul_rn(g, g), v), c2));
+    w = __dsub_rn(w, __ddiv_rn(__dmul_rn(m, alpha), __dadd_rn(__dsqrt_rn(v), eps)));
+  }
+#else
+  m = m + (g - m) * c1;
+  v = v + (g * g - v) * c2;
+  w = w - m * alpha / (std::sqrt(v) + eps);
+#endif
+}
 
 // ---- the interface ----------------------------------------------------------------------------
 
@@ -172,6 +203,10 @@ class Backend {
   virtual void avg_pool2d(const KernelArgs& k) = 0;
   // in(0) dy [n, oh, ow, c] → dx [n, h, w, c]: each dy spread evenly over its window's valid cells.
   virtual void avg_pool2d_grad(const KernelArgs& k) = 0;
+
+  // Optimizer steps, in place. apply_adam: in(0) w, in(1) m, in(2) v (all three updated),
+  // in(3) g, same shape and float dtype; AdamAttrs; out() is w.
+  virtual void apply_adam(const KernelArgs& k) = 0;
 };
 
 /// The backend of `device`; InvalidArgumentError if that device is not available.

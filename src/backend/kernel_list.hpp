@@ -11,4 +11,4 @@
   X(relu) X(relu_grad) X(square) X(erf) X(logical_not) X(cast) X(reduce_sum) X(reduce_max)       \
   X(reduce_min) X(reduce_prod) X(argmax) X(argmin) X(matmul) X(strided_copy) X(pad) X(concat)    \
   X(gather) X(scatter_add) X(fill) X(random) X(im2col) X(col2im) X(max_pool2d)                   \
-  X(max_pool2d_grad) X(max_pool2d_grad_grad) X(avg_pool2d) X(avg_pool2d_grad)
+  X(max_pool2d_grad) X(max_pool2d_grad_grad) X(avg_pool2d) X(avg_pool2d_grad) X(apply_adam)

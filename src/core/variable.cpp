@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "autodiff/tape_impl.hpp"
+#include "core/variable_internal.hpp"
 #include "backend/backend.hpp"
 #include "core/tensor_impl.hpp"
 #include "tapeflow/ops.hpp"
@@ -93,6 +94,38 @@ static bool update_in_place(detail::VariableImpl& v, const Tensor& t, bool subtr
   else b.add(k);
   return true;
 }
+
+namespace detail {
+
+bool apply_adam_in_place(const Variable& var,
+                         const Variable& m,
+                         const Variable& v,
+                         const Tensor& grad,
+                         const AdamAttrs& attrs) {
+  auto& w_impl = const_cast<VariableImpl&>(checked(var.impl()));
+  auto& m_impl = const_cast<VariableImpl&>(checked(m.impl()));
+  auto& v_impl = const_cast<VariableImpl&>(checked(v.impl()));
+  const auto& w = w_impl.value.impl();
+  const auto& g = grad.impl();
+  if (!is_floating(w->dtype) || g->dtype != w->dtype || !(g->shape == w->shape)) return false;
+  for (const VariableImpl* s : {&m_impl, &v_impl}) {
+    const auto& si = s->value.impl();
+    if (si->dtype != w->dtype || !(si->shape == w->shape) || si->device != w->device) return false;
+  }
+  if (g->device != w->device || !writable_in_place(w_impl, grad) ||
+      !writable_in_place(m_impl, grad) || !writable_in_place(v_impl, grad))
+    return false;
+  if (w->size() == 0) return true;
+  const auto ref = [](const std::shared_ptr<TensorImpl>& t) {
+    return TensorRef{t->data, &t->shape, t->dtype};
+  };
+  TensorRef refs[4] = {ref(w), ref(m_impl.value.impl()), ref(v_impl.value.impl()), ref(g)};
+  KernelArgs k{refs, 4, refs[0], &attrs};
+  backend_for(w->device).apply_adam(k);
+  return true;
+}
+
+}  // namespace detail
 
 void Variable::assign_add(const Tensor& t) const {
   auto& v = const_cast<detail::VariableImpl&>(checked(impl_));

@@ -78,6 +78,7 @@ class CpuBackend final : public detail::Backend {
   void max_pool2d_grad_grad(const KernelArgs& k) override;
   void avg_pool2d(const KernelArgs& k) override;
   void avg_pool2d_grad(const KernelArgs& k) override;
+  void apply_adam(const KernelArgs& k) override;
 };
 
 }  // namespace tapeflow::cpu

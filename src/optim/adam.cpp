@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/fail.hpp"
+#include "core/variable_internal.hpp"
 #include "tapeflow/ops.hpp"
 #include "tapeflow/optimizers.hpp"
 
@@ -31,6 +32,12 @@ void Adam::update(const Variable& var, const Tensor& grad, double lr) {
   const double alpha = lr * std::sqrt(1.0 - std::pow(beta_2_, t)) / (1.0 - std::pow(beta_1_, t));
   Variable m = slot(var, "m");
   Variable v = slot(var, "v");
+  // One fused pass when the three buffers can be written in place (the steady state); the
+  // unfused ops below compute the same bits otherwise.
+  if (!amsgrad_ &&
+      detail::apply_adam_in_place(
+          var, m, v, grad, {alpha, double(beta_1_), double(beta_2_), double(epsilon_)}))
+    return;
   // Each new term is built in its own statement: with no other reference to the slot's value
   // left, assign_add writes into the slot's buffer instead of allocating a new one.
   Tensor dm = (grad - m.peek()) * (1.0 - beta_1_);  // m += (g - m)(1 - beta_1)
