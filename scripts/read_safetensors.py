@@ -20,6 +20,8 @@ import struct
 import subprocess
 import sys
 
+from read_events import crc32c  # the CRC-32C of the event-file reader beside this script
+
 try:
     import numpy as np
 except ImportError:
@@ -29,19 +31,6 @@ except ImportError:
 DTYPES = {"F32": "<f4", "F64": "<f8", "I32": "<i4", "I64": "<i8", "BOOL": "?",
           "F16": "<f2", "I8": "i1", "U8": "u1", "I16": "<i2"}
 TF_NAMES = {"F32": "float32", "F64": "float64", "I32": "int32", "I64": "int64", "BOOL": "bool"}
-
-
-def crc32c(data):
-    table = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        table.append(c)
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
 
 
 def fail(msg):

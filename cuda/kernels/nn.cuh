@@ -96,6 +96,7 @@ TF_HD inline PooledIndex pooled_index(int64_t t, const Conv2DAttrs& a) {
   return {n, oy, ox, c};
 }
 
+/// y (n, oy, ox, c): the window's first maximum (0 for a window with no valid cell).
 template <class T>
 struct MaxPool {
   const T* x;
@@ -104,17 +105,8 @@ struct MaxPool {
   TF_HD void operator()(int64_t t) const {
     const PooledIndex p = pooled_index(t, a);
     const T* img = x + p.n * a.h * a.w * a.c;
-    const int64_t y0 = p.oy * a.sh - a.pad_top, x0 = p.ox * a.sw - a.pad_left;
-    const Cover ty = taps(y0, a.kh, a.h), tx = taps(x0, a.kw, a.w);
-    bool first = true;
-    T o = T(0);
-    for (int64_t ky = ty.lo; ky < ty.hi; ++ky)
-      for (int64_t kx = tx.lo; kx < tx.hi; ++kx) {
-        const T v = img[((y0 + ky) * a.w + x0 + kx) * a.c + p.c];
-        o = first ? v : (v > o ? v : o);
-        first = false;
-      }
-    y[t] = o;
+    const int64_t at = window_argmax(img, a, p.oy, p.ox, p.c);  // the value at the first maximum
+    y[t] = at < 0 ? T(0) : img[at * a.c + p.c];
   }
 };
 
