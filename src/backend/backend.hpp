@@ -24,6 +24,11 @@ struct TensorRef {
   int64_t size() const { return shape->num_elements(); }
   template <class T>
   T* as() const { return static_cast<T*>(data); }
+  /// The reference to a tensor's storage (core's TensorImpl: data, shape, dtype).
+  template <class Impl>
+  static TensorRef of(const Impl& t) {
+    return {t.data, &t.shape, t.dtype};
+  }
 };
 
 struct KernelArgs {

@@ -86,8 +86,8 @@ static bool update_in_place(detail::VariableImpl& v, const Tensor& t, bool subtr
   if (cur->dtype == DType::boolean || !writable_in_place(v, t)) return false;
   Tensor src = detail::on_device(t, cur->device);
   const auto& s = src.impl();
-  detail::TensorRef refs[2] = {{cur->data, &cur->shape, cur->dtype}, {s->data, &s->shape, s->dtype}};
-  detail::KernelArgs k{refs, 2, detail::TensorRef{cur->data, &cur->shape, cur->dtype}, nullptr};
+  detail::TensorRef refs[2] = {detail::TensorRef::of(*cur), detail::TensorRef::of(*s)};
+  detail::KernelArgs k{refs, 2, refs[0], nullptr};
   if (cur->size() == 0) return true;
   detail::Backend& b = detail::backend_for(cur->device);
   if (subtract_it) b.sub(k);
@@ -116,10 +116,8 @@ bool apply_adam_in_place(const Variable& var,
       !writable_in_place(m_impl, grad) || !writable_in_place(v_impl, grad))
     return false;
   if (w->size() == 0) return true;
-  const auto ref = [](const std::shared_ptr<TensorImpl>& t) {
-    return TensorRef{t->data, &t->shape, t->dtype};
-  };
-  TensorRef refs[4] = {ref(w), ref(m_impl.value.impl()), ref(v_impl.value.impl()), ref(g)};
+  TensorRef refs[4] = {TensorRef::of(*w), TensorRef::of(*m_impl.value.impl()),
+                       TensorRef::of(*v_impl.value.impl()), TensorRef::of(*g)};
   KernelArgs k{refs, 4, refs[0], &attrs};
   backend_for(w->device).apply_adam(k);
   return true;

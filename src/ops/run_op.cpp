@@ -45,10 +45,10 @@ Tensor run_op(OpSpec&& spec) {
       moved[i] = on_device(spec.inputs[i], device);
       impl = moved[i].impl().get();
     }
-    refs[i] = TensorRef{impl->data, &impl->shape, impl->dtype};
+    refs[i] = TensorRef::of(*impl);
   }
   auto out = make_impl(std::move(spec.out.shape), spec.out.dtype, device);
-  KernelArgs args{refs, int(n), TensorRef{out->data, &out->shape, out->dtype}, spec.attrs};
+  KernelArgs args{refs, int(n), TensorRef::of(*out), spec.attrs};
   if (out->size() > 0) spec.kernel(backend, args);
   Tensor result(std::move(out));
   // tf::debugging::enable_check_numerics(); gradient ops pass here too.
