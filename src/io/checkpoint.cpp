@@ -340,6 +340,32 @@ Assignment check_slot(const SafetensorsFile& f,
   return {sv, &t->second};
 }
 
+/// Every tensor of `g` under its checkpoint key, sorted by key (Checkpoint::tensors()).
+std::vector<std::pair<std::string, Tensor>> graph_tensors(const Graph& g, int64_t save_counter) {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [key, v] : g.variables) out.emplace_back(key, v.peek());
+  size_t untracked = 0;
+  for (const OptimizerObject& o : g.optimizers) {
+    std::vector<SlotEntry> slots = optimizer_slots(g, o);
+    untracked += o.optimizer->variables().size() - slots.size();
+    for (const SlotEntry& s : slots) out.emplace_back(s.tensor, s.value.peek());
+    DeviceScope cpu("/cpu:0");
+    out.emplace_back(o.key + "/iterations", constant(int64_t(o.optimizer->iterations())));
+  }
+  if (untracked) {
+    std::fprintf(stderr,
+                 "WARNING: Checkpoint: %zu optimizer slots belong to variables this checkpoint "
+                 "does not track; they are not saved.\n",
+                 untracked);
+  }
+  {
+    DeviceScope cpu("/cpu:0");
+    out.emplace_back(kSaveCounter, constant(save_counter));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
+}
+
 }  // namespace
 
 // ---- Trackable ---------------------------------------------------------------------------------
@@ -374,34 +400,12 @@ Checkpoint::Checkpoint(std::vector<std::pair<std::string, Variable>> variables,
 int64_t Checkpoint::save_counter() const { return impl_->save_counter; }
 
 std::vector<std::pair<std::string, Tensor>> Checkpoint::tensors() const {
-  const Graph g = flatten(*impl_);
-  std::vector<std::pair<std::string, Tensor>> out;
-  for (const auto& [key, v] : g.variables) out.emplace_back(key, v.peek());
-  size_t untracked = 0;
-  for (const OptimizerObject& o : g.optimizers) {
-    std::vector<SlotEntry> slots = optimizer_slots(g, o);
-    untracked += o.optimizer->variables().size() - slots.size();
-    for (const SlotEntry& s : slots) out.emplace_back(s.tensor, s.value.peek());
-    DeviceScope cpu("/cpu:0");
-    out.emplace_back(o.key + "/iterations", constant(int64_t(o.optimizer->iterations())));
-  }
-  if (untracked) {
-    std::fprintf(stderr,
-                 "WARNING: Checkpoint: %zu optimizer slots belong to variables this checkpoint "
-                 "does not track; they are not saved.\n",
-                 untracked);
-  }
-  {
-    DeviceScope cpu("/cpu:0");
-    out.emplace_back(kSaveCounter, constant(int64_t(impl_->save_counter)));
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return out;
+  return graph_tensors(flatten(*impl_), impl_->save_counter);
 }
 
 std::string Checkpoint::write(const std::string& path) const {
   const Graph g = flatten(*impl_);
-  std::vector<std::pair<std::string, Tensor>> values = tensors();
+  std::vector<std::pair<std::string, Tensor>> values = graph_tensors(g, impl_->save_counter);
   std::vector<Tensor> host;  // keeps the CPU copies alive while the file is assembled
   std::vector<tapeflow::detail::SafetensorsEntry> entries;
   host.reserve(values.size());
