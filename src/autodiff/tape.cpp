@@ -84,9 +84,13 @@ namespace {
 
 Tensor source_tensor(const Source& s) { return s.is_variable() ? s.variable().peek() : s.tensor(); }
 
-/// The backward walk; `self` is paused while it runs so that only other tapes record it.
+/// The backward walk; `self` is paused while it runs so that only other tapes record it. With
+/// `release` (a non-persistent tape's one gradient() call) each record is dropped as soon as its
+/// rule has run, as TensorFlow does: activations die during the walk instead of with the tape,
+/// and variable values are no longer shared, so optimizers can update them in place.
 std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::vector<Tensor>& sources,
-                             const Tensor& output_gradients, UnconnectedGradients unconnected) {
+                             const Tensor& output_gradients, UnconnectedGradients unconnected,
+                             bool release = false) {
   if (!target.defined()) throw InvalidArgumentError("GradientTape.gradient: target is undefined");
   bool was = self.recording;
   self.set_recording(false);
@@ -146,6 +150,11 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
         ++pending;
       }
     }
+    if (release) rec = TapeRecord{};
+  }
+  if (release) {
+    self.records.clear();
+    self.records.shrink_to_fit();
   }
   std::vector<Tensor> out;
   out.reserve(sources.size());
@@ -213,7 +222,14 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
     if (!t.defined()) throw InvalidArgumentError("GradientTape.gradient: a source is undefined");
     src.push_back(t);
   }
-  return detail::backward(*impl_, target, src, output_gradients, unconnected);
+  if (impl_->options.persistent) return detail::backward(*impl_, target, src, output_gradients, unconnected);
+  // As TF, a non-persistent tape is done after its one gradient: it frees its records during
+  // the walk and records nothing more (reset() starts it again).
+  std::vector<Tensor> out =
+      detail::backward(*impl_, target, src, output_gradients, unconnected, /*release=*/true);
+  impl_->stopped_by_gradient = impl_->recording;
+  impl_->set_recording(false);
+  return out;
 }
 
 Tensor GradientTape::gradient(const Tensor& target, const Source& source,
@@ -280,6 +296,8 @@ void GradientTape::reset() {
   impl_->variables.clear();
   impl_->variable_handles.clear();
   impl_->used = false;
+  if (impl_->stopped_by_gradient) impl_->set_recording(true);
+  impl_->stopped_by_gradient = false;
 }
 
 std::vector<Variable> GradientTape::watched_variables() const { return impl_->variables; }

@@ -24,6 +24,7 @@ struct TapeImpl {
   TapeOptions options;
   bool recording = false;  // change only through set_recording (it keeps the thread's count)
   bool used = false;
+  bool stopped_by_gradient = false;  // a non-persistent gradient() ended its recording
   IdSet watched;  // ids of watched tensors and of recorded outputs
   std::vector<TapeRecord> records;
   std::vector<Variable> variables;       // watched variables, in first-watch order

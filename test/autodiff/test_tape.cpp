@@ -105,6 +105,35 @@ TEST_CASE("reset() forgets recorded ops and watches and lets a non-persistent ta
   CHECK(tape.gradient(y3, x).item<float>() == 12.f);
 }
 
+TEST_CASE("a non-persistent tape lets go of what it recorded in gradient() and records no more",
+          "[autodiff]") {
+  // use_count() counts the holders of a tensor's buffer: the test's handles plus tape records.
+  tf::Variable w(tf::constant({1.f, 2.f, 3.f}));
+  const long unrecorded = w.peek().impl().use_count();  // the variable and peek()'s copy
+  {
+    tf::GradientTape tape;
+    auto h = w * 3.f;
+    auto y = tf::reduce_sum(h * h);
+    CHECK(h.impl().use_count() > 1);
+    CHECK(w.peek().impl().use_count() > unrecorded);
+    auto g = tape.gradient(y, {w})[0];
+    CHECK(values(g) == std::vector<float>{18.f, 36.f, 54.f});  // d/dw Σ(3w)² = 18w
+    CHECK(h.impl().use_count() == 1);
+    CHECK(w.peek().impl().use_count() == unrecorded);  // so an optimizer may update w in place
+    auto z = w * w;  // the tape is done: nothing is recorded
+    CHECK(z.impl().use_count() == 1);
+    CHECK(w.peek().impl().use_count() == unrecorded);
+  }
+  {
+    tf::GradientTape tape({.persistent = true});
+    auto h = w * 3.f;
+    auto y = tf::reduce_sum(h * h);
+    tape.gradient(y, {w});
+    CHECK(h.impl().use_count() > 1);  // kept for the next gradient() call
+    CHECK(values(tape.gradient(y, {w})[0]) == std::vector<float>{18.f, 36.f, 54.f});
+  }
+}
+
 TEST_CASE("watched_variables() lists trainable variables read under the tape, in read order",
           "[autodiff][variable]") {
   tf::Variable v(tf::constant(3.f), {.name = "v"});
