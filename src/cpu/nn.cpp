@@ -153,6 +153,58 @@ void window_argmax(
     }
 }
 
+/// MaxPoolGrad when the windows tile the image (stride = window, no padding inside it, e.g.
+/// 2x2/2 VALID): every input cell lies in at most one window, so each is written exactly once
+/// (dy at its window's first maximum, 0 elsewhere) without clearing dx first or scattering.
+/// Per window the argmax is found for all C channels together, which vectorizes.
+template <class T>
+bool max_pool_grad_tiled(const T* x, const T* dy, T* dx, const Conv2DAttrs& a) {
+  if (a.sh != a.kh || a.sw != a.kw || a.pad_top != 0 || a.pad_left != 0 || a.oh * a.kh > a.h ||
+      a.ow * a.kw > a.w)
+    return false;
+  const int64_t C = a.c, W = a.w, image = a.h * W * C;
+  const int64_t cells = a.kh * a.kw;
+  parallel_for(a.n * a.oh, grain_for(a.ow * cells * C), [&](int64_t r0, int64_t r1) {
+    std::vector<T> best(static_cast<size_t>(C));
+    std::vector<int32_t> at(static_cast<size_t>(C));
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / a.oh, oy = r % a.oh;
+      const T* img = x + n * image;
+      T* dimg = dx + n * image;
+      const T* g = dy + r * a.ow * C;
+      for (int64_t ox = 0; ox < a.ow; ++ox, g += C) {
+        auto cell = [&](int64_t k) { return ((oy * a.kh + k / a.kw) * W + ox * a.kw + k % a.kw) * C; };
+        T* __restrict b = best.data();
+        int32_t* __restrict idx = at.data();
+        const T* p = img + cell(0);
+        for (int64_t c = 0; c < C; ++c) {
+          b[c] = p[c];
+          idx[c] = 0;
+        }
+        for (int64_t k = 1; k < cells; ++k) {
+          p = img + cell(k);
+          for (int64_t c = 0; c < C; ++c) {
+            const bool take = p[c] > b[c];  // strict: the first maximum wins ties
+            b[c] = take ? p[c] : b[c];
+            idx[c] = take ? int32_t(k) : idx[c];
+          }
+        }
+        for (int64_t k = 0; k < cells; ++k) {
+          T* __restrict d = dimg + cell(k);
+          for (int64_t c = 0; c < C; ++c) d[c] = idx[c] == int32_t(k) ? g[c] : T(0);
+        }
+      }
+      // Rows and columns past the last window get no gradient.
+      if (a.ow * a.kw < W)
+        for (int64_t y = oy * a.kh; y < (oy + 1) * a.kh; ++y)
+          std::fill(dimg + (y * W + a.ow * a.kw) * C, dimg + (y + 1) * W * C, T(0));
+      if (oy == a.oh - 1 && a.oh * a.kh < a.h)
+        std::fill(dimg + a.oh * a.kh * W * C, dimg + image, T(0));
+    }
+  });
+  return true;
+}
+
 }  // namespace
 
 void CpuBackend::im2col(const KernelArgs& k) {
@@ -191,6 +243,7 @@ void CpuBackend::max_pool2d_grad(const KernelArgs& k) {
     const T* x = k.in(0).as<const T>();
     const T* dy = k.in(1).as<const T>();
     T* dx = k.out().as<T>();
+    if (max_pool_grad_tiled(x, dy, dx, a)) return;
     const int64_t C = a.c, image = a.h * a.w * C;
     parallel_for(a.n, grain_for(a.oh * a.ow * a.kh * a.kw * C), [&](int64_t n0, int64_t n1) {
       std::vector<T> best(static_cast<size_t>(C));

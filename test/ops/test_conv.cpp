@@ -272,6 +272,44 @@ TEST_CASE("pool gradients match finite differences, first and second order", "[o
   CHECK(tf::test::max_gradient_error(max_ddx, {x, v}) < kGradTol);
 }
 
+TEST_CASE("max_pool2d gradient where windows tile the image (stride = window), remainders too",
+          "[ops][nn][conv]") {
+  // Stride = window with VALID padding takes MaxPoolGrad's tiled path: each cell is written once.
+  // 5x7 images leave a last row (and a last column) that no window covers.
+  for (const std::string& device : test::devices()) {
+    INFO("device " << device);
+    tf::DeviceScope scope(device);
+    auto x = normal64({2, 5, 7, 3}, 44);
+    for (std::vector<int> k : {std::vector<int>{2, 2}, std::vector<int>{3, 2}}) {
+      INFO("window " << k[0] << "x" << k[1]);
+      CHECK(tf::test::max_gradient_error(
+                [&](auto& in) { return tf::nn::max_pool2d(in[0], k, k, "VALID"); }, {x}) <
+            kGradTol);
+      tf::GradientTape tape;
+      tape.watch(x);
+      auto g = tape.gradient(tf::nn::max_pool2d(x, k, k, "VALID"), x).to_vector<double>();
+      const int oh = 5 / k[0], ow = 7 / k[1];
+      double sum = 0;
+      for (int n = 0; n < 2; ++n)
+        for (int i = 0; i < 5; ++i)
+          for (int j = 0; j < 7; ++j)
+            for (int c = 0; c < 3; ++c) {
+              const double v = g[size_t(((n * 5 + i) * 7 + j) * 3 + c)];
+              sum += v;
+              if (i >= oh * k[0] || j >= ow * k[1]) CHECK(v == 0.0);  // outside every window
+              else CHECK((v == 0.0 || v == 1.0));
+            }
+      CHECK(sum == double(2 * oh * ow * 3));  // one 1 per output
+    }
+    // Ties in several channels at once: the first cell in row-major window order wins.
+    auto flat = tf::concat({tf::zeros({1, 2, 2, 1}), tf::ones({1, 2, 2, 1})}, 3);
+    tf::GradientTape tape;
+    tape.watch(flat);
+    CHECK_THAT(tape.gradient(tf::nn::max_pool2d(flat, {2}, {2}, "VALID"), flat).to_vector<float>(),
+               Equals(FVec{1, 1, 0, 0, 0, 0, 0, 0}));
+  }
+}
+
 TEST_CASE("dropout keeps about 1 - rate of the values, scaled by 1/(1 - rate)",
           "[ops][nn][conv][dropout]") {
   for (const std::string& device : test::devices()) {
