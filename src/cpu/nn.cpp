@@ -167,13 +167,16 @@ bool max_pool_grad_tiled(const T* x, const T* dy, T* dx, const Conv2DAttrs& a) {
   parallel_for(a.n * a.oh, grain_for(a.ow * cells * C), [&](int64_t r0, int64_t r1) {
     std::vector<T> best(static_cast<size_t>(C));
     std::vector<int32_t> at(static_cast<size_t>(C));
+    std::vector<int64_t> offset(static_cast<size_t>(cells));  // of cell k from the window's first
+    for (int64_t k = 0; k < cells; ++k) offset[size_t(k)] = ((k / a.kw) * W + k % a.kw) * C;
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / a.oh, oy = r % a.oh;
       const T* img = x + n * image;
       T* dimg = dx + n * image;
       const T* g = dy + r * a.ow * C;
       for (int64_t ox = 0; ox < a.ow; ++ox, g += C) {
-        auto cell = [&](int64_t k) { return ((oy * a.kh + k / a.kw) * W + ox * a.kw + k % a.kw) * C; };
+        const int64_t origin = (oy * a.kh * W + ox * a.kw) * C;
+        auto cell = [&](int64_t k) { return origin + offset[size_t(k)]; };
         T* __restrict b = best.data();
         int32_t* __restrict idx = at.data();
         const T* p = img + cell(0);
