@@ -112,19 +112,24 @@ template <Element T>
 Tensor constant(T value, DType dtype) {
   return detail::make_tensor(&value, dtype_of_v<T>, 1, Shape{}, dtype);
 }
+/// A tensor of `shape` from row-major `values`; sizes must agree.
+template <Element T>
+Tensor constant(const std::vector<T>& values, const Shape& shape) {
+  if constexpr (std::is_same_v<T, bool>) {
+    // std::vector<bool> packs bits and has no data(): copy into plain bools.
+    std::unique_ptr<bool[]> tmp(new bool[values.size()]);
+    for (size_t i = 0; i < values.size(); ++i) tmp[i] = values[i];
+    return detail::make_tensor(tmp.get(), DType::boolean, int64_t(values.size()), shape,
+                               DType::boolean);
+  } else {
+    return detail::make_tensor(values.data(), dtype_of_v<T>, int64_t(values.size()), shape,
+                               dtype_of_v<T>);
+  }
+}
 /// A 1-d tensor.
 template <Element T>
 Tensor constant(std::initializer_list<T> values) {
-  std::vector<T> v(values);
-  if constexpr (std::is_same_v<T, bool>) {
-    std::unique_ptr<bool[]> tmp(new bool[v.size()]);
-    for (size_t i = 0; i < v.size(); ++i) tmp[i] = v[i];
-    return detail::make_tensor(tmp.get(), DType::boolean, int64_t(v.size()),
-                               Shape{int64_t(v.size())}, DType::boolean);
-  } else {
-    return detail::make_tensor(v.data(), dtype_of_v<T>, int64_t(v.size()),
-                               Shape{int64_t(v.size())}, dtype_of_v<T>);
-  }
+  return constant(std::vector<T>(values), Shape{int64_t(values.size())});
 }
 /// A 2-d tensor from nested braces; rows must have equal length.
 template <Element T>
@@ -136,21 +141,7 @@ Tensor constant(std::initializer_list<std::initializer_list<T>> rows) {
       throw InvalidArgumentError("constant(): rows of a nested initializer have different lengths");
     v.insert(v.end(), r.begin(), r.end());
   }
-  return detail::make_tensor(v.data(), dtype_of_v<T>, int64_t(v.size()),
-                             Shape{int64_t(rows.size()), cols}, dtype_of_v<T>);
-}
-/// A tensor of `shape` from row-major `values`; sizes must agree.
-template <Element T>
-Tensor constant(const std::vector<T>& values, const Shape& shape) {
-  if constexpr (std::is_same_v<T, bool>) {
-    std::unique_ptr<bool[]> tmp(new bool[values.size()]);
-    for (size_t i = 0; i < values.size(); ++i) tmp[i] = values[i];
-    return detail::make_tensor(tmp.get(), DType::boolean, int64_t(values.size()), shape,
-                               DType::boolean);
-  } else {
-    return detail::make_tensor(values.data(), dtype_of_v<T>, int64_t(values.size()), shape,
-                               dtype_of_v<T>);
-  }
+  return constant(v, Shape{int64_t(rows.size()), cols});
 }
 template <Element T>
 Tensor constant(const std::vector<T>& values, const Shape& shape, DType dtype) {

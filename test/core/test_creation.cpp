@@ -64,6 +64,10 @@ TEST_CASE("constant picks the dtype from the C++ type", "[core][creation]") {
   CHECK(m.num_elements() == 6);
   CHECK_THAT(m.to_vector<float>(), Equals(std::vector<float>{1, 2, 3, 4, 5, 6}));
   CHECK_THROWS_AS(tf::constant({{1, 2}, {3}}), tf::InvalidArgumentError);
+  auto bm = tf::constant({{true, false}, {false, true}});  // std::vector<bool> has no data()
+  CHECK(bm.dtype() == tf::boolean);
+  CHECK(bm.shape() == tf::Shape{2, 2});
+  CHECK_THAT(bm.to_vector<bool>(), Equals(std::vector<bool>{true, false, false, true}));
 
   auto s = tf::constant(std::vector<double>{1, 2, 3, 4, 5, 6}, tf::Shape{3, 1, 2});
   CHECK(s.dtype() == tf::float64);
