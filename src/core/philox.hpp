@@ -46,6 +46,16 @@ TAPEFLOW_HD inline double u01d(uint32_t hi, uint32_t lo) {
 
 enum class RandomKind { Uniform, Normal, TruncatedNormal };
 
+/// Draw `attempt` of a uniform element in [a, b) (b itself is possible by rounding; the caller
+/// retries). Branch-free, so a CPU loop over elements vectorizes.
+template <class T>
+TAPEFLOW_HD inline T uniform_draw(double a, double b, uint64_t seed, uint64_t counter, uint64_t i,
+                                  uint32_t attempt) {
+  const Philox4 w = random_words(seed, counter, i, attempt);
+  const double u = std::is_same_v<T, float> ? double(u01f(w.v[0])) : u01d(w.v[0], w.v[1]);
+  return static_cast<T>(::fma(b - a, u, a));
+}
+
 /// Element i of the random op numbered `counter`: uniform in [a, b), or normal / truncated
 /// normal with mean a and standard deviation b. The one definition every backend's random
 /// kernel calls, so (seed, counter) give the same numbers on every device. Uniform retries the
@@ -55,6 +65,11 @@ template <class T>
 TAPEFLOW_HD inline T random_value(
     RandomKind kind, double a, double b, uint64_t seed, uint64_t counter, uint64_t i) {
   for (uint32_t attempt = 0;; ++attempt) {
+    if (kind == RandomKind::Uniform) {
+      const T v = uniform_draw<T>(a, b, seed, counter, i, attempt);
+      if (v >= static_cast<T>(b) && attempt < 8) continue;
+      return v;
+    }
     const Philox4 w = random_words(seed, counter, i, attempt);
     double u1, u2;
     if constexpr (std::is_same_v<T, float>) {
@@ -63,11 +78,6 @@ TAPEFLOW_HD inline T random_value(
     } else {
       u1 = u01d(w.v[0], w.v[1]);
       u2 = u01d(w.v[2], w.v[3]);
-    }
-    if (kind == RandomKind::Uniform) {
-      const T v = static_cast<T>(::fma(b - a, u1, a));
-      if (v >= static_cast<T>(b) && attempt < 8) continue;
-      return v;
     }
     // Box–Muller; 1 - u1 is in (0, 1] so the log is finite.
     const double z = ::sqrt(-2.0 * ::log(1.0 - u1)) * ::cos(6.283185307179586 * u2);

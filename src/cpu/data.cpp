@@ -168,6 +168,21 @@ void CpuBackend::random(const KernelArgs& k) {
     T* o = k.out().as<T>();
     const int64_t n = k.out().size();
     // Element i depends only on (seed, counter, i): any split over threads gives the same bits.
+    if (a.kind == detail::RandomKind::Uniform) {
+      // Dropout's masks: a vectorized pass of first draws, then random_value for the rare
+      // element that rounded up to b (the same bits as calling it for every element).
+      const double lo = a.a, hi = a.b;
+      const uint64_t seed = a.seed, counter = a.counter;
+      parallel_for(n, 4096, [=](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i)
+          o[i] = detail::uniform_draw<T>(lo, hi, seed, counter, uint64_t(i), 0);
+        for (int64_t i = begin; i < end; ++i)
+          if (o[i] >= static_cast<T>(hi))
+            o[i] = detail::random_value<T>(detail::RandomKind::Uniform, lo, hi, seed, counter,
+                                           uint64_t(i));
+      });
+      return;
+    }
     parallel_for(n, 4096, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
         o[i] = detail::random_value<T>(a.kind, a.a, a.b, a.seed, a.counter, uint64_t(i));
