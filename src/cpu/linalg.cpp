@@ -33,9 +33,14 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, const T
   // Below ~2 MFLOP a second thread costs more than it saves.
   const int threads = num_threads();
   if (threads <= 1 || m * n * k < (int64_t(1) << 20)) return call(0, m, 0, n);
-  // Split the longer side of C in blocks that keep OpenBLAS's micro-kernel tiles whole.
+  // Split the longer side of C in blocks that keep OpenBLAS's micro-kernel tiles whole; a C
+  // too narrow for that (a filter gradient: few rows, tens of columns, a long k) is split in
+  // blocks of 16 columns. Each element is still one OpenBLAS dot product over all of k, in
+  // the same order, so the bits do not depend on the split.
   const bool by_rows = m >= n;
-  const int64_t len = by_rows ? m : n, unit = by_rows ? 16 : 64;
+  const int64_t len = by_rows ? m : n;
+  int64_t unit = by_rows ? 16 : 64;
+  if (!by_rows && (len + unit - 1) / unit < threads) unit = 16;
   const int64_t blocks = (len + unit - 1) / unit;
   const int64_t parts = std::min<int64_t>(threads, blocks);
   if (parts <= 1) return call(0, m, 0, n);
