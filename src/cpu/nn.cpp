@@ -72,27 +72,43 @@ void pool_windows(const Conv2DAttrs& a, const T* x, T* out, Visit&& visit) {
 
 template <class T>
 void im2col_impl(const T* x, T* col, const Conv2DAttrs& a) {
-  const int64_t C = a.c, row = a.kh * a.kw * C;
+  const int64_t C = a.c, row = a.kh * a.kw * C, run = a.kw * C;
+  // Output columns whose window lies inside the image horizontally, [in0, in1): there each
+  // window row is one copy of kw·C values. Windows that overhang an edge take the general path.
+  const int64_t in0 = std::min(a.ow, (a.pad_left + a.sw - 1) / a.sw);
+  const int64_t in1 =
+      a.w >= a.kw ? std::max(in0, std::min(a.ow, (a.w - a.kw + a.pad_left) / a.sw + 1)) : in0;
   parallel_for(a.n * a.oh, grain_for(a.ow * row), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / a.oh, oy = r % a.oh;
       const T* img = x + n * a.h * a.w * C;
       T* dst = col + r * a.ow * row;
       const int64_t y0 = oy * a.sh - a.pad_top;
-      for (int64_t ox = 0; ox < a.ow; ++ox, dst += row) {
-        const int64_t x0 = ox * a.sw - a.pad_left;
-        const Span sx = valid_span(x0, a.kw, a.w);
-        for (int64_t ky = 0; ky < a.kh; ++ky) {
-          T* d = dst + ky * a.kw * C;
-          const int64_t iy = y0 + ky;
-          if (iy < 0 || iy >= a.h || sx.k1 <= sx.k0) {
-            std::fill(d, d + a.kw * C, T(0));
-            continue;
-          }
-          std::fill(d, d + sx.k0 * C, T(0));
-          copy_run(d + sx.k0 * C, img + (iy * a.w + x0 + sx.k0) * C, (sx.k1 - sx.k0) * C);
-          std::fill(d + sx.k1 * C, d + a.kw * C, T(0));
+      // One window row (ky) at a time across the output row: the rows this touches stay in L1.
+      for (int64_t ky = 0; ky < a.kh; ++ky) {
+        T* d = dst + ky * run;
+        const int64_t iy = y0 + ky;
+        if (iy < 0 || iy >= a.h) {
+          for (int64_t ox = 0; ox < a.ow; ++ox) std::fill(d + ox * row, d + ox * row + run, T(0));
+          continue;
         }
+        const T* src = img + iy * a.w * C;
+        auto edge = [&](int64_t ox) {
+          const int64_t x0 = ox * a.sw - a.pad_left;
+          const Span sx = valid_span(x0, a.kw, a.w);
+          T* e = d + ox * row;
+          if (sx.k1 <= sx.k0) {
+            std::fill(e, e + run, T(0));
+            return;
+          }
+          std::fill(e, e + sx.k0 * C, T(0));
+          copy_run(e + sx.k0 * C, src + (x0 + sx.k0) * C, (sx.k1 - sx.k0) * C);
+          std::fill(e + sx.k1 * C, e + run, T(0));
+        };
+        for (int64_t ox = 0; ox < in0; ++ox) edge(ox);
+        for (int64_t ox = in0; ox < in1; ++ox)
+          copy_run(d + ox * row, src + (ox * a.sw - a.pad_left) * C, run);
+        for (int64_t ox = in1; ox < a.ow; ++ox) edge(ox);
       }
     }
   });
