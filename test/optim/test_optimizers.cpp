@@ -140,6 +140,34 @@ TEST_CASE("Adam's fused in-place step gives the unfused ops' bits (float32, floa
   }
 }
 
+TEST_CASE("Adam's fused CPU step flushes subnormals as TF's CPU kernels do; the unfused keeps them",
+          "[optim]") {
+  // After one step with g = 1, m = 0.1; with g = 0 it then decays by beta_1 = 0.9 per step and
+  // would reach the subnormal range (< 1.18e-38) after ~830 steps. Under flush-to-zero its
+  // decrement vanishes first, so m stays a normal number near 1e-37.
+  tf::DeviceScope scope("/cpu:0");
+  tf::Variable fused(tf::zeros({4})), unfused(tf::zeros({4}));
+  opt::Adam a({.learning_rate = 0.001}), b({.learning_rate = 0.001});
+  for (int step = 0; step < 850; ++step) {
+    const tf::Tensor g = step == 0 ? tf::ones({4}) : tf::zeros({4});
+    a.apply_gradients({g}, {fused});
+    const tf::Tensor held = unfused.peek();  // shared: the unfused ops run
+    b.apply_gradients({g}, {unfused});
+  }
+  const auto m_fused = a.slots(fused)[0].second.peek().to_vector<float>();
+  const auto m_unfused = b.slots(unfused)[0].second.peek().to_vector<float>();
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(std::fpclassify(m_fused[i]) == FP_NORMAL);
+    CHECK(m_fused[i] < 2e-37f);
+    CHECK(std::fpclassify(m_unfused[i]) == FP_SUBNORMAL);
+  }
+  // The weights agree to the last bit: the steps that differ are far below it.
+  CHECK(fused.peek().to_vector<float>() == unfused.peek().to_vector<float>());
+  // The caller's own arithmetic still produces subnormals.
+  volatile float x = 1e-30f, y = 1e-10f;
+  CHECK(std::fpclassify(x * y) == FP_SUBNORMAL);
+}
+
 TEST_CASE("Adam amsgrad keeps the largest second moment in the denominator", "[optim]") {
   // beta_2 = 0.5 and gradients 1, 0, 0: v falls (0.5, 0.25, 0.125), vhat stays 0.5.
   auto run = [](bool amsgrad) {
