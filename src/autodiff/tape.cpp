@@ -121,8 +121,11 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
     grads.get(target.id()) = seed;
     pending = 1;
   }
-  for (auto it = self.records.rbegin(); it != self.records.rend() && pending > 0; ++it) {
-    TapeRecord& rec = *it;
+  // Newest first. With `release` the record visited last is always the vector's last one, so
+  // popping it destroys it once, as soon as the walk has moved past it.
+  for (size_t idx = self.records.size(); idx > 0 && pending > 0; --idx) {
+    if (release && self.records.size() > idx) self.records.pop_back();
+    TapeRecord& rec = self.records[idx - 1];
     Tensor* g = grads.find(rec.output.id());
     if (!g || !g->defined()) continue;
     Tensor upstream = *g;
@@ -150,12 +153,8 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
         ++pending;
       }
     }
-    if (release) rec = TapeRecord{};
   }
-  if (release) {
-    self.records.clear();
-    self.records.shrink_to_fit();
-  }
+  if (release) self.records.clear();
   std::vector<Tensor> out;
   out.reserve(sources.size());
   for (const Tensor& s : sources) {
