@@ -35,8 +35,10 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, const T
   if (threads <= 1 || m * n * k < (int64_t(1) << 20)) return call(0, m, 0, n);
   // Split the longer side of C in blocks that keep OpenBLAS's micro-kernel tiles whole; a C
   // too narrow for that (a filter gradient: few rows, tens of columns, a long k) is split in
-  // blocks of 16 columns. Each element is still one OpenBLAS dot product over all of k, in
-  // the same order, so the bits do not depend on the split.
+  // blocks of 16 columns. Each element is still one OpenBLAS dot product over all of k. The
+  // split depends only on the shape and the thread count, so results repeat run to run; for
+  // some shapes their last bits differ from a single call's (not for conv1's 9x32 filter
+  // gradient: checked).
   const bool by_rows = m >= n;
   const int64_t len = by_rows ? m : n;
   int64_t unit = by_rows ? 16 : 64;
