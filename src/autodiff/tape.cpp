@@ -13,6 +13,7 @@
 // twice accumulate with add(). Rules are written with tapeflow's own ops, so while a tape runs
 // its walk (it is paused then) the other tapes on the thread record those ops: nesting tapes
 // gives higher-order derivatives. Each rule runs on the device of its forward op.
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -53,9 +54,13 @@ void TapeImpl::watch_tensor(const Tensor& t) {
 }
 
 void TapeImpl::watch_variable(const Variable& v) {
-  watch_tensor(v.peek());
-  if (is_floating(v.dtype()) && variable_handles.insert(v.handle_id()).second)
-    variables.push_back(v);
+  const Tensor value = v.peek();
+  watch_tensor(value);
+  if (!is_floating(v.dtype())) return;
+  auto [it, fresh] = variable_values.try_emplace(v.handle_id());
+  if (fresh) variables.push_back(v);
+  std::vector<uint64_t>& ids = it->second;
+  if (std::find(ids.begin(), ids.end(), value.id()) == ids.end()) ids.push_back(value.id());
 }
 
 void notify_variable_read(const Variable& v) {
@@ -82,13 +87,28 @@ void record_op(const char* name, InputList inputs, const Tensor& output, const G
 
 namespace {
 
-Tensor source_tensor(const Source& s) { return s.is_variable() ? s.variable().peek() : s.tensor(); }
+/// A source of gradient(): its current value, and the ids whose gradients make its gradient
+/// (a tensor's own; for a variable, every value it held when read under the tape).
+struct SourceIds {
+  Tensor value;
+  std::vector<uint64_t> ids;
+};
+
+SourceIds resolve_source(const TapeImpl& t, const Source& s) {
+  if (!s.is_variable()) return {s.tensor(), {s.tensor().defined() ? s.tensor().id() : 0}};
+  SourceIds r{s.variable().peek(), {}};
+  if (auto it = t.variable_values.find(s.variable().handle_id()); it != t.variable_values.end())
+    r.ids = it->second;
+  if (r.value.defined() && std::find(r.ids.begin(), r.ids.end(), r.value.id()) == r.ids.end())
+    r.ids.push_back(r.value.id());
+  return r;
+}
 
 /// The backward walk; `self` is paused while it runs so that only other tapes record it. With
 /// `release` (a non-persistent tape's one gradient() call) each record is dropped as soon as its
 /// rule has run, as TensorFlow does: activations die during the walk instead of with the tape,
 /// and variable values are no longer shared, so optimizers can update them in place.
-std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::vector<Tensor>& sources,
+std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::vector<SourceIds>& sources,
                              const Tensor& output_gradients, UnconnectedGradients unconnected,
                              bool release = false) {
   if (!target.defined()) throw InvalidArgumentError("GradientTape.gradient: target is undefined");
@@ -104,7 +124,8 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
   // is a source's.
   IdMap<Tensor> grads;
   IdSet source_ids;
-  for (const Tensor& s : sources) source_ids.insert(s.id());
+  for (const SourceIds& s : sources)
+    for (uint64_t id : s.ids) source_ids.insert(id);
   size_t pending = 0;
   if (is_floating(target.dtype())) {
     Tensor seed;
@@ -157,15 +178,14 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
   if (release) self.records.clear();
   std::vector<Tensor> out;
   out.reserve(sources.size());
-  for (const Tensor& s : sources) {
-    Tensor* g = grads.find(s.id());
-    if (g && g->defined() && is_floating(s.dtype())) {
-      out.push_back(*g);
-    } else if (unconnected == UnconnectedGradients::Zero && is_floating(s.dtype())) {
-      out.push_back(zeros_like(s));
-    } else {
-      out.emplace_back();
-    }
+  for (const SourceIds& s : sources) {
+    Tensor sum;
+    if (is_floating(s.value.dtype()))
+      for (uint64_t id : s.ids)
+        if (Tensor* g = grads.find(id); g && g->defined()) sum = sum.defined() ? add(sum, *g) : *g;
+    if (!sum.defined() && unconnected == UnconnectedGradients::Zero && is_floating(s.value.dtype()))
+      sum = zeros_like(s.value);
+    out.push_back(sum);
   }
   return out;
 }
@@ -214,12 +234,12 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
                                            const Tensor& output_gradients,
                                            UnconnectedGradients unconnected) {
   mark_used(*impl_);
-  std::vector<Tensor> src;
+  std::vector<detail::SourceIds> src;
   src.reserve(sources.size());
   for (const Source& s : sources) {
-    Tensor t = detail::source_tensor(s);
-    if (!t.defined()) throw InvalidArgumentError("GradientTape.gradient: a source is undefined");
-    src.push_back(t);
+    src.push_back(detail::resolve_source(*impl_, s));
+    if (!src.back().value.defined())
+      throw InvalidArgumentError("GradientTape.gradient: a source is undefined");
   }
   if (impl_->options.persistent) return detail::backward(*impl_, target, src, output_gradients, unconnected);
   // As TF, a non-persistent tape is done after its one gradient: it frees its records during
@@ -239,14 +259,15 @@ Tensor GradientTape::gradient(const Tensor& target, const Source& source,
 Tensor GradientTape::jacobian(const Tensor& target, const Source& source,
                               UnconnectedGradients unconnected) {
   mark_used(*impl_);
-  Tensor x = detail::source_tensor(source);
+  const detail::SourceIds src = detail::resolve_source(*impl_, source);
+  const Tensor& x = src.value;
   const int64_t n = target.num_elements();
   std::vector<Tensor> rows;
   rows.reserve(size_t(n));
   Tensor flat_eye = eye(n, n, target.dtype());
   for (int64_t i = 0; i < n; ++i) {
     Tensor seed = reshape(slice(flat_eye, {i, 0}, {1, n}), target.shape());
-    Tensor g = detail::backward(*impl_, target, {x}, seed, unconnected)[0];
+    Tensor g = detail::backward(*impl_, target, {src}, seed, unconnected)[0];
     if (!g.defined()) return Tensor();
     rows.push_back(g);
   }
@@ -259,7 +280,8 @@ Tensor GradientTape::jacobian(const Tensor& target, const Source& source,
 Tensor GradientTape::batch_jacobian(const Tensor& target, const Source& source,
                                     UnconnectedGradients unconnected) {
   mark_used(*impl_);
-  Tensor x = detail::source_tensor(source);
+  const detail::SourceIds src = detail::resolve_source(*impl_, source);
+  const Tensor& x = src.value;
   if (target.rank() < 1 || x.rank() < 1 || target.shape()[0] != x.shape()[0])
     throw InvalidArgumentError(detail::str_cat(
         "batch_jacobian needs target and source with the same first (batch) dimension; got ",
@@ -272,7 +294,7 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Source& source,
     // Seed element j of every batch row at once: rows are independent by assumption.
     Tensor row = reshape(slice(eye_m, {j, 0}, {1, m}), Shape{1, m});
     Tensor seed = reshape(broadcast_to(row, Shape{b, m}), target.shape());
-    Tensor g = detail::backward(*impl_, target, {x}, seed, unconnected)[0];
+    Tensor g = detail::backward(*impl_, target, {src}, seed, unconnected)[0];
     if (!g.defined()) return Tensor();
     cols.push_back(reshape(g, Shape{b, x.num_elements() / std::max<int64_t>(b, 1)}));
   }
@@ -293,7 +315,7 @@ void GradientTape::reset() {
   impl_->records.clear();
   impl_->watched.clear();
   impl_->variables.clear();
-  impl_->variable_handles.clear();
+  impl_->variable_values.clear();
   impl_->used = false;
   if (impl_->stopped_by_gradient) impl_->set_recording(true);
   impl_->stopped_by_gradient = false;

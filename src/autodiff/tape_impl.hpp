@@ -1,7 +1,7 @@
 #pragma once
 
 #include <memory>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "autodiff/id_map.hpp"
@@ -27,8 +27,11 @@ struct TapeImpl {
   bool stopped_by_gradient = false;  // a non-persistent gradient() ended its recording
   IdSet watched;  // ids of watched tensors and of recorded outputs
   std::vector<TapeRecord> records;
-  std::vector<Variable> variables;       // watched variables, in first-watch order
-  std::unordered_set<uint64_t> variable_handles;
+  std::vector<Variable> variables;  // watched variables, in first-watch order
+  /// Per watched variable (by handle): the ids of the values it held when read under this tape,
+  /// in read order. The gradient with respect to the variable sums theirs, as TF's gradient
+  /// flows to the resource handle: an assign between a read and gradient() loses nothing.
+  std::unordered_map<uint64_t, std::vector<uint64_t>> variable_values;
 
   void set_recording(bool on);
   void watch_tensor(const Tensor& t);

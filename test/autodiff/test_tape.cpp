@@ -134,6 +134,31 @@ TEST_CASE("a non-persistent tape lets go of what it recorded in gradient() and r
   }
 }
 
+TEST_CASE("the gradient with respect to a variable follows the values read under the tape, "
+          "as TF's follows the handle, even after an assign",
+          "[autodiff]") {
+  {
+    tf::Variable w(tf::constant(3.f));
+    tf::GradientTape tape;
+    auto y = w * w;  // reads w = 3
+    w.assign(tf::constant(5.f));
+    auto g = tape.gradient(y, {w})[0];
+    REQUIRE(g.defined());
+    CHECK(g.item<float>() == 6.f);  // 2 * 3, at the value read
+  }
+  {
+    // Two reads of two values: both paths count (1 from the first read, 2 * 3 from the second).
+    tf::Variable v(tf::constant(2.f));
+    tf::GradientTape tape({.persistent = true});
+    auto a = v * 1.f;
+    v.assign_add(tf::constant(1.f));
+    auto b = v * v;
+    CHECK(tape.gradient(a + b, {v})[0].item<float>() == 7.f);
+    CHECK(tape.jacobian(a + b, v).item<float>() == 7.f);
+    CHECK(tape.gradient(a, {v})[0].item<float>() == 1.f);
+  }
+}
+
 TEST_CASE("watched_variables() lists trainable variables read under the tape, in read order",
           "[autodiff][variable]") {
   tf::Variable v(tf::constant(3.f), {.name = "v"});
