@@ -10,6 +10,7 @@
 namespace tf = tapeflow;
 
 int main(int argc, char** argv) {
+  example::relaunch_with_fast_blas(argv);
   CLI::App app{"Train an MLP on Fashion-MNIST with tapeflow"};
   example::Flags flags{.epochs = 15, .batch_size = 128, .learning_rate = 1e-3};
   example::add_flags(app, flags);

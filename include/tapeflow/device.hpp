@@ -51,6 +51,12 @@ TAPEFLOW_API Device default_device();
 TAPEFLOW_API void set_num_threads(int n);
 /// The CPU thread count in use (or that will be used).
 TAPEFLOW_API int num_threads();
+/// OpenBLAS picks its kernels when it is loaded, before any tapeflow code runs. On VMs that hide
+/// the CPU model it can fall back to pre-AVX2 ones ("Prescott"), which makes matmul several
+/// times slower. When that happened and OPENBLAS_CORETYPE is unset, this returns the value to
+/// set it to before the program starts ("SkylakeX" on AVX-512 CPUs, "Haswell" on AVX2 ones);
+/// otherwise "". tapeflow also says so once on stderr when its CPU thread pool starts.
+TAPEFLOW_API std::string openblas_coretype_hint();
 }  // namespace config
 
 }  // namespace tapeflow

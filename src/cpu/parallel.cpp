@@ -9,12 +9,15 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
+#include <strings.h>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 extern "C" void openblas_set_num_threads(int);
+extern "C" char* openblas_get_corename(void);
 
 namespace tapeflow::cpu {
 namespace {
@@ -146,6 +149,12 @@ Pool& pool() {
     // spin in sched_yield for ~0.1 s after each call, taking a core from the element-wise
     // kernels that follow (a fifth of W7's samples before).
     openblas_set_num_threads(1);
+    if (std::string hint = config::openblas_coretype_hint(); !hint.empty())
+      std::fprintf(stderr,
+                   "tapeflow: OpenBLAS chose its '%s' kernels on a CPU that runs %s ones, so "
+                   "matmul is several times slower than it could be; start the program with "
+                   "OPENBLAS_CORETYPE=%s\n",
+                   openblas_get_corename(), hint.c_str(), hint.c_str());
     return new Pool(configured_threads());  // never destroyed: workers may outlive main
   }();
   return *p;
@@ -170,6 +179,28 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return cpu::g_pool_created ? cpu::num_threads() : cpu::configured_threads(); }
+
+std::string openblas_coretype_hint() {
+#if defined(__x86_64__)
+  if (std::getenv("OPENBLAS_CORETYPE")) return "";
+  // OpenBLAS's fallbacks for CPUs it does not recognise, and the cores older than Haswell.
+  static const char* const kLegacy[] = {"Katmai",  "Coppermine",  "Northwood",  "Prescott",
+                                        "Banias",  "Core2",       "Penryn",     "Dunnington",
+                                        "Nehalem", "Sandybridge", "Atom",       "Barcelona",
+                                        "Opteron", "Bobcat",      "Bulldozer",  "Piledriver",
+                                        "Steamroller", "Excavator", "Unknown"};
+  const std::string core = openblas_get_corename();
+  bool legacy = false;
+  for (const char* name : kLegacy) legacy = legacy || strcasecmp(core.c_str(), name) == 0;
+  if (!legacy) return "";
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+#endif
+  return "";
+}
 
 }  // namespace tapeflow::config
 
