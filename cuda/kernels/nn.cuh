@@ -65,6 +65,18 @@ struct Im2Col {
   }
 };
 
+/// Decomposes an index of the image [n, h, w, c], with the windows covering it on each axis
+/// (the adjoint kernels gather over them).
+struct ImageCell {
+  int64_t n, iy, ix, c;
+  Cover cy, cx;
+};
+TF_HD inline ImageCell image_cell(int64_t t, const Conv2DAttrs& a) {
+  const int64_t c = t % a.c, pix = t / a.c, ix = pix % a.w, r = pix / a.w, iy = r % a.h, n = r / a.h;
+  return {n, iy, ix, c, covering(iy, a.pad_top, a.kh, a.sh, a.oh),
+          covering(ix, a.pad_left, a.kw, a.sw, a.ow)};
+}
+
 /// Image element (n, iy, ix, c) of the adjoint: the sum of its copies in every window.
 template <class T>
 struct Col2Im {
@@ -72,8 +84,7 @@ struct Col2Im {
   T* x;
   Conv2DAttrs a;
   TF_HD void operator()(int64_t t) const {
-    const int64_t c = t % a.c, pix = t / a.c, ix = pix % a.w, r = pix / a.w, iy = r % a.h, n = r / a.h;
-    const Cover cy = covering(iy, a.pad_top, a.kh, a.sh, a.oh), cx = covering(ix, a.pad_left, a.kw, a.sw, a.ow);
+    const auto [n, iy, ix, c, cy, cx] = image_cell(t, a);
     const int64_t row_len = a.kh * a.kw * a.c;
     T s = T(0);
     for (int64_t oy = cy.lo; oy <= cy.hi; ++oy) {
@@ -118,8 +129,7 @@ struct MaxPoolGrad {
   T* dx;
   Conv2DAttrs a;
   TF_HD void operator()(int64_t t) const {
-    const int64_t c = t % a.c, pix = t / a.c, ix = pix % a.w, r = pix / a.w, iy = r % a.h, n = r / a.h;
-    const Cover cy = covering(iy, a.pad_top, a.kh, a.sh, a.oh), cx = covering(ix, a.pad_left, a.kw, a.sw, a.ow);
+    const auto [n, iy, ix, c, cy, cx] = image_cell(t, a);
     const T* img = x + n * a.h * a.w * a.c;
     const int64_t here = iy * a.w + ix;
     T s = T(0);
@@ -171,8 +181,7 @@ struct AvgPoolGrad {
   T* dx;
   Conv2DAttrs a;
   TF_HD void operator()(int64_t t) const {
-    const int64_t c = t % a.c, pix = t / a.c, ix = pix % a.w, r = pix / a.w, iy = r % a.h, n = r / a.h;
-    const Cover cy = covering(iy, a.pad_top, a.kh, a.sh, a.oh), cx = covering(ix, a.pad_left, a.kw, a.sw, a.ow);
+    const auto [n, iy, ix, c, cy, cx] = image_cell(t, a);
     T s = T(0);
     for (int64_t oy = cy.lo; oy <= cy.hi; ++oy) {
       const Cover ty = taps(oy * a.sh - a.pad_top, a.kh, a.h);
