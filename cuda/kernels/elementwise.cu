@@ -7,28 +7,28 @@ namespace tapeflow::cuda {
 
 using kern::DeviceExec;
 
-void add(const detail::KernelArgs& k) { kern::arith(k, kern::AddOp{}, DeviceExec{}); }
-void sub(const detail::KernelArgs& k) { kern::arith(k, kern::SubOp{}, DeviceExec{}); }
-void mul(const detail::KernelArgs& k) { kern::arith(k, kern::MulOp{}, DeviceExec{}); }
-void div(const detail::KernelArgs& k) { kern::arith(k, kern::DivOp{}, DeviceExec{}); }
-void pow(const detail::KernelArgs& k) { kern::arith(k, kern::PowOp{}, DeviceExec{}); }
-void maximum(const detail::KernelArgs& k) { kern::arith(k, kern::MaximumOp{}, DeviceExec{}); }
-void minimum(const detail::KernelArgs& k) { kern::arith(k, kern::MinimumOp{}, DeviceExec{}); }
-void equal(const detail::KernelArgs& k) { kern::compare(k, kern::EqualOp{}, DeviceExec{}); }
-void not_equal(const detail::KernelArgs& k) { kern::compare(k, kern::NotEqualOp{}, DeviceExec{}); }
-void less(const detail::KernelArgs& k) { kern::compare(k, kern::LessOp{}, DeviceExec{}); }
-void less_equal(const detail::KernelArgs& k) { kern::compare(k, kern::LessEqualOp{}, DeviceExec{}); }
-void greater(const detail::KernelArgs& k) { kern::compare(k, kern::GreaterOp{}, DeviceExec{}); }
-void greater_equal(const detail::KernelArgs& k) { kern::compare(k, kern::GreaterEqualOp{}, DeviceExec{}); }
-void logical_and(const detail::KernelArgs& k) { kern::logical(k, kern::LogicalAndOp{}, DeviceExec{}); }
-void logical_or(const detail::KernelArgs& k) { kern::logical(k, kern::LogicalOrOp{}, DeviceExec{}); }
+void add(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Add{}, DeviceExec{}); }
+void sub(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Sub{}, DeviceExec{}); }
+void mul(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Mul{}, DeviceExec{}); }
+void div(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Div{}, DeviceExec{}); }
+void pow(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Pow{}, DeviceExec{}); }
+void maximum(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Maximum{}, DeviceExec{}); }
+void minimum(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Minimum{}, DeviceExec{}); }
+void equal(const detail::KernelArgs& k) { kern::compare(k, kern::ops::Equal{}, DeviceExec{}); }
+void not_equal(const detail::KernelArgs& k) { kern::compare(k, kern::ops::NotEqual{}, DeviceExec{}); }
+void less(const detail::KernelArgs& k) { kern::compare(k, kern::ops::Less{}, DeviceExec{}); }
+void less_equal(const detail::KernelArgs& k) { kern::compare(k, kern::ops::LessEqual{}, DeviceExec{}); }
+void greater(const detail::KernelArgs& k) { kern::compare(k, kern::ops::Greater{}, DeviceExec{}); }
+void greater_equal(const detail::KernelArgs& k) { kern::compare(k, kern::ops::GreaterEqual{}, DeviceExec{}); }
+void logical_and(const detail::KernelArgs& k) { kern::logical(k, kern::ops::LogicalAnd{}, DeviceExec{}); }
+void logical_or(const detail::KernelArgs& k) { kern::logical(k, kern::ops::LogicalOr{}, DeviceExec{}); }
 void select(const detail::KernelArgs& k) { kern::select(k, DeviceExec{}); }
 
-void neg(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::NegOp{}, DeviceExec{}); }
-void abs(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::AbsOp{}, DeviceExec{}); }
-void sign(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::SignOp{}, DeviceExec{}); }
-void square(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::SquareOp{}, DeviceExec{}); }
-void relu(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ReluOp{}, DeviceExec{}); }
+void neg(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Neg{}, DeviceExec{}); }
+void abs(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Abs{}, DeviceExec{}); }
+void sign(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Sign{}, DeviceExec{}); }
+void square(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Square{}, DeviceExec{}); }
+void relu(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Relu{}, DeviceExec{}); }
 void relu_grad(const detail::KernelArgs& k) { kern::relu_grad(k, DeviceExec{}); }
 void exp(const detail::KernelArgs& k) { kern::unary_float(k, kern::ExpOp{}, DeviceExec{}); }
 void log(const detail::KernelArgs& k) { kern::unary_float(k, kern::LogOp{}, DeviceExec{}); }

@@ -1,110 +1,23 @@
 #pragma once
 
 // Element-wise kernels (binary with NumPy broadcasting, select, unary, cast): functors and
-// plans, run on the device by elementwise.cu and on the host by the host test. Each functor's
-// operator() is the CPU backend's lambda (src/cpu/elementwise.cpp), written once for both.
+// plans, run on the device by elementwise.cu and on the host by the host test. The exact
+// operations are the CPU backend's own (src/backend/elementwise_ops.hpp); the transcendental
+// ones below use CUDA's math library.
 
 #include <cmath>
 
+#include "backend/elementwise_ops.hpp"
 #include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 
 // ---- the operations ---------------------------------------------------------------------------
 
-struct AddOp {
-  template <class T>
-  TF_HD T operator()(T a, T b) const { return T(a + b); }
-};
-struct SubOp {
-  template <class T>
-  TF_HD T operator()(T a, T b) const { return T(a - b); }
-};
-struct MulOp {
-  template <class T>
-  TF_HD T operator()(T a, T b) const { return T(a * b); }
-};
-struct DivOp {  // integer division by zero is rejected by the front end
-  template <class T>
-  TF_HD T operator()(T a, T b) const { return T(a / b); }
-};
-struct PowOp {
-  template <class T>
-  TF_HD T operator()(T a, T b) const {
-    if constexpr (std::is_integral_v<T>) {
-      T r = 1, base = a;
-      for (T e = b; e > 0; e >>= 1, base *= base)
-        if (e & 1) r *= base;
-      return r;
-    } else {
-      return T(::pow(a, b));
-    }
-  }
-};
-struct MaximumOp {  // NaN in a wins; otherwise the larger, a on ties
-  template <class T>
-  TF_HD T operator()(T a, T b) const { return (a != a) ? a : (a >= b ? a : b); }
-};
-struct MinimumOp {
-  template <class T>
-  TF_HD T operator()(T a, T b) const { return (a != a) ? a : (a <= b ? a : b); }
-};
-struct EqualOp {
-  template <class T>
-  TF_HD bool operator()(T a, T b) const { return a == b; }
-};
-struct NotEqualOp {
-  template <class T>
-  TF_HD bool operator()(T a, T b) const { return a != b; }
-};
-struct LessOp {
-  template <class T>
-  TF_HD bool operator()(T a, T b) const { return a < b; }
-};
-struct LessEqualOp {
-  template <class T>
-  TF_HD bool operator()(T a, T b) const { return a <= b; }
-};
-struct GreaterOp {
-  template <class T>
-  TF_HD bool operator()(T a, T b) const { return a > b; }
-};
-struct GreaterEqualOp {
-  template <class T>
-  TF_HD bool operator()(T a, T b) const { return a >= b; }
-};
-struct LogicalAndOp {
-  TF_HD bool operator()(bool a, bool b) const { return a && b; }
-};
-struct LogicalOrOp {
-  TF_HD bool operator()(bool a, bool b) const { return a || b; }
-};
+// Arithmetic, comparisons, logic and the exact unary operations: one definition with the CPU
+// backend's kernels (src/backend/elementwise_ops.hpp).
+namespace ops = detail::ops;
 
-// Unary, numeric dtypes.
-struct NegOp {
-  template <class T>
-  TF_HD T operator()(T x) const { return T(-x); }
-};
-struct AbsOp {
-  template <class T>
-  TF_HD T operator()(T x) const { return x < 0 ? T(-x) : x; }
-};
-struct SignOp {  // NaN stays NaN
-  template <class T>
-  TF_HD T operator()(T x) const { return x > 0 ? T(1) : (x < 0 ? T(-1) : (x == 0 ? T(0) : x)); }
-};
-struct SquareOp {
-  template <class T>
-  TF_HD T operator()(T x) const { return T(x * x); }
-};
-struct ReluOp {  // NaN stays NaN
-  template <class T>
-  TF_HD T operator()(T x) const { return x > 0 ? x : (x == x ? T(0) : x); }
-};
-struct ReluGradOp {  // (x, dy) → dy where x > 0
-  template <class T>
-  TF_HD T operator()(T x, T dy) const { return x > T(0) ? dy : T(0); }
-};
 // Unary, floating dtypes: the C math functions (the device's are within a few ulp of the
 // host's; exact bits may differ from xsimd's on the CPU).
 struct ExpOp {
@@ -150,9 +63,6 @@ struct FloorOp {
 struct SigmoidOp {
   template <class T>
   TF_HD T operator()(T x) const { return T(1) / (T(1) + ::exp(-x)); }
-};
-struct LogicalNotOp {
-  TF_HD bool operator()(bool x) const { return !x; }
 };
 
 // ---- functors -----------------------------------------------------------------------------------
@@ -279,12 +189,12 @@ void unary_float(const KernelArgs& k, Op op, const Exec& ex) {
 }
 template <class Exec>
 void logical_not(const KernelArgs& k, const Exec& ex) {
-  ex.for_each(k.out().size(), Unary<bool, LogicalNotOp>{k.in(0).as<const bool>(), k.out().as<bool>(), {}});
+  ex.for_each(k.out().size(), Unary<bool, ops::LogicalNot>{k.in(0).as<const bool>(), k.out().as<bool>(), {}});
 }
 template <class Exec>
 void relu_grad(const KernelArgs& k, const Exec& ex) {
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() {
-    ex.for_each(k.out().size(), BinarySame<T, T, ReluGradOp>{k.in(0).as<const T>(), k.in(1).as<const T>(),
+    ex.for_each(k.out().size(), BinarySame<T, T, ops::ReluGrad>{k.in(0).as<const T>(), k.in(1).as<const T>(),
                                                              k.out().as<T>(), {}});
   });
 }

@@ -163,19 +163,19 @@ void test_binary() {
   };
   const kern::HostExec ex;
   const std::vector<Op> ops = {
-      {"add", [](auto& a, auto& b) { return tf::add(a, b); }, [&](auto& k) { kern::arith(k, kern::AddOp{}, ex); }, false},
-      {"sub", [](auto& a, auto& b) { return tf::subtract(a, b); }, [&](auto& k) { kern::arith(k, kern::SubOp{}, ex); }, false},
-      {"mul", [](auto& a, auto& b) { return tf::multiply(a, b); }, [&](auto& k) { kern::arith(k, kern::MulOp{}, ex); }, false},
-      {"div", [](auto& a, auto& b) { return tf::divide(a, b); }, [&](auto& k) { kern::arith(k, kern::DivOp{}, ex); }, false},
-      {"pow", [](auto& a, auto& b) { return tf::pow(a, b); }, [&](auto& k) { kern::arith(k, kern::PowOp{}, ex); }, false},
-      {"maximum", [](auto& a, auto& b) { return tf::maximum(a, b); }, [&](auto& k) { kern::arith(k, kern::MaximumOp{}, ex); }, false},
-      {"minimum", [](auto& a, auto& b) { return tf::minimum(a, b); }, [&](auto& k) { kern::arith(k, kern::MinimumOp{}, ex); }, false},
-      {"equal", [](auto& a, auto& b) { return tf::equal(a, b); }, [&](auto& k) { kern::compare(k, kern::EqualOp{}, ex); }, true},
-      {"not_equal", [](auto& a, auto& b) { return tf::not_equal(a, b); }, [&](auto& k) { kern::compare(k, kern::NotEqualOp{}, ex); }, true},
-      {"less", [](auto& a, auto& b) { return tf::less(a, b); }, [&](auto& k) { kern::compare(k, kern::LessOp{}, ex); }, true},
-      {"less_equal", [](auto& a, auto& b) { return tf::less_equal(a, b); }, [&](auto& k) { kern::compare(k, kern::LessEqualOp{}, ex); }, true},
-      {"greater", [](auto& a, auto& b) { return tf::greater(a, b); }, [&](auto& k) { kern::compare(k, kern::GreaterOp{}, ex); }, true},
-      {"greater_equal", [](auto& a, auto& b) { return tf::greater_equal(a, b); }, [&](auto& k) { kern::compare(k, kern::GreaterEqualOp{}, ex); }, true},
+      {"add", [](auto& a, auto& b) { return tf::add(a, b); }, [&](auto& k) { kern::arith(k, kern::ops::Add{}, ex); }, false},
+      {"sub", [](auto& a, auto& b) { return tf::subtract(a, b); }, [&](auto& k) { kern::arith(k, kern::ops::Sub{}, ex); }, false},
+      {"mul", [](auto& a, auto& b) { return tf::multiply(a, b); }, [&](auto& k) { kern::arith(k, kern::ops::Mul{}, ex); }, false},
+      {"div", [](auto& a, auto& b) { return tf::divide(a, b); }, [&](auto& k) { kern::arith(k, kern::ops::Div{}, ex); }, false},
+      {"pow", [](auto& a, auto& b) { return tf::pow(a, b); }, [&](auto& k) { kern::arith(k, kern::ops::Pow{}, ex); }, false},
+      {"maximum", [](auto& a, auto& b) { return tf::maximum(a, b); }, [&](auto& k) { kern::arith(k, kern::ops::Maximum{}, ex); }, false},
+      {"minimum", [](auto& a, auto& b) { return tf::minimum(a, b); }, [&](auto& k) { kern::arith(k, kern::ops::Minimum{}, ex); }, false},
+      {"equal", [](auto& a, auto& b) { return tf::equal(a, b); }, [&](auto& k) { kern::compare(k, kern::ops::Equal{}, ex); }, true},
+      {"not_equal", [](auto& a, auto& b) { return tf::not_equal(a, b); }, [&](auto& k) { kern::compare(k, kern::ops::NotEqual{}, ex); }, true},
+      {"less", [](auto& a, auto& b) { return tf::less(a, b); }, [&](auto& k) { kern::compare(k, kern::ops::Less{}, ex); }, true},
+      {"less_equal", [](auto& a, auto& b) { return tf::less_equal(a, b); }, [&](auto& k) { kern::compare(k, kern::ops::LessEqual{}, ex); }, true},
+      {"greater", [](auto& a, auto& b) { return tf::greater(a, b); }, [&](auto& k) { kern::compare(k, kern::ops::Greater{}, ex); }, true},
+      {"greater_equal", [](auto& a, auto& b) { return tf::greater_equal(a, b); }, [&](auto& k) { kern::compare(k, kern::ops::GreaterEqual{}, ex); }, true},
   };
   for (const auto& op : ops) {
     begin(std::string("binary ") + op.name);
@@ -199,9 +199,9 @@ void test_binary() {
     tf::Tensor a = rand_tensor(DType::boolean, sa), b = rand_tensor(DType::boolean, sb);
     Buf ba = from(a), bb = from(b);
     tf::Tensor w1 = tf::logical_and(a, b), w2 = tf::logical_or(a, b), w3 = tf::equal(a, b);
-    Buf g1 = run([&](auto& k) { kern::logical(k, kern::LogicalAndOp{}, ex); }, {&ba, &bb}, DType::boolean, w1.shape());
-    Buf g2 = run([&](auto& k) { kern::logical(k, kern::LogicalOrOp{}, ex); }, {&ba, &bb}, DType::boolean, w2.shape());
-    Buf g3 = run([&](auto& k) { kern::compare(k, kern::EqualOp{}, ex); }, {&ba, &bb}, DType::boolean, w3.shape());
+    Buf g1 = run([&](auto& k) { kern::logical(k, kern::ops::LogicalAnd{}, ex); }, {&ba, &bb}, DType::boolean, w1.shape());
+    Buf g2 = run([&](auto& k) { kern::logical(k, kern::ops::LogicalOr{}, ex); }, {&ba, &bb}, DType::boolean, w2.shape());
+    Buf g3 = run([&](auto& k) { kern::compare(k, kern::ops::Equal{}, ex); }, {&ba, &bb}, DType::boolean, w3.shape());
     same(g1, w1, 0, "and " + sa.to_string());
     same(g2, w2, 0, "or " + sa.to_string());
     same(g3, w3, 0, "equal " + sa.to_string());
@@ -231,11 +231,11 @@ void test_unary() {
     double rtol;   // CPU float math is xsimd's; ours is libm's on the host, CUDA's on the device
   };
   const std::vector<Op> ops = {
-      {"neg", [](auto& x) { return tf::negative(x); }, [&](auto& k) { kern::unary_numeric(k, kern::NegOp{}, ex); }, true, 0},
-      {"abs", [](auto& x) { return tf::abs(x); }, [&](auto& k) { kern::unary_numeric(k, kern::AbsOp{}, ex); }, true, 0},
-      {"sign", [](auto& x) { return tf::sign(x); }, [&](auto& k) { kern::unary_numeric(k, kern::SignOp{}, ex); }, true, 0},
-      {"square", [](auto& x) { return tf::square(x); }, [&](auto& k) { kern::unary_numeric(k, kern::SquareOp{}, ex); }, true, 0},
-      {"relu", [](auto& x) { return tf::nn::relu(x); }, [&](auto& k) { kern::unary_numeric(k, kern::ReluOp{}, ex); }, true, 0},
+      {"neg", [](auto& x) { return tf::negative(x); }, [&](auto& k) { kern::unary_numeric(k, kern::ops::Neg{}, ex); }, true, 0},
+      {"abs", [](auto& x) { return tf::abs(x); }, [&](auto& k) { kern::unary_numeric(k, kern::ops::Abs{}, ex); }, true, 0},
+      {"sign", [](auto& x) { return tf::sign(x); }, [&](auto& k) { kern::unary_numeric(k, kern::ops::Sign{}, ex); }, true, 0},
+      {"square", [](auto& x) { return tf::square(x); }, [&](auto& k) { kern::unary_numeric(k, kern::ops::Square{}, ex); }, true, 0},
+      {"relu", [](auto& x) { return tf::nn::relu(x); }, [&](auto& k) { kern::unary_numeric(k, kern::ops::Relu{}, ex); }, true, 0},
       {"exp", [](auto& x) { return tf::exp(x); }, [&](auto& k) { kern::unary_float(k, kern::ExpOp{}, ex); }, false, 1e-6},
       {"log", [](auto& x) { return tf::log(tf::abs(x)); }, [&](auto& k) { kern::unary_float(k, kern::LogOp{}, ex); }, false, 1e-6},
       {"log1p", [](auto& x) { return tf::log1p(tf::abs(x)); }, [&](auto& k) { kern::unary_float(k, kern::Log1pOp{}, ex); }, false, 1e-6},

@@ -1,12 +1,15 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/elementwise_ops.hpp"
 #include "core/dispatch.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
 #include "cpu/xt.hpp"
 
 namespace tapeflow::cpu {
+namespace ops = detail::ops;  // the per-element operations, shared with the CUDA kernels
+
 namespace {
 
 using detail::dispatch_all;
@@ -148,44 +151,21 @@ void unary_loop(const KernelArgs& k, F f) {
 
 }  // namespace
 
-void CpuBackend::add(const KernelArgs& k) { arith(k, [](auto a, auto b) { return decltype(a)(a + b); }); }
-void CpuBackend::sub(const KernelArgs& k) { arith(k, [](auto a, auto b) { return decltype(a)(a - b); }); }
-void CpuBackend::mul(const KernelArgs& k) { arith(k, [](auto a, auto b) { return decltype(a)(a * b); }); }
-void CpuBackend::div(const KernelArgs& k) {
-  // Integer division by zero is checked by the front end.
-  arith(k, [](auto a, auto b) { return decltype(a)(a / b); });
-}
-void CpuBackend::pow(const KernelArgs& k) {
-  arith(k, [](auto a, auto b) {
-    using T = decltype(a);
-    if constexpr (std::is_integral_v<T>) {
-      T r = 1, base = a;
-      for (T e = b; e > 0; e >>= 1, base *= base)
-        if (e & 1) r *= base;
-      return r;
-    } else {
-      return T(std::pow(a, b));
-    }
-  });
-}
-void CpuBackend::maximum(const KernelArgs& k) {
-  arith(k, [](auto a, auto b) { return (a != a) ? a : (a >= b ? a : b); });
-}
-void CpuBackend::minimum(const KernelArgs& k) {
-  arith(k, [](auto a, auto b) { return (a != a) ? a : (a <= b ? a : b); });
-}
-void CpuBackend::equal(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a == b; }); }
-void CpuBackend::not_equal(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a != b; }); }
-void CpuBackend::less(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a < b; }); }
-void CpuBackend::less_equal(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a <= b; }); }
-void CpuBackend::greater(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a > b; }); }
-void CpuBackend::greater_equal(const KernelArgs& k) { compare(k, [](auto a, auto b) { return a >= b; }); }
-void CpuBackend::logical_and(const KernelArgs& k) {
-  binary_kernel<bool, bool>(k, [](bool a, bool b) { return a && b; });
-}
-void CpuBackend::logical_or(const KernelArgs& k) {
-  binary_kernel<bool, bool>(k, [](bool a, bool b) { return a || b; });
-}
+void CpuBackend::add(const KernelArgs& k) { arith(k, ops::Add{}); }
+void CpuBackend::sub(const KernelArgs& k) { arith(k, ops::Sub{}); }
+void CpuBackend::mul(const KernelArgs& k) { arith(k, ops::Mul{}); }
+void CpuBackend::div(const KernelArgs& k) { arith(k, ops::Div{}); }
+void CpuBackend::pow(const KernelArgs& k) { arith(k, ops::Pow{}); }
+void CpuBackend::maximum(const KernelArgs& k) { arith(k, ops::Maximum{}); }
+void CpuBackend::minimum(const KernelArgs& k) { arith(k, ops::Minimum{}); }
+void CpuBackend::equal(const KernelArgs& k) { compare(k, ops::Equal{}); }
+void CpuBackend::not_equal(const KernelArgs& k) { compare(k, ops::NotEqual{}); }
+void CpuBackend::less(const KernelArgs& k) { compare(k, ops::Less{}); }
+void CpuBackend::less_equal(const KernelArgs& k) { compare(k, ops::LessEqual{}); }
+void CpuBackend::greater(const KernelArgs& k) { compare(k, ops::Greater{}); }
+void CpuBackend::greater_equal(const KernelArgs& k) { compare(k, ops::GreaterEqual{}); }
+void CpuBackend::logical_and(const KernelArgs& k) { binary_kernel<bool, bool>(k, ops::LogicalAnd{}); }
+void CpuBackend::logical_or(const KernelArgs& k) { binary_kernel<bool, bool>(k, ops::LogicalOr{}); }
 
 void CpuBackend::select(const KernelArgs& k) {
   dispatch_all(k.in(1).dtype, [&]<class T>() {
@@ -212,15 +192,11 @@ void CpuBackend::select(const KernelArgs& k) {
   });
 }
 
-void CpuBackend::neg(const KernelArgs& k) { unary_loop(k, [](auto x) { return decltype(x)(-x); }); }
-void CpuBackend::abs(const KernelArgs& k) { unary_loop(k, [](auto x) { return x < 0 ? decltype(x)(-x) : x; }); }
-void CpuBackend::sign(const KernelArgs& k) {
-  unary_loop(k, [](auto x) { using T = decltype(x); return x > 0 ? T(1) : (x < 0 ? T(-1) : (x == 0 ? T(0) : x)); });
-}
-void CpuBackend::square(const KernelArgs& k) { unary_loop(k, [](auto x) { return decltype(x)(x * x); }); }
-void CpuBackend::relu(const KernelArgs& k) {
-  unary_loop(k, [](auto x) { return x > 0 ? x : (x == x ? decltype(x)(0) : x); });
-}
+void CpuBackend::neg(const KernelArgs& k) { unary_loop(k, ops::Neg{}); }
+void CpuBackend::abs(const KernelArgs& k) { unary_loop(k, ops::Abs{}); }
+void CpuBackend::sign(const KernelArgs& k) { unary_loop(k, ops::Sign{}); }
+void CpuBackend::square(const KernelArgs& k) { unary_loop(k, ops::Square{}); }
+void CpuBackend::relu(const KernelArgs& k) { unary_loop(k, ops::Relu{}); }
 void CpuBackend::relu_grad(const KernelArgs& k) {
   dispatch_numeric(k.in(0).dtype, [&]<class T>() {
     const T* x = k.in(0).as<const T>();
@@ -228,10 +204,7 @@ void CpuBackend::relu_grad(const KernelArgs& k) {
     T* o = k.out().as<T>();
     // Branch-free so it vectorises (the mask is ~50/50 in training: branches mispredict).
     parallel_for(k.out().size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) {
-        const T d = dy[i];  // an unconditional load lets the compiler use a blend
-        o[i] = x[i] > T(0) ? d : T(0);
-      }
+      for (int64_t i = lo; i < hi; ++i) o[i] = ops::ReluGrad{}(x[i], dy[i]);
     });
   });
 }
@@ -259,7 +232,7 @@ void CpuBackend::sigmoid(const KernelArgs& k) {
 void CpuBackend::logical_not(const KernelArgs& k) {
   const bool* x = k.in(0).as<const bool>();
   bool* y = k.out().as<bool>();
-  for (int64_t i = 0, n = k.out().size(); i < n; ++i) y[i] = !x[i];
+  for (int64_t i = 0, n = k.out().size(); i < n; ++i) y[i] = ops::LogicalNot{}(x[i]);
 }
 
 void CpuBackend::cast(const KernelArgs& k) {
