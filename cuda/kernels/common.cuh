@@ -38,17 +38,6 @@ struct HostExec {
   }
 };
 
-/// Raw element types of 1, 4 and 8 bytes, for kernels that only move data.
-template <class F>
-void by_size(int size, F&& f) {
-  switch (size) {
-    case 1: f.template operator()<uint8_t>(); return;
-    case 4: f.template operator()<uint32_t>(); return;
-    case 8: f.template operator()<uint64_t>(); return;
-    default: throw InternalError("cuda: unsupported element size");
-  }
-}
-
 /// The bits of `v` converted to the dtype `t`, as the CPU's static_cast<T>(v) gives them.
 inline uint64_t value_bits(DType t, double v) {
   uint64_t bits = 0;

@@ -27,7 +27,7 @@ void strided_copy(const KernelArgs& k, const Exec& ex) {
   Broadcast<1> ix;
   const std::vector<int64_t> st[1] = {a.src_strides};
   collapse_into<1>(k.out().shape->dims(), st, ix.rank, ix.dims, ix.st);
-  by_size(dtype_size(k.in(0).dtype), [&]<class E>() {
+  detail::dispatch_size(dtype_size(k.in(0).dtype), [&]<class E>() {
     ex.for_each(k.out().size(), StridedGather<E>{k.in(0).as<const E>(), k.out().as<E>(), ix, a.src_offset});
   });
 }
@@ -62,7 +62,7 @@ void pad(const KernelArgs& k, const Exec& ex) {
   const Shape& out = *k.out().shape;
   if (out.rank() > kMaxRank) throw InternalError("cuda: pad supports up to 8 dimensions");
   const uint64_t bits = value_bits(k.in(0).dtype, a.value);
-  by_size(dtype_size(k.in(0).dtype), [&]<class E>() {
+  detail::dispatch_size(dtype_size(k.in(0).dtype), [&]<class E>() {
     PadElement<E> f{k.in(0).as<const E>(), k.out().as<E>(), E(0), out.rank(), {}, {}, {}};
     std::memcpy(&f.value, &bits, sizeof(E));
     for (int d = 0; d < out.rank(); ++d) {
@@ -91,7 +91,7 @@ void concat(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<detail::ConcatAttrs>();
   int64_t total = 0;
   for (int64_t c : a.chunks) total += c;
-  by_size(dtype_size(k.out().dtype), [&]<class E>() {
+  detail::dispatch_size(dtype_size(k.out().dtype), [&]<class E>() {
     int64_t col = 0;
     for (int i = 0; i < k.num_inputs; ++i) {
       const int64_t c = a.chunks[size_t(i)];
@@ -114,18 +114,12 @@ struct GatherElement {
   }
 };
 
-template <class F>
-void for_index_type(DType t, F&& f) {
-  if (t == DType::int32) f.template operator()<int32_t>();
-  else f.template operator()<int64_t>();
-}
-
 template <class Exec>
 void gather(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<detail::GatherAttrs>();
   if (a.inner == 0 || a.num_indices == 0) return;
-  by_size(dtype_size(k.out().dtype), [&]<class E>() {
-    for_index_type(k.in(1).dtype, [&]<class I>() {
+  detail::dispatch_size(dtype_size(k.out().dtype), [&]<class E>() {
+    detail::dispatch_index(k.in(1).dtype, [&]<class I>() {
       ex.for_each(k.out().size(), GatherElement<E, I>{k.in(0).as<const E>(), k.in(1).as<const I>(), k.out().as<E>(),
                                                       a.axis_dim, a.inner, a.num_indices});
     });
@@ -155,7 +149,7 @@ void scatter_add(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<detail::ScatterAddAttrs>();
   if (a.inner == 0) return;
   detail::dispatch_numeric(k.out().dtype, [&]<class T>() {
-    for_index_type(k.in(1).dtype, [&]<class I>() {
+    detail::dispatch_index(k.in(1).dtype, [&]<class I>() {
       ex.for_each(k.out().size(), ScatterAddElement<T, I>{k.in(0).as<const T>(), k.in(1).as<const I>(),
                                                           k.out().as<T>(), a.axis_dim, a.inner, a.num_indices});
     });

@@ -160,7 +160,7 @@ void logical(const KernelArgs& k, Op op, const Exec& ex) {
 
 template <class Exec>
 void select(const KernelArgs& k, const Exec& ex) {
-  by_size(dtype_size(k.in(1).dtype), [&]<class E>() {
+  detail::dispatch_size(dtype_size(k.in(1).dtype), [&]<class E>() {
     const bool* c = k.in(0).as<const bool>();
     const E* x = k.in(1).as<const E>();
     const E* y = k.in(2).as<const E>();

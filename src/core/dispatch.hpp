@@ -40,4 +40,24 @@ decltype(auto) dispatch_float(DType t, F&& f) {
   throw InternalError("kernel called with a non-floating dtype");
 }
 
+/// Calls f.template operator()<I>() with I the index type of `t` (int32 or int64), for gather
+/// and scatter indices.
+template <class F>
+void dispatch_index(DType t, F&& f) {
+  if (t == DType::int32) f.template operator()<int32_t>();
+  else f.template operator()<int64_t>();
+}
+/// Calls f.template operator()<E>() with E a raw unsigned type of `size` bytes (1, 4 or 8), for
+/// kernels that only move elements.
+template <class F>
+void dispatch_size(int size, F&& f) {
+  switch (size) {
+    case 1: f.template operator()<uint8_t>(); return;
+    case 4: f.template operator()<uint32_t>(); return;
+    case 8: f.template operator()<uint64_t>(); return;
+    default: break;
+  }
+  throw InternalError("unsupported element size");
+}
+
 }  // namespace tapeflow::detail

@@ -41,21 +41,11 @@ void strided_gather(const E* src, E* dst, const Shape& shape, const std::vector<
   }
 }
 
-template <class F>
-void by_size(int size, F&& f) {
-  switch (size) {
-    case 1: f.template operator()<uint8_t>(); break;
-    case 4: f.template operator()<uint32_t>(); break;
-    case 8: f.template operator()<uint64_t>(); break;
-    default: throw InternalError("unsupported element size");
-  }
-}
-
 }  // namespace
 
 void CpuBackend::strided_copy(const KernelArgs& k) {
   const auto& a = k.attr<detail::StridedCopyAttrs>();
-  by_size(dtype_size(k.in(0).dtype), [&]<class E>() {
+  detail::dispatch_size(dtype_size(k.in(0).dtype), [&]<class E>() {
     strided_gather(k.in(0).as<const E>(), k.out().as<E>(), *k.out().shape, a.src_strides, a.src_offset);
   });
 }
@@ -110,20 +100,12 @@ void CpuBackend::concat(const KernelArgs& k) {
   }
 }
 
-namespace {
-template <class F>
-void for_index_type(DType t, F&& f) {
-  if (t == DType::int32) f.template operator()<int32_t>();
-  else f.template operator()<int64_t>();
-}
-}  // namespace
-
 void CpuBackend::gather(const KernelArgs& k) {
   const auto& a = k.attr<detail::GatherAttrs>();
   const size_t es = size_t(dtype_size(k.out().dtype));
   const auto* x = static_cast<const unsigned char*>(k.in(0).data);
   auto* o = static_cast<unsigned char*>(k.out().data);
-  for_index_type(k.in(1).dtype, [&]<class I>() {
+  detail::dispatch_index(k.in(1).dtype, [&]<class I>() {
     const I* idx = k.in(1).as<const I>();
     for (int64_t r = 0; r < a.outer; ++r)
       for (int64_t j = 0; j < a.num_indices; ++j)
@@ -138,7 +120,7 @@ void CpuBackend::scatter_add(const KernelArgs& k) {
     T* o = k.out().as<T>();
     std::fill(o, o + k.out().size(), T(0));
     const T* u = k.in(0).as<const T>();
-    for_index_type(k.in(1).dtype, [&]<class I>() {
+    detail::dispatch_index(k.in(1).dtype, [&]<class I>() {
       const I* idx = k.in(1).as<const I>();
       for (int64_t r = 0; r < a.outer; ++r)
         for (int64_t j = 0; j < a.num_indices; ++j) {
