@@ -7,20 +7,15 @@
 
 #include <limits>
 
+#include "backend/elementwise_ops.hpp"
 #include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 
 using detail::ReduceAttrs;
 
-struct SumOp {
-  template <class T>
-  TF_HD T operator()(T a, T b) const { return T(a + b); }
-};
-struct ProdOp {
-  template <class T>
-  TF_HD T operator()(T a, T b) const { return T(a * b); }
-};
+using SumOp = detail::ops::Add;   // integers wrap (backend/elementwise_ops.hpp)
+using ProdOp = detail::ops::Mul;
 struct MaxOp {  // NaN wins, in either argument (so any association gives the same result)
   template <class T>
   TF_HD T operator()(T a, T b) const { return (a > b || a != a) ? a : b; }

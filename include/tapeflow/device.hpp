@@ -57,6 +57,15 @@ TAPEFLOW_API int num_threads();
 /// set it to before the program starts ("SkylakeX" on AVX-512 CPUs, "Haswell" on AVX2 ones);
 /// otherwise "". tapeflow also says so once on stderr when its CPU thread pool starts.
 TAPEFLOW_API std::string openblas_coretype_hint();
+/// The largest tensor, in bytes, that one op may allocate on any device. A larger request is
+/// refused at once with ResourceExhaustedError, before any memory is touched, so an absurd size
+/// (a lying file header, a shape computed wrong) never thrashes the machine. Default: this
+/// machine's physical memory for CPU tensors; GPU tensors are then bounded by the GPU's own
+/// allocator (which also throws ResourceExhaustedError). `bytes = 0` restores the default.
+/// Thread-safe.
+TAPEFLOW_API void set_allocation_limit(uint64_t bytes);
+/// The limit in force for CPU tensors (see set_allocation_limit).
+TAPEFLOW_API uint64_t allocation_limit();
 }  // namespace config
 
 }  // namespace tapeflow

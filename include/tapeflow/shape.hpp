@@ -36,10 +36,13 @@ class TAPEFLOW_API Shape {
   ~Shape() { release(); }
 
   int rank() const { return static_cast<int>(rank_); }
+  /// The product of the dims. Every tensor's shape has dims >= 0 and a product that fits in
+  /// int64 (ops refuse others with InvalidArgumentError); for other shapes the product is taken
+  /// modulo 2^64, never undefined behaviour.
   int64_t num_elements() const {
-    int64_t n = 1;
-    for (size_t i = 0; i < rank_; ++i) n *= data()[i];
-    return n;
+    uint64_t n = 1;
+    for (size_t i = 0; i < rank_; ++i) n *= uint64_t(data()[i]);
+    return int64_t(n);
   }
   int64_t operator[](int i) const { return data()[i]; }
   int64_t& operator[](int i) { return data()[i]; }

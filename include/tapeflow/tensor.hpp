@@ -183,6 +183,44 @@ TAPEFLOW_API Tensor uniform(const Shape& shape, double minval = 0.0, double maxv
 /// Normal samples more than 2 stddev from the mean are drawn again.
 TAPEFLOW_API Tensor truncated_normal(const Shape& shape, double mean = 0.0, double stddev = 1.0,
                                      DType dtype = float32);
+
+/// A random stream of its own, as tf.random.Generator: a seed and a counter that each draw
+/// advances. Copies share the stream. Draws from one generator on several threads are safe
+/// (each takes the next counter value), but their order is then the threads' order.
+class TAPEFLOW_API Generator {
+ public:
+  static Generator from_seed(uint64_t seed);
+  Tensor normal(const Shape& shape, double mean = 0.0, double stddev = 1.0, DType dtype = float32);
+  Tensor uniform(const Shape& shape, double minval = 0.0, double maxval = 1.0,
+                 DType dtype = float32);
+  Tensor truncated_normal(const Shape& shape, double mean = 0.0, double stddev = 1.0,
+                          DType dtype = float32);
+  uint64_t seed() const;
+  /// Restarts the stream: the next draws repeat those after from_seed(seed).
+  void reset_from_seed(uint64_t seed);
+
+  struct State;
+
+ private:
+  explicit Generator(std::shared_ptr<State> s) : state_(std::move(s)) {}
+  std::shared_ptr<State> state_;
+  friend class GeneratorScope;
+};
+
+/// While alive, the random ops of this thread that have no generator or seed of their own
+/// (random::normal/uniform/truncated_normal, the layers' weight initialisers, dropout without
+/// a seed) draw from `g` instead of the global generator. Threads that each build and train a
+/// model under their own scope get the same weights as a serial run. Scopes nest.
+class TAPEFLOW_API GeneratorScope {
+ public:
+  explicit GeneratorScope(const Generator& g);
+  ~GeneratorScope();
+  GeneratorScope(const GeneratorScope&) = delete;
+  GeneratorScope& operator=(const GeneratorScope&) = delete;
+
+ private:
+  std::shared_ptr<Generator::State> previous_;
+};
 }  // namespace random
 
 }  // namespace tapeflow

@@ -12,29 +12,72 @@
 
 namespace tapeflow::detail::ops {
 
+// Integer arithmetic wraps around (two's complement), as TensorFlow's does. Signed overflow is
+// undefined in C++, so integers go through their unsigned type, where it is defined (and the
+// conversion back is modular since C++20). Floats are unaffected.
+template <class T>
+TAPEFLOW_HD T wrap_add(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return T(U(U(a) + U(b)));
+  } else {
+    return T(a + b);
+  }
+}
+template <class T>
+TAPEFLOW_HD T wrap_sub(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return T(U(U(a) - U(b)));
+  } else {
+    return T(a - b);
+  }
+}
+template <class T>
+TAPEFLOW_HD T wrap_mul(T a, T b) {
+  if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+    using U = std::make_unsigned_t<T>;
+    return T(U(U(a) * U(b)));
+  } else {
+    return T(a * b);
+  }
+}
+
+// Negation of integers is 0 - x, wrapping (-MIN is MIN); floats keep -x, so -(0.f) is -0.f.
+template <class T>
+TAPEFLOW_HD T wrap_neg(T x) {
+  if constexpr (std::is_integral_v<T>) return wrap_sub(T(0), x);
+  else return T(-x);
+}
+
 struct Add {
   template <class T>
-  TAPEFLOW_HD T operator()(T a, T b) const { return T(a + b); }
+  TAPEFLOW_HD T operator()(T a, T b) const { return wrap_add(a, b); }
 };
 struct Sub {
   template <class T>
-  TAPEFLOW_HD T operator()(T a, T b) const { return T(a - b); }
+  TAPEFLOW_HD T operator()(T a, T b) const { return wrap_sub(a, b); }
 };
 struct Mul {
   template <class T>
-  TAPEFLOW_HD T operator()(T a, T b) const { return T(a * b); }
+  TAPEFLOW_HD T operator()(T a, T b) const { return wrap_mul(a, b); }
 };
-struct Div {  // integer division by zero is rejected by the front end
+struct Div {  // integer division by zero is rejected by the front end; MIN / -1 wraps to MIN
   template <class T>
-  TAPEFLOW_HD T operator()(T a, T b) const { return T(a / b); }
+  TAPEFLOW_HD T operator()(T a, T b) const {
+    if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
+      if (b == T(-1)) return wrap_neg(a);
+    }
+    return T(a / b);
+  }
 };
 struct Pow {  // integers by squaring (exponent <= 0 gives 1); floats through the C library
   template <class T>
   TAPEFLOW_HD T operator()(T a, T b) const {
     if constexpr (std::is_integral_v<T>) {
       T r = 1, base = a;
-      for (T e = b; e > 0; e >>= 1, base *= base)
-        if (e & 1) r *= base;
+      for (T e = b; e > 0; e >>= 1, base = wrap_mul(base, base))
+        if (e & 1) r = wrap_mul(r, base);
       return r;
     } else {
 #ifdef __CUDA_ARCH__
@@ -89,11 +132,11 @@ struct LogicalNot {
 
 struct Neg {
   template <class T>
-  TAPEFLOW_HD T operator()(T x) const { return T(-x); }
+  TAPEFLOW_HD T operator()(T x) const { return wrap_neg(x); }
 };
-struct Abs {
+struct Abs {  // abs(MIN) wraps to MIN, as in TensorFlow
   template <class T>
-  TAPEFLOW_HD T operator()(T x) const { return x < 0 ? T(-x) : x; }
+  TAPEFLOW_HD T operator()(T x) const { return x < 0 ? wrap_neg(x) : x; }
 };
 struct Sign {  // NaN stays NaN
   template <class T>
@@ -101,7 +144,7 @@ struct Sign {  // NaN stays NaN
 };
 struct Square {
   template <class T>
-  TAPEFLOW_HD T operator()(T x) const { return T(x * x); }
+  TAPEFLOW_HD T operator()(T x) const { return wrap_mul(x, x); }
 };
 struct Relu {  // NaN stays NaN
   template <class T>

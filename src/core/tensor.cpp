@@ -50,6 +50,7 @@ void convert(const From* src, To* dst, int64_t n) {
   }
 }
 void convert_any(const void* src, DType s, void* dst, DType d, int64_t n) {
+  if (n == 0) return;  // src may be null (an empty vector's data())
   if (s == d) {
     std::memcpy(dst, src, size_t(n) * size_t(dtype_size(s)));
     return;
@@ -61,13 +62,12 @@ void convert_any(const void* src, DType s, void* dst, DType d, int64_t n) {
 }  // namespace
 
 Tensor make_tensor(const void* data, DType src, int64_t count, const Shape& shape, DType dst) {
-  for (int64_t d : shape)
-    if (d < 0) throw InvalidArgumentError("constant(): negative dimension in shape " + shape.to_string());
+  checked_num_elements("Const", shape);
   if (count != shape.num_elements())
     throw InvalidArgumentError(str_cat("constant(): ", count, " values do not fill shape ", shape,
                                        " (", shape.num_elements(), " elements)"));
   Device dev = current_device();
-  auto host = new_impl(shape, dst, Device{DeviceType::CPU, 0});
+  auto host = make_impl(shape, dst, Device{DeviceType::CPU, 0}, "Const");
   convert_any(data, src, host->data, dst, count);
   Tensor t(std::move(host));
   return dev.type == DeviceType::CPU ? t : on_device(t, dev);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/allocator.hpp"
+#include "core/shape_check.hpp"
 #include "tapeflow/device.hpp"
 #include "tapeflow/dtype.hpp"
 #include "tapeflow/shape.hpp"
@@ -43,8 +44,11 @@ struct TensorImpl {
   std::shared_ptr<TensorImpl> base;
   alignas(64) unsigned char small[256];  // 64: xsimd kernels take the aligned path
 
-  TensorImpl(Shape s, DType t, Device d) : shape(std::move(s)), dtype(t), device(d), id(next_tensor_id()) {
-    nbytes = size_t(shape.num_elements()) * size_t(dtype_bytes(dtype));
+  /// Allocates a tensor of shape `s`; `op` names the op in the errors of check_output() (a
+  /// negative dim, an element count past int64, more bytes than config::allocation_limit()).
+  TensorImpl(Shape s, DType t, Device d, const char* op = "AllocateTensor")
+      : shape(std::move(s)), dtype(t), device(d), id(next_tensor_id()) {
+    nbytes = size_t(check_output(op, shape, dtype, device)) * size_t(dtype_bytes(dtype));
     if (nbytes <= sizeof(small) && device.type == DeviceType::CPU) {
       data = small;
     } else {

@@ -2,6 +2,7 @@
 // accumulators so the compiler vectorises them (xt::sum is scalar; see DEPENDENCIES.md).
 #include <limits>
 
+#include "backend/elementwise_ops.hpp"
 #include "core/dispatch.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
@@ -81,12 +82,12 @@ void arg_kernel(const KernelArgs& k, Better better) {
 
 void CpuBackend::reduce_sum(const KernelArgs& k) {
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() {
-    reduce_kernel<T>(k, T(0), [](T a, T b) { return T(a + b); });
+    reduce_kernel<T>(k, T(0), detail::ops::Add{});  // integers wrap, as in TensorFlow
   });
 }
 void CpuBackend::reduce_prod(const KernelArgs& k) {
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() {
-    reduce_kernel<T>(k, T(1), [](T a, T b) { return T(a * b); });
+    reduce_kernel<T>(k, T(1), detail::ops::Mul{});
   });
 }
 void CpuBackend::reduce_max(const KernelArgs& k) {

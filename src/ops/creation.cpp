@@ -1,7 +1,10 @@
 #include <atomic>
 #include <cmath>
+#include <memory>
+#include <utility>
 
 #include "core/device_context.hpp"
+#include "core/shape_check.hpp"
 #include "ops/run_op.hpp"
 
 namespace tapeflow {
@@ -12,10 +15,7 @@ using detail::KernelArgs;
 
 namespace {
 
-void check_shape(const char* op, const Shape& s) {
-  for (int64_t d : s)
-    if (d < 0) fail<InvalidArgumentError>(op, "Dimension ", d, " must be >= 0 (shape ", s, ")");
-}
+void check_shape(const char* op, const Shape& s) { detail::checked_num_elements(op, s); }
 
 Tensor fill_kernel(const char* op, const Shape& s, DType dtype, double start, double delta) {
   check_shape(op, s);
@@ -56,7 +56,11 @@ Tensor range(double start, double limit, double delta, DType dtype) {
   if ((delta > 0 && start > limit) || (delta < 0 && start < limit))
     fail<InvalidArgumentError>("Range", "Requires start <= limit when delta > 0 (or >= when delta < 0): ",
                                start, "/", limit);
-  int64_t n = int64_t(std::ceil(std::fabs((limit - start) / delta)));
+  const double count = std::ceil(std::fabs((limit - start) / delta));
+  if (!(count < 9.2e18))  // also NaN (an infinite start or limit); the cast would be undefined
+    fail<InvalidArgumentError>("Range", "Requires the number of elements to fit in int64: start ",
+                               start, ", limit ", limit, ", delta ", delta);
+  const int64_t n = int64_t(count);
   return fill_kernel("Range", Shape{n}, dtype, start, delta);
 }
 
@@ -78,39 +82,76 @@ Tensor eye(int64_t n, int64_t m, DType dtype) {
 Tensor cast_constant_helper(const Tensor& t, DType dtype) { return cast(t, dtype); }
 
 namespace random {
-namespace {
-std::atomic<uint64_t> g_seed{0x853c49e6748fea9bULL};
-std::atomic<uint64_t> g_counter{0};
 
-Tensor draw(const char* op, const Shape& shape, detail::RandomKind kind, double a, double b, DType dtype) {
+struct Generator::State {
+  std::atomic<uint64_t> seed;
+  std::atomic<uint64_t> counter{0};
+  explicit State(uint64_t s) : seed(s) {}
+};
+
+namespace {
+Generator::State& global_state() {
+  static auto* s = new Generator::State(0x853c49e6748fea9bULL);  // leaked: used until exit
+  return *s;
+}
+thread_local std::shared_ptr<Generator::State> t_scoped;  // GeneratorScope's, else null
+
+Tensor draw(Generator::State& g, const char* op, const Shape& shape, detail::RandomKind kind,
+            double a, double b, DType dtype) {
   check_shape(op, shape);
   if (!is_floating(dtype))
     fail<InvalidArgumentError>(op, "dtype must be float32 or float64, got ", dtype_name(dtype));
-  detail::RandomAttrs attrs{kind, a, b, g_seed.load(), g_counter.fetch_add(1)};
+  detail::RandomAttrs attrs{kind, a, b, g.seed.load(), g.counter.fetch_add(1)};
   return detail::run_op({.name = op,
                          .inputs = {},
                          .out = {shape, dtype},
                          .kernel = [](Backend& be, const KernelArgs& k) { be.random(k); },
                          .attrs = &attrs});
 }
+Generator::State& current() { return t_scoped ? *t_scoped : global_state(); }
+
+void check_uniform_range(double minval, double maxval) {
+  if (!(minval < maxval))
+    fail<InvalidArgumentError>("RandomUniform", "Need minval < maxval: ", minval, " >= ", maxval);
+}
 }  // namespace
 
 void set_seed(uint64_t seed) {
-  g_seed = seed;
-  g_counter = 0;
+  global_state().seed = seed;
+  global_state().counter = 0;
 }
 
 Tensor normal(const Shape& shape, double mean, double stddev, DType dtype) {
-  return draw("RandomStandardNormal", shape, detail::RandomKind::Normal, mean, stddev, dtype);
+  return draw(current(), "RandomStandardNormal", shape, detail::RandomKind::Normal, mean, stddev, dtype);
 }
 Tensor uniform(const Shape& shape, double minval, double maxval, DType dtype) {
-  if (!(minval < maxval))
-    fail<InvalidArgumentError>("RandomUniform", "Need minval < maxval: ", minval, " >= ", maxval);
-  return draw("RandomUniform", shape, detail::RandomKind::Uniform, minval, maxval, dtype);
+  check_uniform_range(minval, maxval);
+  return draw(current(), "RandomUniform", shape, detail::RandomKind::Uniform, minval, maxval, dtype);
 }
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype) {
-  return draw("TruncatedNormal", shape, detail::RandomKind::TruncatedNormal, mean, stddev, dtype);
+  return draw(current(), "TruncatedNormal", shape, detail::RandomKind::TruncatedNormal, mean, stddev, dtype);
 }
+
+Generator Generator::from_seed(uint64_t seed) { return Generator(std::make_shared<State>(seed)); }
+Tensor Generator::normal(const Shape& shape, double mean, double stddev, DType dtype) {
+  return draw(*state_, "RandomStandardNormal", shape, detail::RandomKind::Normal, mean, stddev, dtype);
+}
+Tensor Generator::uniform(const Shape& shape, double minval, double maxval, DType dtype) {
+  check_uniform_range(minval, maxval);
+  return draw(*state_, "RandomUniform", shape, detail::RandomKind::Uniform, minval, maxval, dtype);
+}
+Tensor Generator::truncated_normal(const Shape& shape, double mean, double stddev, DType dtype) {
+  return draw(*state_, "TruncatedNormal", shape, detail::RandomKind::TruncatedNormal, mean, stddev, dtype);
+}
+uint64_t Generator::seed() const { return state_->seed.load(); }
+void Generator::reset_from_seed(uint64_t seed) {
+  state_->seed = seed;
+  state_->counter = 0;
+}
+
+GeneratorScope::GeneratorScope(const Generator& g) : previous_(std::exchange(t_scoped, g.state_)) {}
+GeneratorScope::~GeneratorScope() { t_scoped = std::move(previous_); }
+
 }  // namespace random
 
 }  // namespace tapeflow

@@ -47,7 +47,7 @@ Tensor run_op(OpSpec&& spec) {
     }
     refs[i] = TensorRef::of(*impl);
   }
-  auto out = make_impl(std::move(spec.out.shape), spec.out.dtype, device);
+  auto out = make_impl(std::move(spec.out.shape), spec.out.dtype, device, spec.name);
   KernelArgs args{refs, int(n), TensorRef::of(*out), spec.attrs};
   if (out->size() > 0) spec.kernel(backend, args);
   Tensor result(std::move(out));
@@ -109,7 +109,9 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
 }
 
 int canonical_axis(const char* op, int axis, int rank) {
-  if (axis < -rank || axis >= std::max(rank, 1) || (rank == 0 && axis != 0 && axis != -1))
+  if (rank == 0)
+    fail<InvalidArgumentError>(op, "axis ", axis, " is out of range: a scalar (shape ()) has no axes");
+  if (axis < -rank || axis >= rank)
     fail<InvalidArgumentError>(op, "axis ", axis, " is out of range for a tensor of rank ", rank,
                                " (expected [", -rank, ", ", rank, "))");
   return axis < 0 ? axis + rank : axis;

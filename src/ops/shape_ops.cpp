@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "core/device_context.hpp"
+#include "core/shape_check.hpp"
 #include "ops/run_op.hpp"
 
 namespace tapeflow {
@@ -59,7 +60,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
     } else if (dims[i] < 0) {
       fail<InvalidArgumentError>("Reshape", "Size ", i, " must be non-negative, not ", dims[i]);
     } else {
-      known *= dims[i];
+      known = detail::checked_mul("Reshape", known, dims[i], "the requested shape's element count");
     }
   }
   const int64_t n = x.num_elements();
@@ -143,6 +144,7 @@ Tensor transpose(const Tensor& x, std::vector<int> perm) {
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   detail::check_defined("BroadcastTo", x, 0);
+  detail::checked_num_elements("BroadcastTo", shape);
   if (x.shape() == shape) return x;
   const Shape& s = x.shape();
   if (s.rank() > shape.rank())
@@ -170,8 +172,9 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vect
   std::vector<int64_t> st = contiguous_strides(x.shape()), out(static_cast<size_t>(r));
   detail::StridedCopyAttrs a;
   for (int i = 0; i < r; ++i) {
-    int64_t b = begin[size_t(i)], n = size[size_t(i)] == -1 ? x.shape()[i] - b : size[size_t(i)];
-    if (b < 0 || n < 0 || b + n > x.shape()[i])
+    const int64_t dim = x.shape()[i], b = begin[size_t(i)];
+    const int64_t n = size[size_t(i)] == -1 && b >= 0 && b <= dim ? dim - b : size[size_t(i)];
+    if (!detail::range_fits(b, n, dim))
       fail<InvalidArgumentError>("Slice", "Expected begin ", detail::vec_str(begin), " and size ",
                                  detail::vec_str(size), " to fit in shape ", x.shape());
     out[size_t(i)] = n;
@@ -213,7 +216,9 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& padd
     auto [lo, hi] = paddings[size_t(i)];
     if (lo < 0 || hi < 0)
       fail<InvalidArgumentError>("PadV2", "Paddings must be non-negative: ", lo, " ", hi);
-    out[size_t(i)] = x.shape()[i] + lo + hi;
+    out[size_t(i)] = detail::checked_add(
+        "PadV2", detail::checked_add("PadV2", x.shape()[i], lo, "the padded dimension"), hi,
+        "the padded dimension");
     a.before.push_back(lo);
     begin[size_t(i)] = lo;
   }
@@ -250,7 +255,7 @@ Tensor concat(const std::vector<Tensor>& values, int axis) {
     if (!ok)
       fail<InvalidArgumentError>(op, "ConcatOp : Dimension mismatch: input #", t, " has shape ", s,
                                  ", input #0 has shape ", s0, " (axis ", a, ")");
-    out[size_t(a)] += s[a];
+    out[size_t(a)] = detail::checked_add(op, out[size_t(a)], s[a], "the concatenated dimension");
     sizes.push_back(s[a]);
     attrs.chunks.push_back(s.num_elements() / std::max<int64_t>(attrs.outer, 1));
   }
@@ -304,10 +309,11 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
   for (size_t i = 0; i < sz.size(); ++i) {
     if (sz[i] == -1 && infer < 0) infer = int(i);
     else if (sz[i] < 0) fail<InvalidArgumentError>("SplitV", "invalid split size ", sz[i]);
-    else known += sz[i];
+    else known = detail::checked_add("SplitV", known, sz[i], "the sum of the split sizes");
   }
   if (infer >= 0) sz[size_t(infer)] = dim - known;
-  int64_t total = std::accumulate(sz.begin(), sz.end(), int64_t(0));
+  int64_t total = 0;
+  for (int64_t s : sz) total = detail::checked_add("SplitV", total, s, "the sum of the split sizes");
   if (total != dim || (infer >= 0 && sz[size_t(infer)] < 0))
     fail<InvalidArgumentError>("SplitV", "Determined shape must either match input shape along split_dim "
                                "exactly if fully specified, or be less than the size of the input along "
@@ -401,7 +407,7 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples) {
     if (multiples[size_t(i)] < 0) fail<InvalidArgumentError>("Tile", "Expected multiples to be non-negative");
     ex.insert(ex.end(), {1, x.shape()[i]});
     big.insert(big.end(), {multiples[size_t(i)], x.shape()[i]});
-    out.push_back(multiples[size_t(i)] * x.shape()[i]);
+    out.push_back(detail::checked_mul("Tile", multiples[size_t(i)], x.shape()[i], "the tiled dimension"));
   }
   return reshape(broadcast_to(reshape(x, Shape(ex)), Shape(big)), Shape(out));
 }
