@@ -23,6 +23,13 @@ int64_t checked_num_elements(const char* op, const Shape& s);
 int64_t checked_add(const char* op, int64_t a, int64_t b, const char* what);
 int64_t checked_mul(const char* op, int64_t a, int64_t b, const char* what);
 
+/// a * b for two factors of a tensor's dims (kernel attrs such as outer/reduce/inner), taken
+/// modulo 2^64. A product of dims of a tensor with elements is exact; only a tensor with no
+/// elements can have a partial product past int64 (say (0, 2^40, 2^40)), and then either the
+/// product includes the 0, or the op's output is empty and its kernel never runs. Signed `*=`
+/// would be undefined behaviour there.
+inline int64_t mul_dims(int64_t a, int64_t b) { return int64_t(uint64_t(a) * uint64_t(b)); }
+
 /// True when [begin, begin + size) lies in [0, dim), computed without overflow.
 inline bool range_fits(int64_t begin, int64_t size, int64_t dim) {
   return begin >= 0 && size >= 0 && begin <= dim && size <= dim - begin;

@@ -10,6 +10,7 @@
 #include <unordered_set>
 
 #include "core/fail.hpp"
+#include "core/shape_check.hpp"
 #include "tapeflow/ops.hpp"
 
 namespace tapeflow::layers {
@@ -390,7 +391,7 @@ class FlattenImpl final : public Layer::Impl {
   Shape compute_output_shape(const Shape& s) const override {
     check_rank(name(), s, 1);
     int64_t rest = 1;
-    for (int i = 1; i < s.rank(); ++i) rest *= s[i];
+    for (int i = 1; i < s.rank(); ++i) rest = detail::checked_mul("Flatten", rest, s[i], "the flattened size");
     return {s[0], rest};
   }
 };

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "core/shape_check.hpp"
 #include "ops/run_op.hpp"
 
 namespace tapeflow {
@@ -61,10 +62,10 @@ Tensor reduce_primitive(const char* op, const Tensor& x, const Plan& p, Kernel k
   if (contiguous) {
     for (int i = 0; i < r; ++i) {
       int64_t d = x.shape()[i];
-      if (!p.axes.empty() && i < p.axes.front()) a.outer *= d;
-      else if (!p.axes.empty() && i <= p.axes.back()) a.reduce *= d;
-      else if (p.axes.empty()) a.outer *= d;
-      else a.inner *= d;
+      if (!p.axes.empty() && i < p.axes.front()) a.outer = detail::mul_dims(a.outer, d);
+      else if (!p.axes.empty() && i <= p.axes.back()) a.reduce = detail::mul_dims(a.reduce, d);
+      else if (p.axes.empty()) a.outer = detail::mul_dims(a.outer, d);
+      else a.inner = detail::mul_dims(a.inner, d);
     }
   } else {
     std::vector<int> perm;
@@ -73,9 +74,9 @@ Tensor reduce_primitive(const char* op, const Tensor& x, const Plan& p, Kernel k
     for (int i = 0; i < r; ++i) {
       if (std::binary_search(p.axes.begin(), p.axes.end(), i)) {
         perm.push_back(i);
-        a.reduce *= x.shape()[i];
+        a.reduce = detail::mul_dims(a.reduce, x.shape()[i]);
       } else {
-        a.outer *= x.shape()[i];
+        a.outer = detail::mul_dims(a.outer, x.shape()[i]);
       }
     }
     // The kernel reads a transposed copy, but the op is recorded against x itself: the gradient
@@ -110,7 +111,7 @@ Tensor reduce_mean(const Tensor& x, std::vector<int> axes, bool keepdims) {
   Plan p = plan_reduce("Mean", x, axes, keepdims);
   detail::check_dtype("Mean", x, Require::numeric);
   int64_t count = 1;
-  for (int a : p.axes) count *= x.shape()[a];
+  for (int a : p.axes) count = detail::mul_dims(count, x.shape()[a]);
   Tensor s = reduce_sum(x, axes, keepdims);
   return count == 0 ? s / 0.0 : s / double(count);
 }

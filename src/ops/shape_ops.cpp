@@ -244,7 +244,7 @@ Tensor concat(const std::vector<Tensor>& values, int axis) {
   if (r == 0) fail<InvalidArgumentError>(op, "Can't concatenate scalars (use tf::stack instead)");
   int a = detail::canonical_axis(op, axis, r);
   detail::ConcatAttrs attrs{1, {}};
-  for (int i = 0; i < a; ++i) attrs.outer *= s0[i];
+  for (int i = 0; i < a; ++i) attrs.outer = detail::mul_dims(attrs.outer, s0[i]);
   std::vector<int64_t> out = s0.dims();
   out[size_t(a)] = 0;
   std::vector<int64_t> sizes;
@@ -346,8 +346,8 @@ Tensor gather(const Tensor& x, const Tensor& indices, int axis) {
   if (x.rank() == 0) fail<InvalidArgumentError>(op, "params must be at least 1 dimensional, got shape ()");
   int a = detail::canonical_axis(op, axis, x.rank());
   detail::GatherAttrs attrs{1, x.shape()[a], 1, indices.num_elements()};
-  for (int i = 0; i < a; ++i) attrs.outer *= x.shape()[i];
-  for (int i = a + 1; i < x.rank(); ++i) attrs.inner *= x.shape()[i];
+  for (int i = 0; i < a; ++i) attrs.outer = detail::mul_dims(attrs.outer, x.shape()[i]);
+  for (int i = a + 1; i < x.rank(); ++i) attrs.inner = detail::mul_dims(attrs.inner, x.shape()[i]);
   for (int64_t v : indices.to_vector<int64_t>())
     if (v < 0 || v >= attrs.axis_dim)
       fail<InvalidArgumentError>(op, "indices = ", v, " is not in [0, ", attrs.axis_dim, ") (params shape ",

@@ -145,3 +145,17 @@ TEMPLATE_TEST_CASE("integer arithmetic wraps around, as in TensorFlow", "[valida
   const uint64_t want = (uint64_t(hi) * 100000u) & (bits == 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1);
   CHECK(tf::reduce_sum(big).template item<T>() == T(std::make_unsigned_t<T>(want)));
 }
+
+TEST_CASE("ops on empty tensors with huge dims compute their sizes without overflow",
+          "[validation]") {
+  // (0, 2^40, 2^40) has no elements, but a product of its other dims is past int64.
+  const int64_t h = int64_t(1) << 40;
+  const auto e = tf::zeros({0, h, h});
+  CHECK(tf::reduce_sum(e, {1, 2}).shape() == tf::Shape{0});
+  CHECK_THROWS_AS(tf::reduce_sum(e, {0}), tf::InvalidArgumentError);  // output (2^40, 2^40)
+  const auto f = tf::zeros({3, 0, h});
+  CHECK(tf::reduce_sum(f, {1, 2}).to_vector<float>() == std::vector<float>{0.f, 0.f, 0.f});
+  CHECK(tf::concat({f, f}, 0).shape() == tf::Shape{6, 0, h});
+  CHECK(tf::gather(f, tf::constant({0, 2}), 0).shape() == tf::Shape{2, 0, h});
+  CHECK_THROWS_WITH(tf::layers::Flatten()(tf::zeros({0, h, h})), Contains("overflows int64"));
+}
