@@ -20,7 +20,7 @@ namespace {
 
 std::vector<int64_t> contiguous_strides(const Shape& s) {
   std::vector<int64_t> st(size_t(s.rank()), 1);
-  for (int d = s.rank() - 2; d >= 0; --d) st[size_t(d)] = st[size_t(d + 1)] * s[d + 1];
+  for (int d = s.rank() - 2; d >= 0; --d) st[size_t(d)] = detail::mul_dims(st[size_t(d + 1)], s[d + 1]);
   return st;
 }
 

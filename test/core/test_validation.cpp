@@ -159,3 +159,12 @@ TEST_CASE("ops on empty tensors with huge dims compute their sizes without overf
   CHECK(tf::gather(f, tf::constant({0, 2}), 0).shape() == tf::Shape{2, 0, h});
   CHECK_THROWS_WITH(tf::layers::Flatten()(tf::zeros({0, h, h})), Contains("overflows int64"));
 }
+
+TEST_CASE("shape ops on empty tensors with huge dims", "[validation]") {
+  const int64_t h = int64_t(1) << 40;
+  const auto e = tf::zeros({0, h, h});
+  CHECK(tf::slice(e, {0, 1, 2}, {0, 3, 4}).shape() == tf::Shape{0, 3, 4});
+  CHECK(tf::transpose(e).shape() == tf::Shape{h, h, 0});
+  CHECK(tf::reshape(e, tf::Shape{h, 0, h}).shape() == tf::Shape{h, 0, h});
+  CHECK(tf::broadcast_to(tf::zeros({0, 1, h}), tf::Shape{0, h, h}).shape() == tf::Shape{0, h, h});
+}
