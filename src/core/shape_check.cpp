@@ -37,8 +37,12 @@ namespace detail {
 
 int64_t checked_num_elements(const char* op, const Shape& s) {
   int64_t n = 1;
-  for (int64_t d : s)
+  bool empty = false;
+  for (int64_t d : s) {
     if (d < 0) fail<InvalidArgumentError>(op, "Dimension ", d, " must be >= 0 in shape ", s);
+    empty = empty || d == 0;
+  }
+  if (empty) return 0;  // (2^40, 2^40, 0) is empty, whatever order the product is taken in
   for (int64_t d : s)
     if (__builtin_mul_overflow(n, d, &n))
       fail<InvalidArgumentError>(op, "Shape ", s, " would have more than 2**63 - 1 elements");
