@@ -7,9 +7,10 @@
 //   GET  /v1/models/fashion          -> model status;  GET /v1/models/fashion/metadata
 //
 // Bad requests get 400 with {"error": "..."}, bodies over --max_body_bytes 413, unknown paths
-// 404. Prints exactly one line on stdout, `listening on http://HOST:PORT`; SIGTERM or SIGINT
-// stops it (in-flight requests finish) with exit code 0. HTTP and JSON come from Debian's
-// cpp-httplib and nlohmann-json, used here only, never by the library.
+// 404; no request makes it exit or answer 500 (docs/serving.md, "Errors and limits"). Prints
+// exactly one line on stdout, `listening on http://HOST:PORT`; SIGTERM or SIGINT stops it
+// (in-flight requests finish) with exit code 0. HTTP and JSON come from Debian's cpp-httplib and
+// nlohmann-json, used here only, never by the library.
 #include <fcntl.h>
 #include <httplib.h>
 #include <unistd.h>
@@ -52,11 +53,15 @@ struct Options {
   int threads = 8;
 };
 
-json error_body(const std::string& message) { return json{{"error", message}}; }
-
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // replace: no byte a client sent can make dump() throw (type_error 316, invalid UTF-8).
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(example::json_error_body(message), "application/json");
 }
 
 /// "3" for ".../ckpt-3": the checkpoint's number as the model version, else "1".
@@ -161,7 +166,7 @@ int main(int argc, char** argv) {
         if (req.is_multipart_form_data()) {
           read_body([](const httplib::MultipartFormData&) { return true; },
                     [](const char*, size_t) { return true; });  // drain it; the answer is no
-          reply(res, 400, error_body("multipart form data is not supported; POST the JSON itself"));
+          reply_error(res, 400, "multipart form data is not supported; POST the JSON itself");
           return;
         }
         std::string body;
@@ -177,11 +182,11 @@ int main(int argc, char** argv) {
           return true;
         });
         if (too_large || res.status == 413) {
-          reply(res, 413, error_body(too_large_message));
+          reply_error(res, 413, too_large_message);
           return;
         }
         if (!complete) {
-          reply(res, 400, error_body("the request body could not be read (cut off or malformed)"));
+          reply_error(res, 400, "the request body could not be read (cut off or malformed)");
           return;
         }
         try {
@@ -194,9 +199,9 @@ int main(int argc, char** argv) {
                                                      probs.begin() + (i + 1) * kClasses));
           reply(res, 200, json{{"predictions", std::move(predictions)}});
         } catch (const tf::InvalidArgumentError& e) {
-          reply(res, 400, error_body(e.what()));
+          reply_error(res, 400, e.what());
         } catch (const std::exception& e) {
-          reply(res, 500, error_body(std::string("internal error: ") + e.what()));
+          reply_error(res, 500, std::string("internal error: ") + e.what());
         }
       });
   server.Get(base, [&](const httplib::Request&, httplib::Response& res) {
@@ -222,36 +227,46 @@ int main(int argc, char** argv) {
   auto wrong_method = [](const char* allow) {
     return [allow](const httplib::Request& req, httplib::Response& res) {
       res.set_header("Allow", allow);
-      reply(res,
-            405,
-            error_body("method " + req.method + " not allowed on " + req.path + "; use " + allow));
+      reply_error(
+          res, 405, "method " + req.method + " not allowed on " + req.path + "; use " + allow);
     };
   };
   server.Get(predict_path, wrong_method("POST"));
   server.Post(base, wrong_method("GET"));
 
-  // Bodies for the statuses httplib sets itself (404, 413, 400 for unreadable requests).
+  // Bodies for the statuses httplib sets itself (404, 413, 400 for unreadable requests). httplib
+  // calls this outside any try: an exception here would end the process.
   httplib::Server::HandlerWithResponse on_error = [&](const httplib::Request& req,
                                                       httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message = "HTTP status " + std::to_string(res.status);
-    if (res.status == 404) message = "not found: " + req.method + " " + req.path;
-    if (res.status == 413) message = too_large_message;
-    if (res.status == 400) message = "bad request: the HTTP request or its body could not be read";
-    reply(res, res.status, error_body(message));
+    try {
+      std::string message = "HTTP status " + std::to_string(res.status);
+      if (res.status == 404) message = "not found: " + req.method + " " + req.path;
+      if (res.status == 413) message = too_large_message;
+      if (res.status == 400)
+        message = "bad request: the HTTP request or its body could not be read";
+      reply_error(res, res.status, message);
+    } catch (...) {
+      res.set_content("{\"error\": \"internal error\"}", "application/json");
+    }
     return httplib::Server::HandlerResponse::Handled;
   };
   server.set_error_handler(on_error);
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown exception";
         try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
+          std::string what = "unknown exception";
+          try {
+            std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          reply_error(res, 500, "internal error: " + what);
         } catch (...) {
+          res.status = 500;
+          res.set_content("{\"error\": \"internal error\"}", "application/json");
         }
-        reply(res, 500, error_body("internal error: " + what));
       });
 
   int port = o.port;

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -112,6 +113,13 @@ class ServeProcess {
   int terminate(double timeout_s) {
     ::kill(pid_, SIGTERM);
     return wait_exit(timeout_s);
+  }
+  /// The process's peak resident memory so far (VmHWM), in kB; 0 if unreadable.
+  long peak_rss_kb() const {
+    std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(f, line);)
+      if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    return 0;
   }
   /// Everything the process wrote to stdout after the first line (it should be nothing).
   std::string rest_of_stdout() {
@@ -299,6 +307,12 @@ void check_error(httplib::Client& c,
   CHECK(r->get_header_value("Content-Type") == "application/json");
 }
 
+/// The JSON body of a raw HTTP answer (after the blank line); discarded if not JSON.
+json raw_body(const std::string& answer) {
+  const size_t at = answer.find("\r\n\r\n");
+  return json::parse(at == std::string::npos ? "" : answer.substr(at + 4), nullptr, false);
+}
+
 /// Sends raw bytes to 127.0.0.1:port, then reads what comes back until the server closes the
 /// connection (or 10 s pass); "" if the connection fails.
 std::string raw_exchange(int port, const std::string& bytes, bool read_answer = true) {
@@ -424,9 +438,8 @@ TEST_CASE("serve: wrong sizes and non-finite values get 400", "[serve]") {
   check_error(c, wide.dump(), 400, "instances[1] has shape [28, 28, 2]");
   check_error(c, "{\"instances\": [[[1, 2], [3, 4]]]}", 400, "has shape [2, 2]");
   check_error(c, "{\"instances\": [[]]}", 400, "has shape [0]");
-  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   check_error(
-      c, "{\"instances\": [" + deep + "]}", 400, "instances[0] has more than 3 levels of lists");
+      c, "{\"instances\": [[[[[0.5]]]]]}", 400, "instances[0] has more than 3 levels of lists");
 
   json big = request(images);
   big["instances"][0][100] = 1e39;  // finite as JSON, infinite as float32
@@ -569,6 +582,55 @@ TEST_CASE("serve: 8 concurrent clients each get their own answers", "[serve]") {
     for (int i = 0; i < kRequests; ++i)
       check_predictions(answers[t][size_t(i)], wants[t][size_t(i)]);
   }
+}
+
+TEST_CASE("serve: bytes that are not UTF-8, in the path or the body, get JSON 404/400", "[serve]") {
+  // It used to abort: the 404 message quoted the path's 0xFF and nlohmann's dump() threw
+  // type_error 316 from the error handler. Bodies with such bytes got 500.
+  auto& f = Fixture::get();
+  const int port = f.server->port();
+  for (const char* path : {"/v1/models/%ff", "/v1/models/%c3%28/metadata", "/%80%fe%ff"}) {
+    INFO("GET " << path);
+    const std::string answer = raw_exchange(
+        port, std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 404"));
+    json e = raw_body(answer);
+    REQUIRE(e.is_object());
+    CHECK_THAT(e["error"].get<std::string>(), Catch::Contains("not found: GET /"));
+  }
+  const std::string predict_ff = raw_exchange(
+      port, "GET /v1/models/fashion:predict%ff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK_THAT(predict_ff, Catch::StartsWith("HTTP/1.1 404"));
+  auto c = f.client();
+  check_error(c, "{\"instances\": [\"\xff\"]}", 400, "malformed JSON");
+  check_error(c, "{\"instances\": [\"\xc3\x28\"]}", 400, "malformed JSON");
+  check_error(c, "\xff\xfe{}", 400, "malformed JSON");
+  check_error(c, "{\"\xed\xa0\x80\": 1}", 400, "malformed JSON");  // a UTF-16 surrogate
+  // The client's bytes come back escaped, not raw.
+  auto r = post(c, "{\"instances\": [\"a\xff\"]}");
+  CHECK_THAT(r->body, Catch::Contains("\\\\xff"));
+  auto images = random_images(1, 31);
+  auto ok = post(c, request(images).dump());
+  REQUIRE(ok->status == 200);
+  check_predictions(ok->body, reference(f.model, f.shape, images));
+}
+
+TEST_CASE("serve: a body nested too deep gets 400 naming the limit, without the memory",
+          "[serve]") {
+  // A 8 MB body of '[' took the server to 617 MB: nlohmann-json built every level first.
+  auto& f = Fixture::get();
+  auto c = f.client();
+  const long before_kb = f.server->peak_rss_kb();
+  check_error(c, std::string(Fixture::kMaxBody - 16, '['), 400, "nested deeper than 32 levels");
+  check_error(c,
+              "{\"instances\": [" + std::string(40, '[') + std::string(40, ']') + "]}",
+              400,
+              "nested deeper than 32 levels");
+  // Brackets inside strings do not count; the body is still refused for what it is.
+  check_error(c, "{\"x\": \"" + std::string(1000, '[') + "\"}", 400, "missing key \"instances\"");
+  const long after_kb = f.server->peak_rss_kb();
+  INFO("peak RSS " << before_kb << " kB -> " << after_kb << " kB");
+  CHECK(after_kb - before_kb < 32 * 1024);  // was about 77 MB per MB of '['
 }
 
 TEST_CASE("serve: an MLP checkpoint is served with --model mlp", "[serve]") {
