@@ -7,10 +7,11 @@
 //   GET  /v1/models/fashion          -> model status;  GET /v1/models/fashion/metadata
 //
 // Bad requests get 400 with {"error": "..."}, bodies over --max_body_bytes 413, unknown paths
-// 404; no request makes it exit or answer 500 (docs/serving.md, "Errors and limits"). Prints
-// exactly one line on stdout, `listening on http://HOST:PORT`; SIGTERM or SIGINT stops it
-// (in-flight requests finish) with exit code 0. HTTP and JSON come from Debian's cpp-httplib and
-// nlohmann-json, used here only, never by the library.
+// 404, requests slower than --request_timeout_s 408, connections past --max_connections 503;
+// no request makes it exit or answer 500 (docs/serving.md, "Errors and limits"). Prints exactly one
+// line on stdout, `listening on http://HOST:PORT`; SIGTERM or SIGINT stops it (in-flight requests
+// finish) with exit code 0. HTTP and JSON come from Debian's cpp-httplib and nlohmann-json, used
+// here only, never by the library.
 #include <fcntl.h>
 #include <httplib.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bounded_server.hpp"
 #include "common/models.hpp"
 #include "common/serve_request.hpp"
 
@@ -51,6 +53,9 @@ struct Options {
   size_t max_body_bytes = size_t(8) << 20;
   int64_t max_instances = 1024;
   int threads = 8;
+  size_t max_connections = 256;
+  double request_timeout_s = 10;
+  double io_timeout_s = 5;
 };
 
 void reply(httplib::Response& res, int status, const json& body) {
@@ -106,6 +111,20 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "HTTP worker threads (connections served at once)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_option("--max_connections",
+                 o.max_connections,
+                 "connections served or waiting for a thread; more get 503")
+      ->check(CLI::Range(size_t(1), size_t(1) << 20))
+      ->capture_default_str();
+  app.add_option("--request_timeout_s",
+                 o.request_timeout_s,
+                 "reading a request, and writing its answer, must each finish within this")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  app.add_option(
+         "--io_timeout_s", o.io_timeout_s, "a client silent this long mid-request is dropped")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   // The model: the training example's architecture, built for one image, then restored.
@@ -145,8 +164,11 @@ int main(int argc, char** argv) {
     return tf::nn::softmax(model(x, /*training=*/false)).to_vector<float>();
   };
 
-  httplib::Server server;
-  server.new_task_queue = [n = o.threads] { return new httplib::ThreadPool(size_t(n)); };
+  auto ms = [](double s) { return std::chrono::milliseconds(int64_t(s * 1000 + 0.5)); };
+  example::BoundedServer server({.threads = size_t(o.threads),
+                                 .max_connections = o.max_connections,
+                                 .request_timeout = ms(o.request_timeout_s),
+                                 .io_timeout = ms(o.io_timeout_s)});
   server.set_payload_max_length(o.max_body_bytes);
   // An idle keep-alive connection holds a worker thread, and stop() waits for it to time out:
   // 1 s keeps both short (httplib's default is 5 s).
@@ -156,6 +178,7 @@ int main(int argc, char** argv) {
   const std::string predict_path = base + ":predict";
   const std::string too_large_message =
       "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes (--max_body_bytes)";
+  const std::string request_timeout_message = server.request_timeout_message();
   // The body is read here rather than by httplib, which would refuse any body over 8 KiB sent
   // as application/x-www-form-urlencoded: the type curl -d and Python's urllib send by default.
   server.Post(
@@ -183,6 +206,10 @@ int main(int argc, char** argv) {
         });
         if (too_large || res.status == 413) {
           reply_error(res, 413, too_large_message);
+          return;
+        }
+        if (!complete && example::BoundedServer::current_request_timed_out()) {
+          reply_error(res, 408, request_timeout_message);
           return;
         }
         if (!complete) {
@@ -245,6 +272,10 @@ int main(int argc, char** argv) {
       if (res.status == 413) message = too_large_message;
       if (res.status == 400)
         message = "bad request: the HTTP request or its body could not be read";
+      if (res.status == 400 && example::BoundedServer::current_request_timed_out()) {
+        res.status = 408;
+        message = request_timeout_message;
+      }
       reply_error(res, res.status, message);
     } catch (...) {
       res.set_content("{\"error\": \"internal error\"}", "application/json");
@@ -279,6 +310,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "serve: cannot listen on %s:%d\n", o.host.c_str(), o.port);
     return 1;
   }
+  if (!server.widen_listen_backlog()) std::perror("serve: listen backlog stays at 5");
 
   if (::pipe2(g_stop_pipe, O_CLOEXEC) != 0) {
     std::perror("serve: pipe2");
