@@ -204,10 +204,10 @@ class ConnectionQueue final : public httplib::TaskQueue {
     for (auto& t : workers_) t.join();
   }
 
-  /// Connections accepted and waiting for a worker now.
-  size_t waiting() const {
+  /// Whether accepted connections wait that no idle worker is about to take.
+  bool backlogged() const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return waiting_.size();
+    return waiting_.size() > idle_;
   }
 
  private:
@@ -219,7 +219,9 @@ class ConnectionQueue final : public httplib::TaskQueue {
       std::function<void()> fn;
       {
         std::unique_lock<std::mutex> lock(mutex_);
+        if (!reject) ++idle_;
         cond_.wait(lock, [&] { return !jobs.empty() || shutdown_; });
+        if (!reject) --idle_;
         if (jobs.empty()) return;  // shut down, and nothing left to serve
         fn = std::move(jobs.front());
         jobs.pop_front();
@@ -232,6 +234,7 @@ class ConnectionQueue final : public httplib::TaskQueue {
   mutable std::mutex mutex_;
   std::condition_variable cond_;
   std::deque<std::function<void()>> waiting_, rejected_;
+  size_t idle_ = 0;  // workers waiting for a connection
   bool shutdown_ = false;
   std::vector<std::thread> workers_;
 };
@@ -291,7 +294,7 @@ void BoundedServer::serve_connection(socket_t sock) {
     stream.start_request();
     // Connections waiting for a worker: answer this one with Connection: close, so its client
     // reconnects behind them instead of keeping this worker.
-    const bool close = left == 1 || (queue_ != nullptr && queue_->waiting() > 0);
+    const bool close = left == 1 || (queue_ != nullptr && queue_->backlogged());
     bool closed = false;
     const bool ok = process_request(stream, close, closed, nullptr);
     if (stream.timed_out() && !stream.wrote())
