@@ -16,6 +16,10 @@ namespace {
 /// Deepest nesting of lists and objects accepted in a body: {"instances": [28x28x1]} has 5.
 constexpr size_t kMaxNesting = 32;
 
+/// Lists and commas in the largest layout of one image, 28x28x1: 1 + 28 + 784 lists,
+/// 28 * 27 + 27 commas inside, 1 after it.
+constexpr uint64_t kValuesPerImage = 813 + 784 + 1;
+
 /// "instances[3][27]" for the indices {3, 27}: where in the request a problem is.
 std::string where(const std::vector<size_t>& path) {
   std::string s = "instances";
@@ -90,10 +94,15 @@ std::string printable(std::string_view text, size_t max_bytes) {
   return out;
 }
 
-/// Throws InvalidArgumentError if lists and objects in `body` nest deeper than kMaxNesting.
-/// nlohmann-json builds the whole tree first: an 8 MB body of '[' took 617 MB. This scan is
-/// one pass over the bytes, skipping strings; the parser still validates everything else.
-void check_nesting(std::string_view body) {
+/// Throws InvalidArgumentError if lists and objects in `body` nest deeper than kMaxNesting, or
+/// if it holds more lists, objects and elements than `max_instances` images in the largest
+/// layout: nlohmann-json builds the whole tree first, 20-80 bytes per value (an 8 MB body of
+/// '[' took 617 MB; of "[],", 208 MB), so no body may cost more than the largest valid one.
+/// One pass over the bytes, skipping strings; the parser still validates everything else.
+void check_structure(std::string_view body, int64_t max_instances) {
+  const uint64_t max_values =
+      uint64_t(std::clamp<int64_t>(max_instances, 0, int64_t(1) << 40)) * kValuesPerImage + 64;
+  uint64_t values = 0;  // '[', '{' and ',': at least the lists, objects and elements there are
   size_t depth = 0;
   bool in_string = false, escaped = false;
   for (size_t i = 0; i < body.size(); ++i) {
@@ -105,16 +114,19 @@ void check_nesting(std::string_view body) {
         escaped = true;
       else if (c == '"')
         in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxNesting)
-        throw tf::InvalidArgumentError("JSON nested deeper than " + std::to_string(kMaxNesting) +
-                                       " levels of lists and objects at byte " + std::to_string(i) +
-                                       " (the limit; an image needs 5)");
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
+      continue;
     }
+    if (c == '"') in_string = true;
+    if ((c == '[' || c == '{' || c == ',') && ++values > max_values)
+      throw tf::InvalidArgumentError("the body holds more than " + std::to_string(max_values) +
+                                     " lists, objects and elements: more than " +
+                                     std::to_string(max_instances) +
+                                     " images (--max_instances) need");
+    if ((c == '[' || c == '{') && ++depth > kMaxNesting)
+      throw tf::InvalidArgumentError("JSON nested deeper than " + std::to_string(kMaxNesting) +
+                                     " levels of lists and objects at byte " + std::to_string(i) +
+                                     " (the limit; an image needs 5)");
+    if ((c == ']' || c == '}') && depth > 0) --depth;
   }
 }
 
@@ -137,7 +149,7 @@ std::vector<int64_t> leading_shape(const json& v) {
 tf::Tensor parse_predict_request(std::string_view body,
                                  const tf::Shape& input_shape,
                                  int64_t max_instances) {
-  check_nesting(body);
+  check_structure(body, max_instances);
   json doc;
   try {
     doc = json::parse(body);

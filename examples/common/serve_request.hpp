@@ -14,7 +14,8 @@ namespace tf = tapeflow;
 /// Parses a TensorFlow Serving predict body, {"instances": [image, ...]}, into a float32 batch
 /// of `input_shape` (batch first, -1 there). Each instance is 784 numbers, 28x28 or 28x28x1
 /// nested lists. Throws InvalidArgumentError, saying what is wrong and where, on any bad input:
-/// malformed JSON or invalid UTF-8, nesting deeper than 32 levels, wrong keys, types or sizes,
+/// malformed JSON or invalid UTF-8, nesting deeper than 32 levels, more lists and elements than
+/// `max_instances` images need (1598 each), wrong keys, types or sizes,
 /// values that are not finite float32, more than `max_instances` instances. The messages are
 /// printable ASCII: bytes quoted from the body are escaped (\xff) and cut short.
 tf::Tensor parse_predict_request(std::string_view body,

@@ -676,7 +676,7 @@ TEST_CASE("serve: bytes that are not UTF-8, in the path or the body, get JSON 40
   check_predictions(ok->body, reference(f.model, f.shape, images));
 }
 
-TEST_CASE("serve: a body nested too deep gets 400 naming the limit, without the memory",
+TEST_CASE("serve: a body nested too deep or too wide gets 400 naming the limit, in little memory",
           "[serve]") {
   // A 8 MB body of '[' took the server to 617 MB: nlohmann-json built every level first.
   auto& f = Fixture::get();
@@ -687,6 +687,14 @@ TEST_CASE("serve: a body nested too deep gets 400 naming the limit, without the 
               "{\"instances\": [" + std::string(40, '[') + std::string(40, ']') + "]}",
               400,
               "nested deeper than 32 levels");
+  // Wide rather than deep: more lists or numbers than 16 images (--max_instances) can hold.
+  // nlohmann-json's tree of 8 MB of "[]," took 208 MB.
+  std::string wide = "[";
+  while (wide.size() < Fixture::kMaxBody - 16) wide += "[],";
+  check_error(c, wide + "[]]", 400, "more than 16 images (--max_instances) need");
+  std::string zeros = "{\"instances\": [[";
+  while (zeros.size() < Fixture::kMaxBody - 16) zeros += "0,";
+  check_error(c, zeros + "0]]}", 400, "lists, objects and elements");
   // Brackets inside strings do not count; the body is still refused for what it is.
   check_error(c, "{\"x\": \"" + std::string(1000, '[') + "\"}", 400, "missing key \"instances\"");
   const long after_kb = f.server->peak_rss_kb();
