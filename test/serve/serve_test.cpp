@@ -704,14 +704,18 @@ TEST_CASE("serve: a body nested too deep or too wide gets 400 naming the limit, 
 
 TEST_CASE("serve: one client's sequential requests do not wait for delayed ACKs", "[serve]") {
   // Without TCP_NODELAY an answer (headers and body sent apart) could wait up to 40 ms for the
-  // client's delayed ACK: 50 requests to the CNN took 1.38 s, and 0.1 s with it.
+  // client's delayed ACK: 50 status calls took 1.36 s, and 0.013 s with it.
   auto& f = Fixture::get();
   auto c = f.client();
   c.set_keep_alive(true);
   c.set_tcp_nodelay(true);
-  const std::string body = request(random_images(1, 32)).dump();
+  // The status call: what is timed is the connection, not the model.
   const auto start = Clock::now();
-  for (int i = 0; i < 50; ++i) REQUIRE(post(c, body)->status == 200);
+  for (int i = 0; i < 50; ++i) {
+    auto r = c.Get("/v1/models/fashion");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  }
   const double s = std::chrono::duration<double>(Clock::now() - start).count();
   INFO("50 requests in " << s << " s");
   CHECK(s < 0.75);
@@ -722,7 +726,6 @@ TEST_CASE("serve: 64 clients connecting at once are all answered, none after a S
   // httplib listens with a backlog of 5: a burst of connections lost SYNs, retried after 1 s.
   auto& f = Fixture::get();
   constexpr int kClients = 64;
-  const std::string body = request(random_images(1, 33)).dump();
   std::vector<int> status(kClients, 0);
   std::vector<double> seconds(kClients, 0);
   std::vector<std::thread> threads;
@@ -730,7 +733,7 @@ TEST_CASE("serve: 64 clients connecting at once are all answered, none after a S
     threads.emplace_back([&, t] {
       auto c = f.client();
       const auto start = Clock::now();
-      auto r = c.Post(kPredict.c_str(), body, "application/json");
+      auto r = c.Get("/v1/models/fashion");  // the connection is timed, not the model
       seconds[size_t(t)] = std::chrono::duration<double>(Clock::now() - start).count();
       status[size_t(t)] = r ? r->status : -1;
     });
