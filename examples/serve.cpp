@@ -7,9 +7,11 @@
 //   GET  /v1/models/fashion          -> model status;  GET /v1/models/fashion/metadata
 //
 // Bad requests get 400 with {"error": "..."}, bodies over --max_body_bytes 413, unknown paths
-// 404. Prints exactly one line on stdout, `listening on http://HOST:PORT`; SIGTERM or SIGINT
-// stops it (in-flight requests finish) with exit code 0. HTTP and JSON come from Debian's
-// cpp-httplib and nlohmann-json, used here only, never by the library.
+// 404, requests slower than --request_timeout_s 408, connections past --max_connections 503;
+// no request makes it exit or answer 500 (docs/serving.md, "Errors and limits"). Prints exactly one
+// line on stdout, `listening on http://HOST:PORT`; SIGTERM or SIGINT stops it (in-flight requests
+// finish) with exit code 0. HTTP and JSON come from Debian's cpp-httplib and nlohmann-json, used
+// here only, never by the library.
 #include <fcntl.h>
 #include <httplib.h>
 #include <unistd.h>
@@ -31,7 +33,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/bounded_server.hpp"
 #include "common/models.hpp"
+#include "common/serve_request.hpp"
 
 namespace tf = tapeflow;
 using json = nlohmann::json;
@@ -49,144 +53,20 @@ struct Options {
   size_t max_body_bytes = size_t(8) << 20;
   int64_t max_instances = 1024;
   int threads = 8;
+  size_t max_connections = 256;
+  double request_timeout_s = 10;
+  double io_timeout_s = 5;
 };
-
-/// "instances[3][27]" for the indices {3, 27}: where in the request a problem is.
-std::string where(const std::vector<size_t>& path) {
-  std::string s = "instances";
-  for (size_t i : path) s += "[" + std::to_string(i) + "]";
-  return s;
-}
-
-std::string shape_string(const std::vector<int64_t>& dims) {
-  std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + std::to_string(dims[i]);
-  return s + "]";
-}
-
-const char* json_type(const json& v) {
-  return v.is_number()    ? "a number"
-         : v.is_string()  ? "a string"
-         : v.is_boolean() ? "a boolean"
-         : v.is_null()    ? "null"
-         : v.is_object()  ? "an object"
-                          : "a list";
-}
-
-/// Appends the numbers of `v`, a nested list of exactly `dims`, to `out` as float32. Throws
-/// InvalidArgumentError naming the first element that is not a finite number or a list of the
-/// wrong length.
-void flatten(const json& v,
-             const std::vector<int64_t>& dims,
-             std::vector<size_t>& path,
-             std::vector<float>& out) {
-  const size_t depth = path.size() - 1;  // path[0] is the instance
-  if (depth == dims.size()) {
-    if (!v.is_number())
-      throw tf::InvalidArgumentError(where(path) + " is " + json_type(v) + "; expected a number");
-    const double d = v.get<double>();
-    const float f = float(d);
-    if (!std::isfinite(f))
-      throw tf::InvalidArgumentError(where(path) + " = " + v.dump() +
-                                     " is not a finite float32 value");
-    out.push_back(f);
-    return;
-  }
-  if (!v.is_array())
-    throw tf::InvalidArgumentError(where(path) + " is " + json_type(v) + "; expected a list of " +
-                                   std::to_string(dims[depth]));
-  if (int64_t(v.size()) != dims[depth])
-    throw tf::InvalidArgumentError(where(path) + " has " + std::to_string(v.size()) +
-                                   " elements; expected " + std::to_string(dims[depth]));
-  path.push_back(0);
-  for (const json& e : v) {
-    flatten(e, dims, path, out);
-    ++path.back();
-  }
-  path.pop_back();
-}
-
-/// Read no deeper than this: one level past the deepest accepted layout (28x28x1).
-constexpr size_t kMaxRank = 4;
-
-/// The nested-list shape of `v` read along its first elements: [28, 28, 1] for a 28x28x1 image,
-/// at most kMaxRank levels deep.
-std::vector<int64_t> leading_shape(const json& v) {
-  std::vector<int64_t> dims;
-  for (const json* p = &v; p->is_array() && dims.size() < kMaxRank; p = &(*p)[0]) {
-    dims.push_back(int64_t(p->size()));
-    if (p->empty()) break;
-  }
-  return dims;
-}
-
-/// Parses a predict request into a float32 batch of `input_shape` (batch first, -1 there).
-/// Each instance is 784 numbers, 28x28 or 28x28x1 nested lists. Throws InvalidArgumentError
-/// saying what is wrong and where.
-tf::Tensor parse_instances(const std::string& body,
-                           const tf::Shape& input_shape,
-                           int64_t max_instances) {
-  json doc;
-  try {
-    doc = json::parse(body);
-  } catch (const json::exception& e) {
-    // A parse_error, or out_of_range for a number past double's range ("1e999"). e.what() is
-    // "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
-    std::string what = e.what();
-    const size_t at = what.find("] ");
-    throw tf::InvalidArgumentError("malformed JSON: " +
-                                   (at == std::string::npos ? what : what.substr(at + 2)));
-  }
-  if (!doc.is_object())
-    throw tf::InvalidArgumentError(std::string("the body is ") + json_type(doc) +
-                                   "; expected an object {\"instances\": [...]}");
-  auto it = doc.find("instances");
-  if (it == doc.end()) {
-    if (doc.contains("inputs"))
-      throw tf::InvalidArgumentError(
-          "the columnar \"inputs\" format is not supported; send {\"instances\": [...]}");
-    throw tf::InvalidArgumentError("missing key \"instances\"");
-  }
-  const json& instances = *it;
-  if (!instances.is_array())
-    throw tf::InvalidArgumentError(std::string("\"instances\" is ") + json_type(instances) +
-                                   "; expected a list of images");
-  if (instances.empty()) throw tf::InvalidArgumentError("\"instances\" is empty");
-  const int64_t n = int64_t(instances.size());
-  if (n > max_instances)
-    throw tf::InvalidArgumentError("too many instances: " + std::to_string(n) + " > " +
-                                   std::to_string(max_instances) + " (--max_instances)");
-
-  static const std::vector<std::vector<int64_t>> kAccepted = {{784}, {28, 28}, {28, 28, 1}};
-  std::vector<float> values;
-  values.reserve(size_t(n) * 784);
-  std::vector<size_t> path{0};
-  for (const json& inst : instances) {
-    if (!inst.is_array())
-      throw tf::InvalidArgumentError(where(path) + " is " + json_type(inst) +
-                                     "; expected an image as a list of 784 numbers, 28x28 or "
-                                     "28x28x1 nested lists");
-    const std::vector<int64_t> dims = leading_shape(inst);
-    if (dims.size() == kMaxRank)
-      throw tf::InvalidArgumentError(where(path) +
-                                     " has more than 3 levels of lists; expected "
-                                     "[784], [28, 28] or [28, 28, 1]");
-    if (std::find(kAccepted.begin(), kAccepted.end(), dims) == kAccepted.end())
-      throw tf::InvalidArgumentError(where(path) + " has shape " + shape_string(dims) +
-                                     "; expected [784], [28, 28] or [28, 28, 1]");
-    flatten(inst, dims, path, values);
-    ++path.back();
-  }
-  std::vector<int64_t> shape = input_shape.dims();
-  shape[0] = n;
-  return tf::constant(std::move(values), tf::Shape(shape));
-}
-
-json error_body(const std::string& message) { return json{{"error", message}}; }
 
 void reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // replace: no byte a client sent can make dump() throw (type_error 316, invalid UTF-8).
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& message) {
+  res.status = status;
+  res.set_content(example::json_error_body(message), "application/json");
 }
 
 /// "3" for ".../ckpt-3": the checkpoint's number as the model version, else "1".
@@ -231,6 +111,20 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "HTTP worker threads (connections served at once)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
+  app.add_option("--max_connections",
+                 o.max_connections,
+                 "connections served or waiting for a thread; more get 503")
+      ->check(CLI::Range(size_t(1), size_t(1) << 20))
+      ->capture_default_str();
+  app.add_option("--request_timeout_s",
+                 o.request_timeout_s,
+                 "reading a request, and writing its answer, must each finish within this")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  app.add_option(
+         "--io_timeout_s", o.io_timeout_s, "a client silent this long mid-request is dropped")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   // The model: the training example's architecture, built for one image, then restored.
@@ -270,8 +164,11 @@ int main(int argc, char** argv) {
     return tf::nn::softmax(model(x, /*training=*/false)).to_vector<float>();
   };
 
-  httplib::Server server;
-  server.new_task_queue = [n = o.threads] { return new httplib::ThreadPool(size_t(n)); };
+  auto ms = [](double s) { return std::chrono::milliseconds(int64_t(s * 1000 + 0.5)); };
+  example::BoundedServer server({.threads = size_t(o.threads),
+                                 .max_connections = o.max_connections,
+                                 .request_timeout = ms(o.request_timeout_s),
+                                 .io_timeout = ms(o.io_timeout_s)});
   server.set_payload_max_length(o.max_body_bytes);
   // An idle keep-alive connection holds a worker thread, and stop() waits for it to time out:
   // 1 s keeps both short (httplib's default is 5 s).
@@ -281,6 +178,7 @@ int main(int argc, char** argv) {
   const std::string predict_path = base + ":predict";
   const std::string too_large_message =
       "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes (--max_body_bytes)";
+  const std::string request_timeout_message = server.request_timeout_message();
   // The body is read here rather than by httplib, which would refuse any body over 8 KiB sent
   // as application/x-www-form-urlencoded: the type curl -d and Python's urllib send by default.
   server.Post(
@@ -291,7 +189,7 @@ int main(int argc, char** argv) {
         if (req.is_multipart_form_data()) {
           read_body([](const httplib::MultipartFormData&) { return true; },
                     [](const char*, size_t) { return true; });  // drain it; the answer is no
-          reply(res, 400, error_body("multipart form data is not supported; POST the JSON itself"));
+          reply_error(res, 400, "multipart form data is not supported; POST the JSON itself");
           return;
         }
         std::string body;
@@ -307,15 +205,19 @@ int main(int argc, char** argv) {
           return true;
         });
         if (too_large || res.status == 413) {
-          reply(res, 413, error_body(too_large_message));
+          reply_error(res, 413, too_large_message);
+          return;
+        }
+        if (!complete && example::BoundedServer::current_request_timed_out()) {
+          reply_error(res, 408, request_timeout_message);
           return;
         }
         if (!complete) {
-          reply(res, 400, error_body("the request body could not be read (cut off or malformed)"));
+          reply_error(res, 400, "the request body could not be read (cut off or malformed)");
           return;
         }
         try {
-          tf::Tensor x = parse_instances(body, input_shape, o.max_instances);
+          tf::Tensor x = example::parse_predict_request(body, input_shape, o.max_instances);
           const int64_t n = x.shape()[0];
           std::vector<float> probs = predict(x);
           json predictions = json::array();
@@ -324,9 +226,9 @@ int main(int argc, char** argv) {
                                                      probs.begin() + (i + 1) * kClasses));
           reply(res, 200, json{{"predictions", std::move(predictions)}});
         } catch (const tf::InvalidArgumentError& e) {
-          reply(res, 400, error_body(e.what()));
+          reply_error(res, 400, e.what());
         } catch (const std::exception& e) {
-          reply(res, 500, error_body(std::string("internal error: ") + e.what()));
+          reply_error(res, 500, std::string("internal error: ") + e.what());
         }
       });
   server.Get(base, [&](const httplib::Request&, httplib::Response& res) {
@@ -352,36 +254,50 @@ int main(int argc, char** argv) {
   auto wrong_method = [](const char* allow) {
     return [allow](const httplib::Request& req, httplib::Response& res) {
       res.set_header("Allow", allow);
-      reply(res,
-            405,
-            error_body("method " + req.method + " not allowed on " + req.path + "; use " + allow));
+      reply_error(
+          res, 405, "method " + req.method + " not allowed on " + req.path + "; use " + allow);
     };
   };
   server.Get(predict_path, wrong_method("POST"));
   server.Post(base, wrong_method("GET"));
 
-  // Bodies for the statuses httplib sets itself (404, 413, 400 for unreadable requests).
+  // Bodies for the statuses httplib sets itself (404, 413, 400 for unreadable requests). httplib
+  // calls this outside any try: an exception here would end the process.
   httplib::Server::HandlerWithResponse on_error = [&](const httplib::Request& req,
                                                       httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message = "HTTP status " + std::to_string(res.status);
-    if (res.status == 404) message = "not found: " + req.method + " " + req.path;
-    if (res.status == 413) message = too_large_message;
-    if (res.status == 400) message = "bad request: the HTTP request or its body could not be read";
-    reply(res, res.status, error_body(message));
+    try {
+      std::string message = "HTTP status " + std::to_string(res.status);
+      if (res.status == 404) message = "not found: " + req.method + " " + req.path;
+      if (res.status == 413) message = too_large_message;
+      if (res.status == 400)
+        message = "bad request: the HTTP request or its body could not be read";
+      if (res.status == 400 && example::BoundedServer::current_request_timed_out()) {
+        res.status = 408;
+        message = request_timeout_message;
+      }
+      reply_error(res, res.status, message);
+    } catch (...) {
+      res.set_content("{\"error\": \"internal error\"}", "application/json");
+    }
     return httplib::Server::HandlerResponse::Handled;
   };
   server.set_error_handler(on_error);
   server.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-        std::string what = "unknown exception";
         try {
-          std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-          what = e.what();
+          std::string what = "unknown exception";
+          try {
+            std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          reply_error(res, 500, "internal error: " + what);
         } catch (...) {
+          res.status = 500;
+          res.set_content("{\"error\": \"internal error\"}", "application/json");
         }
-        reply(res, 500, error_body("internal error: " + what));
       });
 
   int port = o.port;
@@ -394,6 +310,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "serve: cannot listen on %s:%d\n", o.host.c_str(), o.port);
     return 1;
   }
+  if (!server.widen_listen_backlog()) std::perror("serve: listen backlog stays at 5");
 
   if (::pipe2(g_stop_pipe, O_CLOEXEC) != 0) {
     std::perror("serve: pipe2");

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -112,6 +113,13 @@ class ServeProcess {
   int terminate(double timeout_s) {
     ::kill(pid_, SIGTERM);
     return wait_exit(timeout_s);
+  }
+  /// The process's peak resident memory so far (VmHWM), in kB; 0 if unreadable.
+  long peak_rss_kb() const {
+    std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
+    for (std::string line; std::getline(f, line);)
+      if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    return 0;
   }
   /// Everything the process wrote to stdout after the first line (it should be nothing).
   std::string rest_of_stdout() {
@@ -299,6 +307,73 @@ void check_error(httplib::Client& c,
   CHECK(r->get_header_value("Content-Type") == "application/json");
 }
 
+/// A TCP connection to 127.0.0.1:port (check fd() >= 0), closed on destruction.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(uint16_t(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawConnection() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+  int fd() const { return fd_; }
+  bool send(const std::string& bytes) {
+    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size());
+  }
+  /// Whether an answer (or the end of the connection) is ready to read within `ms`.
+  bool readable(int ms) {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, ms) > 0;
+  }
+  /// Reads until the server closes the connection or `timeout_s` pass.
+  std::string read_all(double timeout_s) {
+    std::string answer;
+    const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+    char buf[4096];
+    while (Clock::now() < deadline && readable(50)) {
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) break;
+      answer.append(buf, size_t(n));
+    }
+    return answer;
+  }
+
+ private:
+  int fd_;
+};
+
+/// Sends the start of `request`, then one more byte of `trickle` every 200 ms (under httplib's
+/// per-recv timeout, so a server without a request deadline waits on), until the server answers
+/// or closes, or `max_s` pass. Returns what the server sent ("" if nothing).
+std::string trickle(int port,
+                    const std::string& request,
+                    const std::string& trickle_bytes,
+                    double max_s) {
+  RawConnection conn(port);
+  if (conn.fd() < 0 || !conn.send(request)) return "";
+  const auto deadline = Clock::now() + std::chrono::duration<double>(max_s);
+  for (size_t i = 0; Clock::now() < deadline; ++i) {
+    if (conn.readable(200)) return conn.read_all(2);
+    if (!conn.send(std::string(1, trickle_bytes[i % trickle_bytes.size()]))) break;
+  }
+  return conn.read_all(0.5);
+}
+
+/// The JSON body of a raw HTTP answer (after the blank line); discarded if not JSON.
+json raw_body(const std::string& answer) {
+  const size_t at = answer.find("\r\n\r\n");
+  return json::parse(at == std::string::npos ? "" : answer.substr(at + 4), nullptr, false);
+}
+
 /// Sends raw bytes to 127.0.0.1:port, then reads what comes back until the server closes the
 /// connection (or 10 s pass); "" if the connection fails.
 std::string raw_exchange(int port, const std::string& bytes, bool read_answer = true) {
@@ -424,9 +499,8 @@ TEST_CASE("serve: wrong sizes and non-finite values get 400", "[serve]") {
   check_error(c, wide.dump(), 400, "instances[1] has shape [28, 28, 2]");
   check_error(c, "{\"instances\": [[[1, 2], [3, 4]]]}", 400, "has shape [2, 2]");
   check_error(c, "{\"instances\": [[]]}", 400, "has shape [0]");
-  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   check_error(
-      c, "{\"instances\": [" + deep + "]}", 400, "instances[0] has more than 3 levels of lists");
+      c, "{\"instances\": [[[[[0.5]]]]]}", 400, "instances[0] has more than 3 levels of lists");
 
   json big = request(images);
   big["instances"][0][100] = 1e39;  // finite as JSON, infinite as float32
@@ -569,6 +643,192 @@ TEST_CASE("serve: 8 concurrent clients each get their own answers", "[serve]") {
     for (int i = 0; i < kRequests; ++i)
       check_predictions(answers[t][size_t(i)], wants[t][size_t(i)]);
   }
+}
+
+TEST_CASE("serve: bytes that are not UTF-8, in the path or the body, get JSON 404/400", "[serve]") {
+  // It used to abort: the 404 message quoted the path's 0xFF and nlohmann's dump() threw
+  // type_error 316 from the error handler. Bodies with such bytes got 500.
+  auto& f = Fixture::get();
+  const int port = f.server->port();
+  for (const char* path : {"/v1/models/%ff", "/v1/models/%c3%28/metadata", "/%80%fe%ff"}) {
+    INFO("GET " << path);
+    const std::string answer = raw_exchange(
+        port, std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    CHECK_THAT(answer, Catch::StartsWith("HTTP/1.1 404"));
+    json e = raw_body(answer);
+    REQUIRE(e.is_object());
+    CHECK_THAT(e["error"].get<std::string>(), Catch::Contains("not found: GET /"));
+  }
+  const std::string predict_ff = raw_exchange(
+      port, "GET /v1/models/fashion:predict%ff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  CHECK_THAT(predict_ff, Catch::StartsWith("HTTP/1.1 404"));
+  auto c = f.client();
+  check_error(c, "{\"instances\": [\"\xff\"]}", 400, "malformed JSON");
+  check_error(c, "{\"instances\": [\"\xc3\x28\"]}", 400, "malformed JSON");
+  check_error(c, "\xff\xfe{}", 400, "malformed JSON");
+  check_error(c, "{\"\xed\xa0\x80\": 1}", 400, "malformed JSON");  // a UTF-16 surrogate
+  // The client's bytes come back escaped, not raw.
+  auto r = post(c, "{\"instances\": [\"a\xff\"]}");
+  CHECK_THAT(r->body, Catch::Contains("\\\\xff"));
+  auto images = random_images(1, 31);
+  auto ok = post(c, request(images).dump());
+  REQUIRE(ok->status == 200);
+  check_predictions(ok->body, reference(f.model, f.shape, images));
+}
+
+TEST_CASE("serve: a body nested too deep or too wide gets 400 naming the limit, in little memory",
+          "[serve]") {
+  // A 8 MB body of '[' took the server to 617 MB: nlohmann-json built every level first.
+  auto& f = Fixture::get();
+  auto c = f.client();
+  const long before_kb = f.server->peak_rss_kb();
+  check_error(c, std::string(Fixture::kMaxBody - 16, '['), 400, "nested deeper than 32 levels");
+  check_error(c,
+              "{\"instances\": [" + std::string(40, '[') + std::string(40, ']') + "]}",
+              400,
+              "nested deeper than 32 levels");
+  // Wide rather than deep: more lists or numbers than 16 images (--max_instances) can hold.
+  // nlohmann-json's tree of 8 MB of "[]," took 208 MB.
+  std::string wide = "[";
+  while (wide.size() < Fixture::kMaxBody - 16) wide += "[],";
+  check_error(c, wide + "[]]", 400, "more than 16 images (--max_instances) need");
+  std::string zeros = "{\"instances\": [[";
+  while (zeros.size() < Fixture::kMaxBody - 16) zeros += "0,";
+  check_error(c, zeros + "0]]}", 400, "lists, objects and elements");
+  // Brackets inside strings do not count; the body is still refused for what it is.
+  check_error(c, "{\"x\": \"" + std::string(1000, '[') + "\"}", 400, "missing key \"instances\"");
+  const long after_kb = f.server->peak_rss_kb();
+  INFO("peak RSS " << before_kb << " kB -> " << after_kb << " kB");
+  CHECK(after_kb - before_kb < 32 * 1024);  // was about 77 MB per MB of '['
+}
+
+TEST_CASE("serve: one client's sequential requests do not wait for delayed ACKs", "[serve]") {
+  // Without TCP_NODELAY an answer (headers and body sent apart) could wait up to 40 ms for the
+  // client's delayed ACK: 50 status calls took 1.36 s, and 0.013 s with it.
+  auto& f = Fixture::get();
+  auto c = f.client();
+  c.set_keep_alive(true);
+  c.set_tcp_nodelay(true);
+  // The status call: what is timed is the connection, not the model.
+  const auto start = Clock::now();
+  for (int i = 0; i < 50; ++i) {
+    auto r = c.Get("/v1/models/fashion");
+    REQUIRE(r);
+    REQUIRE(r->status == 200);
+  }
+  const double s = std::chrono::duration<double>(Clock::now() - start).count();
+  INFO("50 requests in " << s << " s");
+  CHECK(s < 0.75);
+}
+
+TEST_CASE("serve: 64 clients connecting at once are all answered, none after a SYN retry",
+          "[serve]") {
+  // httplib listens with a backlog of 5: a burst of connections lost SYNs, retried after 1 s.
+  auto& f = Fixture::get();
+  constexpr int kClients = 64;
+  std::vector<int> status(kClients, 0);
+  std::vector<double> seconds(kClients, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kClients; ++t)
+    threads.emplace_back([&, t] {
+      auto c = f.client();
+      const auto start = Clock::now();
+      auto r = c.Get("/v1/models/fashion");  // the connection is timed, not the model
+      seconds[size_t(t)] = std::chrono::duration<double>(Clock::now() - start).count();
+      status[size_t(t)] = r ? r->status : -1;
+    });
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < kClients; ++t) {
+    INFO("client " << t << ": " << seconds[size_t(t)] << " s");
+    CHECK(status[size_t(t)] == 200);
+  }
+  CHECK(*std::max_element(seconds.begin(), seconds.end()) < 0.95);
+}
+
+TEST_CASE("serve: slow clients get 408 and cannot starve others; past --max_connections 503",
+          "[serve]") {
+  // Two threads, at most 5 connections, requests must arrive within 1.5 s.
+  auto [dir, model] = Fixture::saved_model("mlp", 24);
+  ServeProcess server({"--ckpt_dir",
+                       dir->str(),
+                       "--model",
+                       "mlp",
+                       "--port",
+                       "0",
+                       "--threads",
+                       "2",
+                       "--max_connections",
+                       "5",
+                       "--request_timeout_s",
+                       "1.5"},
+                      dir->file("serve.stderr"));
+  INFO("serve stderr: " << server.stderr_text());
+  REQUIRE(server.port() > 0);
+  const int port = server.port();
+  const std::string head = "POST " + kPredict + " HTTP/1.1\r\nHost: x\r\n";
+  auto images = random_images(1, 25);
+  const std::string body = request(images, "flat").dump();
+  auto want = reference(model, example::input_shape("mlp"), images);
+
+  // Slowloris: one connection per worker thread trickles its headers or its body, a byte
+  // every 200 ms for up to 20 s. Before the request deadline they held both workers that
+  // long, and a valid request waited for them (17.5 s in issue #10).
+  std::string slow_headers, slow_body;
+  std::thread t1([&] { slow_headers = trickle(port, head, "X-Slow: abcdefgh\r\n", 20); });
+  std::thread t2([&] {
+    slow_body = trickle(port, head + "Content-Length: 100000\r\n\r\n{\"instances\": [", "0,", 20);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  httplib::Client c("127.0.0.1", port);
+  c.set_read_timeout(30);
+  const auto start = Clock::now();
+  auto r = c.Post(kPredict.c_str(), body, "application/json");
+  const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+  t1.join();
+  t2.join();
+  INFO("the valid request waited " << waited << " s");
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  check_predictions(r->body, want);
+  CHECK(waited < 8);  // 1.5 s deadline, plus slack for a busy machine; was >= 20 s
+  for (const std::string* slow : {&slow_headers, &slow_body}) {
+    INFO("slow client got: " << *slow);
+    CHECK_THAT(*slow, Catch::StartsWith("HTTP/1.1 408"));
+    json e = raw_body(*slow);
+    REQUIRE(e.is_object());
+    CHECK_THAT(e["error"].get<std::string>(), Catch::Contains("--request_timeout_s"));
+  }
+
+  // Two trickling connections hold the threads and three silent ones wait: the sixth is
+  // over --max_connections and is answered 503 at once, with Retry-After.
+  std::vector<std::thread> tricklers;
+  for (int i = 0; i < 2; ++i) tricklers.emplace_back([&] { trickle(port, head, "X", 3); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::vector<std::unique_ptr<RawConnection>> waiting;
+  for (int i = 0; i < 3; ++i) waiting.push_back(std::make_unique<RawConnection>(port));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  RawConnection extra(port);
+  REQUIRE(extra.fd() >= 0);
+  extra.send("GET /v1/models/fashion HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string busy = extra.read_all(5);
+  INFO("past the bound: " << busy);
+  CHECK_THAT(busy, Catch::StartsWith("HTTP/1.1 503"));
+  CHECK_THAT(busy, Catch::Contains("Retry-After: 1"));
+  json e = raw_body(busy);
+  REQUIRE(e.is_object());
+  CHECK_THAT(e["error"].get<std::string>(), Catch::Contains("--max_connections"));
+  for (auto& t : tricklers) t.join();
+  waiting.clear();
+
+  // And it serves again once they are gone.
+  int again = 0;
+  for (int i = 0; i < 50 && again != 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    auto a = c.Post(kPredict.c_str(), body, "application/json");
+    again = a ? a->status : -1;
+  }
+  CHECK(again == 200);
+  CHECK(server.terminate(30) == 0);
 }
 
 TEST_CASE("serve: an MLP checkpoint is served with --model mlp", "[serve]") {
