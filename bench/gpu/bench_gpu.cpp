@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
       h = tf::nn::relu(tf::matmul(h, vars[2]) + vars[3]);
       auto logits = tf::matmul(h, vars[4]) + vars[5];
       auto loss = tf::reduce_mean(tf::nn::sparse_softmax_cross_entropy_with_logits(labels, logits));
-      auto grads = tape.gradient(loss, std::vector<tf::Source>(vars.begin(), vars.end()));
+      auto grads = tape.gradient(loss, vars);
       opt.apply_gradients(grads, vars);
       return loss;
     };

@@ -164,8 +164,7 @@ inline double fit(const tf::layers::Layer& model, tf::optimizers::Optimizer& opt
       tf::Tensor logits = model(b[0], /*training=*/true);
       tf::Tensor loss = loss_fn(b[1], logits);
       auto vars = model.trainable_variables();
-      std::vector<tf::Source> sources(vars.begin(), vars.end());
-      opt.apply_gradients(tape.gradient(loss, sources), vars);
+      opt.apply_gradients(tape.gradient(loss, vars), vars);
       mean_loss.update_state(loss);
       acc.update_state(b[1], logits);
       if (++step % 20 == 0)

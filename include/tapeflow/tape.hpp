@@ -52,6 +52,9 @@ class TAPEFLOW_API GradientTape {
   /// A braced list (`watch({x})`, `gradient(y, {w})`) picks the list overloads: without these,
   /// one-element lists are ambiguous between Source and std::vector<Source>.
   void watch(std::initializer_list<Source> sources) { watch(std::vector<Source>(sources)); }
+  /// `tape.watch(model.trainable_variables())` and a vector of tensors, as written in TF.
+  void watch(const std::vector<Variable>& variables);
+  void watch(const std::vector<Tensor>& tensors);
 
   /// d(sum of target)/d source.
   Tensor gradient(const Tensor& target, const Source& source,
@@ -65,9 +68,28 @@ class TAPEFLOW_API GradientTape {
                                UnconnectedGradients unconnected = UnconnectedGradients::None) {
     return gradient(target, std::vector<Source>(sources), output_gradients, unconnected);
   }
+  /// `tape.gradient(loss, model.trainable_variables())`, TF's most common line, and a vector of
+  /// tensors: one gradient per source, in order.
+  std::vector<Tensor> gradient(const Tensor& target, const std::vector<Variable>& sources,
+                               const Tensor& output_gradients = Tensor(),
+                               UnconnectedGradients unconnected = UnconnectedGradients::None);
+  std::vector<Tensor> gradient(const Tensor& target, const std::vector<Tensor>& sources,
+                               const Tensor& output_gradients = Tensor(),
+                               UnconnectedGradients unconnected = UnconnectedGradients::None);
   /// Shape target.shape + source.shape.
   Tensor jacobian(const Tensor& target, const Source& source,
                   UnconnectedGradients unconnected = UnconnectedGradients::None);
+  /// One jacobian per source (TF's list form); a braced list picks this form too.
+  std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Source>& sources,
+                               UnconnectedGradients unconnected = UnconnectedGradients::None);
+  std::vector<Tensor> jacobian(const Tensor& target, std::initializer_list<Source> sources,
+                               UnconnectedGradients unconnected = UnconnectedGradients::None) {
+    return jacobian(target, std::vector<Source>(sources), unconnected);
+  }
+  std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Variable>& sources,
+                               UnconnectedGradients unconnected = UnconnectedGradients::None);
+  std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Tensor>& sources,
+                               UnconnectedGradients unconnected = UnconnectedGradients::None);
   /// target [b, ...] and source [b, ...]: shape [b] + target.shape[1:] + source.shape[1:].
   Tensor batch_jacobian(const Tensor& target, const Source& source,
                         UnconnectedGradients unconnected = UnconnectedGradients::None);

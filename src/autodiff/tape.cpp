@@ -221,6 +221,12 @@ void GradientTape::watch(const Source& s) {
 void GradientTape::watch(const std::vector<Source>& sources) {
   for (const Source& s : sources) watch(s);
 }
+void GradientTape::watch(const std::vector<Variable>& variables) {
+  for (const Variable& v : variables) impl_->watch_variable(v);
+}
+void GradientTape::watch(const std::vector<Tensor>& tensors) {
+  for (const Tensor& t : tensors) impl_->watch_tensor(t);
+}
 
 static void mark_used(TapeImpl& t) {
   if (t.used && !t.options.persistent)
@@ -255,11 +261,24 @@ Tensor GradientTape::gradient(const Tensor& target, const Source& source,
                               const Tensor& output_gradients, UnconnectedGradients unconnected) {
   return gradient(target, std::vector<Source>{source}, output_gradients, unconnected)[0];
 }
+std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Variable>& sources,
+                                           const Tensor& output_gradients,
+                                           UnconnectedGradients unconnected) {
+  return gradient(target, std::vector<Source>(sources.begin(), sources.end()), output_gradients,
+                  unconnected);
+}
+std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Tensor>& sources,
+                                           const Tensor& output_gradients,
+                                           UnconnectedGradients unconnected) {
+  return gradient(target, std::vector<Source>(sources.begin(), sources.end()), output_gradients,
+                  unconnected);
+}
 
-Tensor GradientTape::jacobian(const Tensor& target, const Source& source,
-                              UnconnectedGradients unconnected) {
-  mark_used(*impl_);
-  const detail::SourceIds src = detail::resolve_source(*impl_, source);
+namespace {
+/// d target / d source, one backward pass per element of target (the tape is kept).
+Tensor jacobian_of(TapeImpl& tape, const Tensor& target, const Source& source,
+                   UnconnectedGradients unconnected) {
+  const detail::SourceIds src = detail::resolve_source(tape, source);
   const Tensor& x = src.value;
   const int64_t n = target.num_elements();
   std::vector<Tensor> rows;
@@ -267,7 +286,7 @@ Tensor GradientTape::jacobian(const Tensor& target, const Source& source,
   Tensor flat_eye = eye(n, n, target.dtype());
   for (int64_t i = 0; i < n; ++i) {
     Tensor seed = reshape(slice(flat_eye, {i, 0}, {1, n}), target.shape());
-    Tensor g = detail::backward(*impl_, target, {src}, seed, unconnected)[0];
+    Tensor g = detail::backward(tape, target, {src}, seed, unconnected)[0];
     if (!g.defined()) return Tensor();
     rows.push_back(g);
   }
@@ -275,6 +294,29 @@ Tensor GradientTape::jacobian(const Tensor& target, const Source& source,
   for (int64_t d : x.shape()) dims.push_back(d);
   if (n == 0) return zeros(Shape(dims), x.dtype());
   return reshape(stack(rows, 0), Shape(dims));
+}
+}  // namespace
+
+Tensor GradientTape::jacobian(const Tensor& target, const Source& source,
+                              UnconnectedGradients unconnected) {
+  mark_used(*impl_);
+  return jacobian_of(*impl_, target, source, unconnected);
+}
+std::vector<Tensor> GradientTape::jacobian(const Tensor& target, const std::vector<Source>& sources,
+                                           UnconnectedGradients unconnected) {
+  mark_used(*impl_);
+  std::vector<Tensor> out;
+  out.reserve(sources.size());
+  for (const Source& s : sources) out.push_back(jacobian_of(*impl_, target, s, unconnected));
+  return out;
+}
+std::vector<Tensor> GradientTape::jacobian(const Tensor& target, const std::vector<Variable>& sources,
+                                           UnconnectedGradients unconnected) {
+  return jacobian(target, std::vector<Source>(sources.begin(), sources.end()), unconnected);
+}
+std::vector<Tensor> GradientTape::jacobian(const Tensor& target, const std::vector<Tensor>& sources,
+                                           UnconnectedGradients unconnected) {
+  return jacobian(target, std::vector<Source>(sources.begin(), sources.end()), unconnected);
 }
 
 Tensor GradientTape::batch_jacobian(const Tensor& target, const Source& source,

@@ -524,3 +524,50 @@ TEST_CASE("tf::test::compute_gradient returns [x.size, y.size] Jacobians that ag
   CHECK_THAT(th2[1].to_vector<double>(), Catch::Matchers::Approx(std::vector<double>{1, 2}));
   CHECK_THAT(nu2[1].to_vector<double>(), Catch::Matchers::Approx(std::vector<double>{1, 2}).margin(1e-6));
 }
+
+TEST_CASE("TF idioms: sources and watch targets as std::vector<Variable> or std::vector<Tensor>",
+          "[tape][api]") {
+  // ../shared/API.md §12, written exactly as there.
+  tf::layers::Sequential model({tf::layers::Dense({.units = 2})});
+  const auto x = tf::constant({{1.f, 2.f}, {3.f, 4.f}});
+  model.build(x.shape());
+  std::vector<tf::Variable> vars = model.trainable_variables();
+  {
+    tf::GradientTape tape;
+    tf::Tensor loss = tf::reduce_sum(model(x));
+    std::vector<tf::Tensor> grads = tape.gradient(loss, model.trainable_variables());
+    REQUIRE(grads.size() == 2);
+    // d sum(xW + b)/dW[i][j] = sum over rows of x[:, i]; d/db[j] = number of rows.
+    CHECK(grads[0].to_vector<float>() == std::vector<float>{4.f, 4.f, 6.f, 6.f});
+    CHECK(grads[1].to_vector<float>() == std::vector<float>{2.f, 2.f});
+  }
+  {
+    tf::GradientTape tape({.watch_accessed_variables = false});
+    tape.watch(model.trainable_variables());
+    tf::Tensor loss = tf::reduce_sum(model(x));
+    CHECK(tape.watched_variables().size() == 2);
+    tf::optimizers::SGD opt({.learning_rate = 0.5f});
+    const float b0 = vars[1].value().to_vector<float>()[0];
+    opt.apply_gradients(tape.gradient(loss, vars), vars);
+    CHECK(vars[1].value().to_vector<float>()[0] == b0 - 1.f);
+  }
+  {
+    const auto x1 = tf::constant(3.0), x2 = tf::constant(5.0);
+    tf::GradientTape tape({.persistent = true});
+    tape.watch(std::vector<tf::Tensor>{x1, x2});
+    tf::Tensor y = x1 * x1 * x2;
+    std::vector<tf::Tensor> gx = tape.gradient(y, std::vector<tf::Tensor>{x1, x2});
+    CHECK(gx[0].item<double>() == 30.0);  // 2 x1 x2
+    CHECK(gx[1].item<double>() == 9.0);   // x1²
+    // The list form of jacobian, from a vector or a braced list.
+    const auto v = tf::constant({1.0, 2.0});
+    tape.watch(v);
+    tf::Tensor z = v * v;
+    std::vector<tf::Tensor> js = tape.jacobian(z, std::vector<tf::Tensor>{v, x1});
+    REQUIRE(js.size() == 2);
+    CHECK(js[0].to_vector<double>() == std::vector<double>{2.0, 0.0, 0.0, 4.0});
+    CHECK_FALSE(js[1].defined());  // z does not depend on x1
+    std::vector<tf::Tensor> jb = tape.jacobian(z, {v}, tf::UnconnectedGradients::Zero);
+    CHECK(jb[0].shape() == tf::Shape{2, 2});
+  }
+}

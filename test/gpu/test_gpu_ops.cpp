@@ -93,8 +93,7 @@ void check_op(const std::string& name, const Fn& f, const std::vector<tf::Tensor
     y[d] = f(xs);
     if (!grad || watched.empty() || !tf::is_floating(y[d].dtype())) continue;
     if (d == 0) dy = input(y[0].shape(), y[0].dtype(), -1, 1, 99);
-    std::vector<tf::Source> src(watched.begin(), watched.end());
-    g[d] = tape.gradient(y[d], src, dy.to(devs[d]));
+    g[d] = tape.gradient(y[d], watched, dy.to(devs[d]));
   }
   require_close(y[1], y[0], rtol, name + " forward");
   for (size_t i = 0; i < g[0].size(); ++i) require_close(g[1][i], g[0][i], rtol, name + " gradient " + std::to_string(i));

@@ -336,8 +336,7 @@ TEST_CASE("gradients through a Sequential MLP match float64 finite differences",
   tf::GradientTape tape;
   tf::Tensor value = loss(labels, model(x, true));
   std::vector<tf::Variable> vars = model.trainable_variables();
-  std::vector<tf::Tensor> grads =
-      tape.gradient(value, std::vector<tf::Source>(vars.begin(), vars.end()));
+  std::vector<tf::Tensor> grads = tape.gradient(value, vars);
   REQUIRE(grads.size() == 6);
   for (size_t i = 0; i < grads.size(); ++i) {
     REQUIRE(grads[i].defined());
