@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tapeflow/export.hpp"
@@ -197,6 +198,74 @@ TAPEFLOW_API Tensor avg_pool2d(const Tensor& input, std::vector<int> ksize,
 /// a seed fixes the mask, else the global seed is used. Floating dtypes; differentiable in x.
 TAPEFLOW_API Tensor dropout(const Tensor& x, double rate,
                             std::optional<uint64_t> seed = std::nullopt);
+}  // namespace nn
+
+// ---- the long tail (issue #11), composites of the ops above -----------------------------------
+// Each is TensorFlow's op of the same name, computed as TF's own Python composite is where TF
+// has one, and differentiable through the ops it is made of (so higher orders work).
+
+/// The Gauss error function (floating dtypes).
+TAPEFLOW_API Tensor erf(const Tensor& x);
+/// 1 / x.
+TAPEFLOW_API Tensor reciprocal(const Tensor& x);
+/// (x - y)²; broadcasts.
+TAPEFLOW_API Tensor squared_difference(const Tensor& x, const Tensor& y);
+/// The smallest integer value >= x (floating dtypes); its gradient is zero, as floor's.
+TAPEFLOW_API Tensor ceil(const Tensor& x);
+/// Element-wise NaN / ±inf / finite tests of a floating tensor (bool results).
+TAPEFLOW_API Tensor is_nan(const Tensor& x);
+TAPEFLOW_API Tensor is_inf(const Tensor& x);
+TAPEFLOW_API Tensor is_finite(const Tensor& x);
+
+/// log(Σ exp(x)) over `axes`, computed stably (the max is taken out first; an infinite max is
+/// not, so -inf rows give -inf).
+TAPEFLOW_API Tensor reduce_logsumexp(const Tensor& x, std::vector<int> axes = {},
+                                     bool keepdims = false);
+/// Population variance and standard deviation (divided by N) over `axes`.
+TAPEFLOW_API Tensor reduce_variance(const Tensor& x, std::vector<int> axes = {},
+                                    bool keepdims = false);
+TAPEFLOW_API Tensor reduce_std(const Tensor& x, std::vector<int> axes = {}, bool keepdims = false);
+/// Logical or / and of a bool tensor over `axes` (false / true over no elements).
+TAPEFLOW_API Tensor reduce_any(const Tensor& x, std::vector<int> axes = {}, bool keepdims = false);
+TAPEFLOW_API Tensor reduce_all(const Tensor& x, std::vector<int> axes = {}, bool keepdims = false);
+/// tf.norm. `ord`: "euclidean" (the default: over a vector or, with two axes, the whole
+/// matrix, as TF), "fro" (two axes or all), "1", "inf"; or the numbers 1, 2, inf as double.
+/// `axes`: empty = the whole tensor as one vector; one axis = vector norms; two axes = matrix
+/// norms (1: largest column sum, inf: largest row sum; the spectral norm, 2 over two axes,
+/// needs an SVD and throws UnimplementedError for now).
+TAPEFLOW_API Tensor norm(const Tensor& x, const std::string& ord = "euclidean",
+                         std::vector<int> axes = {}, bool keepdims = false);
+TAPEFLOW_API Tensor norm(const Tensor& x, double ord, std::vector<int> axes = {},
+                         bool keepdims = false);
+
+/// Reverses the order of the elements along each of `axes`.
+TAPEFLOW_API Tensor reverse(const Tensor& x, const std::vector<int>& axes);
+/// Shifts the elements along `axis` by `shift` (positive: towards higher indices), wrapping
+/// around; the list form rolls along several axes (shifts for a repeated axis add up).
+TAPEFLOW_API Tensor roll(const Tensor& x, int64_t shift, int axis);
+TAPEFLOW_API Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts,
+                         const std::vector<int>& axes);
+/// Repeats each element `repeats` times (or repeats[i] times for element i) along `axis`;
+/// without an axis, along the flattened input.
+TAPEFLOW_API Tensor repeat(const Tensor& x, int64_t repeats, std::optional<int> axis = std::nullopt);
+TAPEFLOW_API Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats,
+                           std::optional<int> axis = std::nullopt);
+
+namespace nn {
+/// x · sigmoid(x) (swish).
+TAPEFLOW_API Tensor silu(const Tensor& x);
+/// scale · (x if x > 0 else alpha · (eˣ - 1)), with Klambauer et al.'s alpha and scale.
+TAPEFLOW_API Tensor selu(const Tensor& x);
+/// x / (1 + |x|).
+TAPEFLOW_API Tensor softsign(const Tensor& x);
+/// log(sigmoid(x)) = -softplus(-x), stable for large |x|.
+TAPEFLOW_API Tensor log_sigmoid(const Tensor& x);
+/// Keras' piecewise-linear sigmoid: clip(0.2 · x + 0.5, 0, 1).
+TAPEFLOW_API Tensor hard_sigmoid(const Tensor& x);
+/// {mean, variance} over `axes`, as tf.nn.moments (the variance is taken around the mean with
+/// the mean's gradient path stopped, as TF does): `auto [mean, var] = tf::nn::moments(x, {0});`
+TAPEFLOW_API std::pair<Tensor, Tensor> moments(const Tensor& x, std::vector<int> axes,
+                                               bool keepdims = false);
 }  // namespace nn
 
 }  // namespace tapeflow

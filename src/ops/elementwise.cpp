@@ -309,4 +309,46 @@ Tensor erf(const Tensor& x) {
 }
 }  // namespace detail
 
+// ---- the long tail (issue #11): composites --------------------------------------------------
+
+Tensor erf(const Tensor& x) { return detail::erf(x); }
+
+Tensor reciprocal(const Tensor& x) {
+  detail::check_defined("Reciprocal", x, 0);
+  detail::check_dtype("Reciprocal", x, Require::numeric);
+  return divide(scalar_like(x, 1.0), x);
+}
+
+Tensor squared_difference(const Tensor& x, const Tensor& y) {
+  detail::check_same_dtype("SquaredDifference", {x, y});
+  detail::check_dtype("SquaredDifference", x, Require::numeric);
+  detail::broadcast_shapes("SquaredDifference", x.shape(), y.shape());
+  Tensor d = x - y;
+  return d * d;
+}
+
+Tensor ceil(const Tensor& x) {
+  detail::check_defined("Ceil", x, 0);
+  detail::check_dtype("Ceil", x, Require::floating);
+  return negative(floor(negative(x)));  // exact, signed zeros included
+}
+
+Tensor is_nan(const Tensor& x) {
+  detail::check_defined("IsNan", x, 0);
+  detail::check_dtype("IsNan", x, Require::floating);
+  return not_equal(x, x);
+}
+
+Tensor is_inf(const Tensor& x) {
+  detail::check_defined("IsInf", x, 0);
+  detail::check_dtype("IsInf", x, Require::floating);
+  return equal(abs(x), scalar_like(x, HUGE_VAL));
+}
+
+Tensor is_finite(const Tensor& x) {
+  detail::check_defined("IsFinite", x, 0);
+  detail::check_dtype("IsFinite", x, Require::floating);
+  return less(abs(x), scalar_like(x, HUGE_VAL));  // false for NaN too
+}
+
 }  // namespace tapeflow

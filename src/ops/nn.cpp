@@ -118,4 +118,53 @@ Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
 }
 
 }  // namespace nn
+// ---- the long tail (issue #11) ---------------------------------------------------------------
+namespace nn {
+
+Tensor silu(const Tensor& x) {
+  detail::check_defined("Silu", x, 0);
+  detail::check_dtype("Silu", x, detail::Require::floating);
+  return x * sigmoid(x);
+}
+
+Tensor selu(const Tensor& x) {
+  detail::check_defined("Selu", x, 0);
+  detail::check_dtype("Selu", x, detail::Require::floating);
+  // TF's Selu kernel: x < 0 ? scale·alpha·(eˣ - 1) : scale·x. exp sees min(x, 0) only, so a
+  // large x never overflows into the unused branch (whose gradient would then be NaN).
+  constexpr double kScale = 1.0507009873554804934193349852946;
+  constexpr double kScaleAlpha = 1.7580993408473768599402175208123;
+  Tensor neg = minimum(x, scalar_like(x, 0.0));
+  return where(less(x, zeros_like(x)), (exp(neg) - 1) * kScaleAlpha, x * kScale);
+}
+
+Tensor softsign(const Tensor& x) {
+  detail::check_defined("Softsign", x, 0);
+  detail::check_dtype("Softsign", x, detail::Require::floating);
+  return x / (abs(x) + 1);
+}
+
+Tensor log_sigmoid(const Tensor& x) {
+  detail::check_defined("LogSigmoid", x, 0);
+  detail::check_dtype("LogSigmoid", x, detail::Require::floating);
+  return negative(softplus(negative(x)));
+}
+
+Tensor hard_sigmoid(const Tensor& x) {
+  detail::check_defined("HardSigmoid", x, 0);
+  detail::check_dtype("HardSigmoid", x, detail::Require::floating);
+  return clip_by_value(x * 0.2 + 0.5, 0.0, 1.0);
+}
+
+std::pair<Tensor, Tensor> moments(const Tensor& x, std::vector<int> axes, bool keepdims) {
+  detail::check_defined("Moments", x, 0);
+  detail::check_dtype("Moments", x, detail::Require::floating);
+  Tensor mean = reduce_mean(x, axes, /*keepdims=*/true);
+  Tensor variance = reduce_mean(squared_difference(x, stop_gradient(mean)), axes, /*keepdims=*/true);
+  if (keepdims) return {mean, variance};
+  return {squeeze(mean, axes), squeeze(variance, axes)};  // no axes: all were reduced to 1
+}
+
+}  // namespace nn
+
 }  // namespace tapeflow

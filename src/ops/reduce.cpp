@@ -1,6 +1,7 @@
 // Reductions. The kernel sees [outer, reduce, inner]; reduced axes that are not adjacent are
 // first moved together by a transpose (recorded like any op, so gradients stay correct).
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "core/shape_check.hpp"
@@ -188,6 +189,111 @@ Tensor argmax(const Tensor& x, int axis) {
 }
 Tensor argmin(const Tensor& x, int axis) {
   return arg_reduce("ArgMin", x, axis, [](Backend& b, const KernelArgs& k) { b.argmin(k); });
+}
+
+// ---- the long tail (issue #11): composites, as TF's own Python ones ---------------------------
+
+Tensor reduce_logsumexp(const Tensor& x, std::vector<int> axes, bool keepdims) {
+  detail::check_defined("ReduceLogSumExp", x, 0);
+  detail::check_dtype("ReduceLogSumExp", x, Require::floating);
+  Tensor raw_max = reduce_max(x, axes, /*keepdims=*/true);
+  // An infinite max is not taken out (inf - inf would be NaN); its rows give ±inf as they should.
+  Tensor max = stop_gradient(where(is_finite(raw_max), raw_max, zeros_like(raw_max)));
+  Tensor result = log(reduce_sum(exp(x - max), axes, keepdims));
+  return result + (keepdims ? max : reshape(max, result.shape()));
+}
+
+Tensor reduce_variance(const Tensor& x, std::vector<int> axes, bool keepdims) {
+  detail::check_defined("ReduceVariance", x, 0);
+  detail::check_dtype("ReduceVariance", x, Require::floating);
+  Tensor means = reduce_mean(x, axes, /*keepdims=*/true);
+  return reduce_mean(square(x - means), axes, keepdims);
+}
+
+Tensor reduce_std(const Tensor& x, std::vector<int> axes, bool keepdims) {
+  detail::check_defined("ReduceStd", x, 0);
+  detail::check_dtype("ReduceStd", x, Require::floating);
+  return sqrt(reduce_variance(x, std::move(axes), keepdims));
+}
+
+Tensor reduce_any(const Tensor& x, std::vector<int> axes, bool keepdims) {
+  detail::check_defined("Any", x, 0);
+  detail::check_dtype("Any", x, Require::boolean);
+  Tensor count = reduce_sum(cast(x, DType::int64), std::move(axes), keepdims);
+  return greater(count, zeros_like(count));
+}
+
+Tensor reduce_all(const Tensor& x, std::vector<int> axes, bool keepdims) {
+  detail::check_defined("All", x, 0);
+  detail::check_dtype("All", x, Require::boolean);
+  Tensor misses = reduce_sum(cast(logical_not(x), DType::int64), std::move(axes), keepdims);
+  return equal(misses, zeros_like(misses));
+}
+
+namespace {
+// ord as a number: 1, 2, inf, or another p > 0; "euclidean" and "fro" are passed as 0 and -1.
+constexpr double kEuclidean = 0, kFrobenius = -1;
+
+Tensor norm_impl(const Tensor& x, double ord, const std::string& ord_name, std::vector<int> axes,
+                 bool keepdims) {
+  const char* op = "Norm";
+  detail::check_defined(op, x, 0);
+  detail::check_dtype(op, x, Require::floating);
+  if (axes.size() > 2)
+    detail::fail<InvalidArgumentError>(op, "'axis' must be None, an integer, or a pair of integers; got ",
+                                       detail::vec_str(axes));
+  for (int& a : axes) a = detail::canonical_axis(op, a, x.rank());
+  if (axes.size() == 2 && axes[0] == axes[1])
+    detail::fail<InvalidArgumentError>(op, "the two axes of a matrix norm must differ; got ",
+                                       detail::vec_str(axes));
+  const bool matrix = axes.size() == 2;
+  if (ord == kFrobenius && !matrix)
+    detail::fail<InvalidArgumentError>(op, "'ord' 'fro' needs a matrix norm (two axes); got ",
+                                       axes.empty() ? "all axes as one vector" : "one axis");
+  if (!(ord == kEuclidean || ord == kFrobenius || ord == 1 || ord == 2 || ord == HUGE_VAL ||
+        (ord > 0 && std::isfinite(ord) && !matrix)))
+    detail::fail<InvalidArgumentError>(op, "'ord' must be a supported ", matrix ? "matrix" : "vector",
+                                       " norm ('euclidean', ", matrix ? "'fro', " : "",
+                                       "1, 2, inf", matrix ? "" : " or a p > 0", "), got ", ord_name);
+  if (matrix && ord == 2)
+    detail::fail<UnimplementedError>(op, "the spectral matrix norm (ord 2 over two axes) needs an SVD, "
+                                     "which tapeflow does not have yet");
+  // As tf.norm: every branch reduces with keepdims and squeezes at the end.
+  std::vector<int> all = axes;
+  if (all.empty())
+    for (int i = 0; i < x.rank(); ++i) all.push_back(i);
+  Tensor r;
+  if (ord == kEuclidean || ord == kFrobenius || ord == 2) {
+    r = sqrt(reduce_sum(x * x, all, true));
+  } else if (ord == 1) {
+    r = reduce_sum(abs(x), matrix ? std::vector<int>{axes[0]} : all, true);
+    if (matrix) r = reduce_max(r, {axes[1]}, true);
+  } else if (ord == HUGE_VAL) {
+    r = abs(x);
+    if (matrix) r = reduce_sum(r, {axes[1]}, true);
+    r = reduce_max(r, matrix ? std::vector<int>{axes[0]} : all, true);
+  } else {
+    r = pow(reduce_sum(pow(abs(x), ord), all, true), 1.0 / ord);
+  }
+  return keepdims ? r : squeeze(r, all);
+}
+}  // namespace
+
+Tensor norm(const Tensor& x, const std::string& ord, std::vector<int> axes, bool keepdims) {
+  double o;
+  if (ord == "euclidean") o = kEuclidean;
+  else if (ord == "fro") o = kFrobenius;
+  else if (ord == "1") o = 1;
+  else if (ord == "2") o = 2;
+  else if (ord == "inf" || ord == "np.inf") o = HUGE_VAL;
+  else detail::fail<InvalidArgumentError>("Norm", "'ord' must be 'euclidean', 'fro', '1', '2' or 'inf', got '", ord, "'");
+  return norm_impl(x, o, "'" + ord + "'", std::move(axes), keepdims);
+}
+
+Tensor norm(const Tensor& x, double ord, std::vector<int> axes, bool keepdims) {
+  if (!(ord > 0))  // 0, negative and NaN would be taken for the named orders
+    detail::fail<InvalidArgumentError>("Norm", "'ord' must be positive, got ", ord);
+  return norm_impl(x, ord, detail::str_cat(ord), std::move(axes), keepdims);
 }
 
 }  // namespace tapeflow

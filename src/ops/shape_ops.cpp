@@ -430,4 +430,88 @@ Tensor identity(const Tensor& x) {
                  [](const GradCall& g) -> GradList { return {g.upstream()}; });
 }
 
+// ---- the long tail (issue #11): composites of gather, split and concat ------------------------
+
+Tensor reverse(const Tensor& x, const std::vector<int>& axes) {
+  detail::check_defined("ReverseV2", x, 0);
+  std::vector<bool> seen(size_t(x.rank()), false);
+  Tensor out = x;
+  for (int axis : axes) {
+    const int a = detail::canonical_axis("ReverseV2", axis, x.rank());
+    if (seen[size_t(a)])
+      fail<InvalidArgumentError>("ReverseV2", "axis ", a, " specified more than once in ", detail::vec_str(axes));
+    seen[size_t(a)] = true;
+    const int64_t n = x.shape()[a];
+    std::vector<int64_t> idx(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) idx[size_t(i)] = n - 1 - i;
+    DeviceScope scope(out.device_info());
+    out = gather(out, constant(idx, Shape{n}), a);
+  }
+  return axes.empty() ? identity(x) : out;
+}
+
+Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int>& axes) {
+  detail::check_defined("Roll", x, 0);
+  if (shifts.size() != axes.size())
+    fail<InvalidArgumentError>("Roll", "shift and axis must have the same size; got ", shifts.size(),
+                               " shifts and ", axes.size(), " axes");
+  std::vector<int64_t> total(size_t(x.rank()), 0);
+  for (size_t i = 0; i < axes.size(); ++i) {
+    const int a = detail::canonical_axis("Roll", axes[i], x.rank());
+    const int64_t n = x.shape()[a];
+    if (n == 0) continue;
+    // Reduced mod n first, so that adding shifts for a repeated axis cannot overflow.
+    total[size_t(a)] = (total[size_t(a)] + (shifts[i] % n + n) % n) % n;
+  }
+  Tensor out = identity(x);  // a new value even when nothing moves, as TF's
+  for (int a = 0; a < x.rank(); ++a) {
+    const int64_t s = total[size_t(a)];
+    if (s == 0) continue;
+    std::vector<Tensor> parts = split(out, std::vector<int64_t>{x.shape()[a] - s, s}, a);
+    out = concat({parts[1], parts[0]}, a);
+  }
+  return out;
+}
+
+Tensor roll(const Tensor& x, int64_t shift, int axis) {
+  return roll(x, std::vector<int64_t>{shift}, std::vector<int>{axis});
+}
+
+Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats, std::optional<int> axis) {
+  detail::check_defined("Repeat", x, 0);
+  Tensor src = axis ? x : reshape(x, Shape{x.num_elements()});
+  const int a = detail::canonical_axis("Repeat", axis.value_or(0), src.rank());
+  const int64_t n = src.shape()[a];
+  if (repeats.size() != 1 && int64_t(repeats.size()) != n)
+    fail<InvalidArgumentError>("Repeat", "repeats must have 1 element or one per element along axis ", a,
+                               " (", n, "); got ", repeats.size(), " for shape ", src.shape());
+  for (int64_t r : repeats)
+    if (r < 0) fail<InvalidArgumentError>("Repeat", "repeats must be non-negative, got ", r);
+  int64_t count = 0;
+  if (repeats.size() == 1)
+    count = detail::checked_mul("Repeat", n, repeats[0], "the repeated length");
+  else
+    for (int64_t r : repeats) count = detail::checked_add("Repeat", count, r, "the repeated length");
+  std::vector<int64_t> out_dims = src.shape().dims();
+  out_dims[size_t(a)] = count;
+  const Device device = detail::current_device();
+  detail::check_output("Repeat", Shape(out_dims), src.dtype(), device);
+  detail::check_output("Repeat", Shape{count}, DType::int64, device);  // the index vector
+  if (detail::checked_num_elements("Repeat", Shape(out_dims)) == 0) {
+    // Nothing to gather (and n may be huge when another dim is 0): an empty result.
+    DeviceScope scope(src.device_info());
+    return zeros(Shape(out_dims), src.dtype());
+  }
+  std::vector<int64_t> idx;
+  idx.reserve(size_t(count));
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = repeats[repeats.size() == 1 ? 0 : size_t(i)]; k > 0; --k) idx.push_back(i);
+  DeviceScope scope(src.device_info());
+  return gather(src, constant(idx, Shape{count}), a);
+}
+
+Tensor repeat(const Tensor& x, int64_t repeats, std::optional<int> axis) {
+  return repeat(x, std::vector<int64_t>{repeats}, axis);
+}
+
 }  // namespace tapeflow
