@@ -495,8 +495,9 @@ Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats, std::optiona
   std::vector<int64_t> out_dims = src.shape().dims();
   out_dims[size_t(a)] = count;
   const Device device = detail::current_device();
+  // The index vector is built on the host first, whatever the device.
+  detail::check_output("Repeat", Shape{count}, DType::int64, Device{DeviceType::CPU, 0});
   detail::check_output("Repeat", Shape(out_dims), src.dtype(), device);
-  detail::check_output("Repeat", Shape{count}, DType::int64, device);  // the index vector
   if (detail::checked_num_elements("Repeat", Shape(out_dims)) == 0) {
     // Nothing to gather (and n may be huge when another dim is 0): an empty result.
     DeviceScope scope(src.device_info());
