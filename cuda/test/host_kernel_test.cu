@@ -667,12 +667,12 @@ void test_creation() {
 
 kern::Conv2DAttrs geometry(const Shape& x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, bool same_pad) {
   kern::Conv2DAttrs a{x[0], x[1], x[2], x[3], kh, kw, 0, 0, sh, sw, 0, 0};
-  auto axis = [&](int64_t in, int64_t k, int64_t s, int64_t& out, int64_t& pad) {
-    out = same_pad ? (in + s - 1) / s : (in - k) / s + 1;
-    pad = same_pad ? std::max<int64_t>((out - 1) * s + k - in, 0) / 2 : 0;
-  };
-  axis(a.h, a.kh, a.sh, a.oh, a.pad_top);
-  axis(a.w, a.kw, a.sw, a.ow, a.pad_left);
+  const auto rows = tapeflow::detail::window_axis(a.h, a.kh, a.sh, same_pad);
+  const auto cols = tapeflow::detail::window_axis(a.w, a.kw, a.sw, same_pad);
+  a.oh = rows.out;
+  a.pad_top = rows.pad_before;
+  a.ow = cols.out;
+  a.pad_left = cols.pad_before;
   return a;
 }
 
