@@ -94,4 +94,7 @@ std::shared_ptr<TensorImpl> make_impl(Args&&... args) {
 inline std::shared_ptr<TensorImpl> new_impl(const Shape& s, DType t, Device d) { return make_impl(s, t, d); }
 inline Tensor new_tensor(const Shape& s, DType t, Device d) { return Tensor(new_impl(s, t, d)); }
 
+/// `t` on `device`, copied there (through host memory) if it lives elsewhere (src/core/tensor.cpp).
+Tensor on_device(const Tensor& t, Device device);
+
 }  // namespace tapeflow::detail
