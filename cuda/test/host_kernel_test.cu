@@ -243,6 +243,8 @@ void test_unary() {
       {"rsqrt", [](auto& x) { return tf::rsqrt(tf::abs(x)); }, [&](auto& k) { kern::unary_float(k, kern::RsqrtOp{}, ex); }, false, 1e-6},
       {"sin", [](auto& x) { return tf::sin(x); }, [&](auto& k) { kern::unary_float(k, kern::SinOp{}, ex); }, false, 1e-6},
       {"cos", [](auto& x) { return tf::cos(x); }, [&](auto& k) { kern::unary_float(k, kern::CosOp{}, ex); }, false, 1e-6},
+      // One per-element function for both backends (the host's libm here): the CPU's exact bits.
+      {"tan", [](auto& x) { return tf::tan(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Tan{}, ex); }, false, 0},
       {"tanh", [](auto& x) { return tf::tanh(x); }, [&](auto& k) { kern::unary_float(k, kern::TanhOp{}, ex); }, false, 1e-6},
       {"sigmoid", [](auto& x) { return tf::sigmoid(x); }, [&](auto& k) { kern::unary_float(k, kern::SigmoidOp{}, ex); }, false, 1e-6},
       {"floor", [](auto& x) { return tf::floor(x); }, [&](auto& k) { kern::unary_float(k, kern::FloorOp{}, ex); }, false, 0},

@@ -17,7 +17,7 @@
 // needs its entry here and its functor, nothing else below the front end.
 #define TAPEFLOW_SHARED_UNARY_KERNELS(X)                                                         \
   X(neg, Neg, numeric) X(abs, Abs, numeric) X(sign, Sign, numeric) X(square, Square, numeric)   \
-  X(relu, Relu, numeric)
+  X(relu, Relu, numeric) X(tan, Tan, float)
 
 #define TAPEFLOW_BACKEND_KERNELS(X)                                                              \
   /* Binary element-wise, NumPy broadcasting of in(0) and in(1) to out's shape. */              \
