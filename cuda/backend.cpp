@@ -115,7 +115,7 @@ class CudaBackend final : public detail::Backend {
   }
 
 // Each kernel: make this GPU current, then the free function of cuda/kernels/*.cu.
-#define TAPEFLOW_CUDA_FORWARD(name)         \
+#define TAPEFLOW_CUDA_FORWARD(name, ...)    \
   void name(const KernelArgs& k) override { \
     activate();                             \
     ::tapeflow::cuda::name(k);              \

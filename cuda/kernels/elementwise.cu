@@ -24,11 +24,12 @@ void logical_and(const detail::KernelArgs& k) { kern::logical(k, kern::ops::Logi
 void logical_or(const detail::KernelArgs& k) { kern::logical(k, kern::ops::LogicalOr{}, DeviceExec{}); }
 void select(const detail::KernelArgs& k) { kern::select(k, DeviceExec{}); }
 
-void neg(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Neg{}, DeviceExec{}); }
-void abs(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Abs{}, DeviceExec{}); }
-void sign(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Sign{}, DeviceExec{}); }
-void square(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Square{}, DeviceExec{}); }
-void relu(const detail::KernelArgs& k) { kern::unary_numeric(k, kern::ops::Relu{}, DeviceExec{}); }
+// The unary kernels whose per-element function both backends share (kernel_list.hpp).
+#define TAPEFLOW_CUDA_SHARED_UNARY(name, Functor, dtypes) \
+  void name(const detail::KernelArgs& k) { kern::unary_##dtypes(k, kern::ops::Functor{}, DeviceExec{}); }
+TAPEFLOW_SHARED_UNARY_KERNELS(TAPEFLOW_CUDA_SHARED_UNARY)
+#undef TAPEFLOW_CUDA_SHARED_UNARY
+
 void relu_grad(const detail::KernelArgs& k) { kern::relu_grad(k, DeviceExec{}); }
 void exp(const detail::KernelArgs& k) { kern::unary_float(k, kern::ExpOp{}, DeviceExec{}); }
 void log(const detail::KernelArgs& k) { kern::unary_float(k, kern::LogOp{}, DeviceExec{}); }

@@ -7,6 +7,7 @@
 // bit. Max pooling takes each window's *first* maximum (strict >), as the CPU does.
 
 #include "common.cuh"
+#include "core/window.hpp"
 
 namespace tapeflow::cuda::kern {
 
@@ -23,21 +24,20 @@ TF_HD inline Cover covering(int64_t i, int64_t pad, int64_t k, int64_t s, int64_
   if (hi > out - 1) hi = out - 1;
   return {lo, hi};
 }
-/// The valid taps [k0, k1) of a window starting at `start` over an axis of length `len`.
-TF_HD inline Cover taps(int64_t start, int64_t k, int64_t len) {
-  return {start < 0 ? -start : 0, k < len - start ? k : len - start};
-}
+/// The taps of a window inside the image: the CPU's own clipping (core/window.hpp).
+using detail::Span;
+using detail::valid_span;
 
 /// Pixel index (iy·w + ix) of the first maximum of channel c in window (oy, ox) of `img`
 /// (image n's first element); −1 for a window with no valid cell (SAME never makes one).
 template <class T>
 TF_HD inline int64_t window_argmax(const T* img, const Conv2DAttrs& a, int64_t oy, int64_t ox, int64_t c) {
   const int64_t y0 = oy * a.sh - a.pad_top, x0 = ox * a.sw - a.pad_left;
-  const Cover ty = taps(y0, a.kh, a.h), tx = taps(x0, a.kw, a.w);
+  const Span ty = valid_span(y0, a.kh, a.h), tx = valid_span(x0, a.kw, a.w);
   int64_t at = -1;
   T best = T(0);
-  for (int64_t ky = ty.lo; ky < ty.hi; ++ky)
-    for (int64_t kx = tx.lo; kx < tx.hi; ++kx) {
+  for (int64_t ky = ty.k0; ky < ty.k1; ++ky)
+    for (int64_t kx = tx.k0; kx < tx.k1; ++kx) {
       const int64_t pix = (y0 + ky) * a.w + x0 + kx;
       const T v = img[pix * a.c + c];
       if (at < 0 || v > best) {  // strict: the first maximum wins ties
@@ -165,11 +165,11 @@ struct AvgPool {
     const PooledIndex p = pooled_index(t, a);
     const T* img = x + p.n * a.h * a.w * a.c;
     const int64_t y0 = p.oy * a.sh - a.pad_top, x0 = p.ox * a.sw - a.pad_left;
-    const Cover ty = taps(y0, a.kh, a.h), tx = taps(x0, a.kw, a.w);
+    const Span ty = valid_span(y0, a.kh, a.h), tx = valid_span(x0, a.kw, a.w);
     T s = T(0);
-    for (int64_t ky = ty.lo; ky < ty.hi; ++ky)
-      for (int64_t kx = tx.lo; kx < tx.hi; ++kx) s += img[((y0 + ky) * a.w + x0 + kx) * a.c + p.c];
-    const T inv = T(1) / T((ty.hi - ty.lo) * (tx.hi - tx.lo));
+    for (int64_t ky = ty.k0; ky < ty.k1; ++ky)
+      for (int64_t kx = tx.k0; kx < tx.k1; ++kx) s += img[((y0 + ky) * a.w + x0 + kx) * a.c + p.c];
+    const T inv = T(1) / T((ty.k1 - ty.k0) * (tx.k1 - tx.k0));
     y[t] = mul_rn(s, inv);
   }
 };
@@ -184,10 +184,10 @@ struct AvgPoolGrad {
     const auto [n, iy, ix, c, cy, cx] = image_cell(t, a);
     T s = T(0);
     for (int64_t oy = cy.lo; oy <= cy.hi; ++oy) {
-      const Cover ty = taps(oy * a.sh - a.pad_top, a.kh, a.h);
+      const Span ty = valid_span(oy * a.sh - a.pad_top, a.kh, a.h);
       for (int64_t ox = cx.lo; ox <= cx.hi; ++ox) {
-        const Cover tx = taps(ox * a.sw - a.pad_left, a.kw, a.w);
-        const T inv = T(1) / T((ty.hi - ty.lo) * (tx.hi - tx.lo));
+        const Span tx = valid_span(ox * a.sw - a.pad_left, a.kw, a.w);
+        const T inv = T(1) / T((ty.k1 - ty.k0) * (tx.k1 - tx.k0));
         s = add_rn(s, mul_rn(dy[((n * a.oh + oy) * a.ow + ox) * a.c + c], inv));
       }
     }

@@ -243,6 +243,8 @@ void test_unary() {
       {"rsqrt", [](auto& x) { return tf::rsqrt(tf::abs(x)); }, [&](auto& k) { kern::unary_float(k, kern::RsqrtOp{}, ex); }, false, 1e-6},
       {"sin", [](auto& x) { return tf::sin(x); }, [&](auto& k) { kern::unary_float(k, kern::SinOp{}, ex); }, false, 1e-6},
       {"cos", [](auto& x) { return tf::cos(x); }, [&](auto& k) { kern::unary_float(k, kern::CosOp{}, ex); }, false, 1e-6},
+      // One per-element function for both backends (the host's libm here): the CPU's exact bits.
+      {"tan", [](auto& x) { return tf::tan(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Tan{}, ex); }, false, 0},
       {"tanh", [](auto& x) { return tf::tanh(x); }, [&](auto& k) { kern::unary_float(k, kern::TanhOp{}, ex); }, false, 1e-6},
       {"sigmoid", [](auto& x) { return tf::sigmoid(x); }, [&](auto& k) { kern::unary_float(k, kern::SigmoidOp{}, ex); }, false, 1e-6},
       {"floor", [](auto& x) { return tf::floor(x); }, [&](auto& k) { kern::unary_float(k, kern::FloorOp{}, ex); }, false, 0},
@@ -667,12 +669,12 @@ void test_creation() {
 
 kern::Conv2DAttrs geometry(const Shape& x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, bool same_pad) {
   kern::Conv2DAttrs a{x[0], x[1], x[2], x[3], kh, kw, 0, 0, sh, sw, 0, 0};
-  auto axis = [&](int64_t in, int64_t k, int64_t s, int64_t& out, int64_t& pad) {
-    out = same_pad ? (in + s - 1) / s : (in - k) / s + 1;
-    pad = same_pad ? std::max<int64_t>((out - 1) * s + k - in, 0) / 2 : 0;
-  };
-  axis(a.h, a.kh, a.sh, a.oh, a.pad_top);
-  axis(a.w, a.kw, a.sw, a.ow, a.pad_left);
+  const auto rows = tapeflow::detail::window_axis(a.h, a.kh, a.sh, same_pad);
+  const auto cols = tapeflow::detail::window_axis(a.w, a.kw, a.sw, same_pad);
+  a.oh = rows.out;
+  a.pad_top = rows.pad_before;
+  a.ow = cols.out;
+  a.pad_left = cols.pad_before;
   return a;
 }
 

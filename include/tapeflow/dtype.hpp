@@ -21,7 +21,9 @@ inline constexpr DType boolean = DType::boolean;
 /// TensorFlow's name of the dtype: "float32", "float64", "int32", "int64", "bool".
 TAPEFLOW_API std::string_view dtype_name(DType t);
 /// Bytes per element.
-TAPEFLOW_API int dtype_size(DType t);
+constexpr int dtype_size(DType t) {
+  return t == DType::boolean ? 1 : (t == DType::float64 || t == DType::int64) ? 8 : 4;
+}
 inline bool is_floating(DType t) { return t == DType::float32 || t == DType::float64; }
 inline bool is_integer(DType t) { return t == DType::int32 || t == DType::int64; }
 

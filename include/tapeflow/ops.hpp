@@ -47,6 +47,8 @@ TAPEFLOW_API Tensor abs(const Tensor& x);
 TAPEFLOW_API Tensor sign(const Tensor& x);
 TAPEFLOW_API Tensor sin(const Tensor& x);
 TAPEFLOW_API Tensor cos(const Tensor& x);
+/// tan x element-wise. Floating dtypes only; differentiable.
+TAPEFLOW_API Tensor tan(const Tensor& x);
 TAPEFLOW_API Tensor tanh(const Tensor& x);
 TAPEFLOW_API Tensor sigmoid(const Tensor& x);
 /// Round down; gradient zero.

@@ -1,7 +1,7 @@
 #pragma once
 
-// The backend seam: every kernel is one pure virtual here, so a backend that lacks one does
-// not compile. Kernels receive raw pointers, shapes and small attribute structs; front ends
+// The backend seam: every kernel of the list (kernel_list.hpp) is one pure virtual here, so a
+// backend that lacks one does not compile. Kernels receive raw pointers, shapes and small attribute structs; front ends
 // (src/ops) have validated everything before a kernel runs. See docs/design.md.
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "backend/kernel_list.hpp"
 #include "core/philox.hpp"  // RandomKind
 #include "tapeflow/device.hpp"
 #include "tapeflow/dtype.hpp"
@@ -133,85 +134,10 @@ class Backend {
   virtual void copy_to_host(const void* src, void* host_dst, size_t bytes) = 0;
   virtual void copy_from_host(const void* host_src, void* dst, size_t bytes) = 0;
 
-  // Binary element-wise, NumPy broadcasting of in(0) and in(1) to out's shape.
-  virtual void add(const KernelArgs& k) = 0;
-  virtual void sub(const KernelArgs& k) = 0;
-  virtual void mul(const KernelArgs& k) = 0;
-  virtual void div(const KernelArgs& k) = 0;
-  virtual void pow(const KernelArgs& k) = 0;
-  virtual void maximum(const KernelArgs& k) = 0;
-  virtual void minimum(const KernelArgs& k) = 0;
-  virtual void equal(const KernelArgs& k) = 0;
-  virtual void not_equal(const KernelArgs& k) = 0;
-  virtual void less(const KernelArgs& k) = 0;
-  virtual void less_equal(const KernelArgs& k) = 0;
-  virtual void greater(const KernelArgs& k) = 0;
-  virtual void greater_equal(const KernelArgs& k) = 0;
-  virtual void logical_and(const KernelArgs& k) = 0;
-  virtual void logical_or(const KernelArgs& k) = 0;
-  // where(cond, x, y), broadcasting all three.
-  virtual void select(const KernelArgs& k) = 0;
-
-  // Unary element-wise, same shape.
-  virtual void neg(const KernelArgs& k) = 0;
-  virtual void exp(const KernelArgs& k) = 0;
-  virtual void log(const KernelArgs& k) = 0;
-  virtual void log1p(const KernelArgs& k) = 0;
-  virtual void sqrt(const KernelArgs& k) = 0;
-  virtual void rsqrt(const KernelArgs& k) = 0;
-  virtual void abs(const KernelArgs& k) = 0;
-  virtual void sign(const KernelArgs& k) = 0;
-  virtual void sin(const KernelArgs& k) = 0;
-  virtual void cos(const KernelArgs& k) = 0;
-  virtual void tanh(const KernelArgs& k) = 0;
-  virtual void sigmoid(const KernelArgs& k) = 0;
-  virtual void floor(const KernelArgs& k) = 0;
-  virtual void relu(const KernelArgs& k) = 0;
-  // relu_grad(x, dy) = dy where x > 0, else 0 (one pass; ReLU's backward).
-  virtual void relu_grad(const KernelArgs& k) = 0;
-  virtual void square(const KernelArgs& k) = 0;
-  virtual void erf(const KernelArgs& k) = 0;
-  virtual void logical_not(const KernelArgs& k) = 0;
-  virtual void cast(const KernelArgs& k) = 0;
-
-  // Reductions over ReduceAttrs; arg* write int64.
-  virtual void reduce_sum(const KernelArgs& k) = 0;
-  virtual void reduce_max(const KernelArgs& k) = 0;
-  virtual void reduce_min(const KernelArgs& k) = 0;
-  virtual void reduce_prod(const KernelArgs& k) = 0;
-  virtual void argmax(const KernelArgs& k) = 0;
-  virtual void argmin(const KernelArgs& k) = 0;
-
-  virtual void matmul(const KernelArgs& k) = 0;
-
-  // Data movement.
-  virtual void strided_copy(const KernelArgs& k) = 0;
-  virtual void pad(const KernelArgs& k) = 0;
-  virtual void concat(const KernelArgs& k) = 0;
-  virtual void gather(const KernelArgs& k) = 0;
-  virtual void scatter_add(const KernelArgs& k) = 0;
-
-  // Creation.
-  virtual void fill(const KernelArgs& k) = 0;  // FillAttrs (also range)
-  virtual void random(const KernelArgs& k) = 0;
-
-  // Sliding windows over NHWC images (Conv2DAttrs). im2col: image → patches [n·oh·ow, kh·kw·c]
-  // (zeros in the padding); col2im: its adjoint, patches scatter-added back into the image.
-  virtual void im2col(const KernelArgs& k) = 0;
-  virtual void col2im(const KernelArgs& k) = 0;
-  // Pools: out [n, oh, ow, c]; padding is ignored (max) or not counted (avg).
-  virtual void max_pool2d(const KernelArgs& k) = 0;
-  // in(0) x, in(1) dy [n, oh, ow, c] → dx: dy goes to each window's first maximum.
-  virtual void max_pool2d_grad(const KernelArgs& k) = 0;
-  // in(0) x, in(1) ddx (x's shape) → [n, oh, ow, c]: ddx picked at each window's first maximum.
-  virtual void max_pool2d_grad_grad(const KernelArgs& k) = 0;
-  virtual void avg_pool2d(const KernelArgs& k) = 0;
-  // in(0) dy [n, oh, ow, c] → dx [n, h, w, c]: each dy spread evenly over its window's valid cells.
-  virtual void avg_pool2d_grad(const KernelArgs& k) = 0;
-
-  // Optimizer steps, in place. apply_adam: in(0) w, in(1) m, in(2) v (all three updated),
-  // in(3) g, same shape and float dtype; AdamAttrs; out() is w.
-  virtual void apply_adam(const KernelArgs& k) = 0;
+  // One pure virtual per kernel of the list (kernel_list.hpp, which says what each computes).
+#define TAPEFLOW_DECLARE_KERNEL(name, ...) virtual void name(const KernelArgs& k) = 0;
+  TAPEFLOW_BACKEND_KERNELS(TAPEFLOW_DECLARE_KERNEL)
+#undef TAPEFLOW_DECLARE_KERNEL
 };
 
 /// The backend of `device`; InvalidArgumentError if that device is not available.

@@ -1,9 +1,12 @@
 #pragma once
 
-// The per-element operations of the element-wise kernels whose results both backends must
-// give bit for bit: arithmetic, comparisons, logic, and the exact unary ones. The CPU kernels
-// (src/cpu/elementwise.cpp) and the CUDA kernels (cuda/kernels/elementwise.cuh) both call these.
-// The transcendental ones are not here: each backend uses its own math library (xsimd, CUDA).
+// The per-element operations of the element-wise kernels, one definition for both backends:
+// arithmetic, comparisons, logic and the exact unary ones, which both give bit for bit, and the
+// transcendental ones with no faster CPU form (tan), which call the C math library of each side
+// (glibc on the host, CUDA's on the device: a few ulp apart). The CPU kernels
+// (src/cpu/elementwise.cpp) and the CUDA kernels (cuda/kernels/elementwise.cuh) both call these;
+// the unary ones are listed in TAPEFLOW_SHARED_UNARY_KERNELS (kernel_list.hpp). exp, log, sin,
+// ... are not here: the CPU's are xsimd's vectorised ones (src/cpu/elementwise.cpp).
 
 #include <cmath>
 #include <type_traits>
@@ -149,6 +152,16 @@ struct Square {
 struct Relu {  // NaN stays NaN
   template <class T>
   TAPEFLOW_HD T operator()(T x) const { return x > 0 ? x : (x == x ? T(0) : x); }
+};
+struct Tan {  // floating dtypes only (the front end checks)
+  template <class T>
+  TAPEFLOW_HD T operator()(T x) const {
+#ifdef __CUDA_ARCH__
+    return T(::tan(x));
+#else
+    return T(std::tan(x));
+#endif
+  }
 };
 struct ReluGrad {  // (x, dy) → dy where x > 0; both read unconditionally, so a CPU loop blends
   template <class T>

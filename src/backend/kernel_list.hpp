@@ -1,14 +1,51 @@
 #pragma once
 
-// Every kernel of the Backend interface (src/backend/backend.hpp) by name, as an X-macro, for
-// backends that forward each kernel the same way (cuda/backend.cpp, the test double
-// test/gpu/fake_gpu_plugin.cpp). Those classes are final and instantiated, so a kernel missing
-// here fails to compile there, and so does a name that is not a Backend virtual.
+// The one list of kernels. Every kernel of the backend seam is one entry here, and everything
+// that names kernels is produced from it: the pure virtuals of `Backend` (backend.hpp), the
+// overrides of `CpuBackend` (src/cpu/cpu_backend.hpp), the free functions of the CUDA kernels
+// (cuda/kernels.hpp), the forwarding classes (cuda/backend.cpp, the test double
+// test/gpu/fake_gpu_plugin.cpp), and, through CMake, the plugin's interface digest (this file is
+// hashed with backend.hpp and cuda_plugin.hpp, CMakeLists.txt).
+//
+// A consumer passes a macro `X(name, ...)`: most entries are X(name); those of
+// TAPEFLOW_SHARED_UNARY_KERNELS carry two more arguments, which other consumers ignore.
+
+// Unary element-wise kernels with one per-element function for both backends: X(name, Functor,
+// dtypes) computes out[i] = detail::ops::Functor{}(in(0)[i]) (src/backend/elementwise_ops.hpp)
+// for the `dtypes` family (numeric or float; core/dispatch.hpp). Both backends define these
+// kernels from this list (src/cpu/elementwise.cpp, cuda/kernels/elementwise.cu), so a new one
+// needs its entry here and its functor, nothing else below the front end.
+#define TAPEFLOW_SHARED_UNARY_KERNELS(X)                                                         \
+  X(neg, Neg, numeric) X(abs, Abs, numeric) X(sign, Sign, numeric) X(square, Square, numeric)   \
+  X(relu, Relu, numeric) X(tan, Tan, float)
+
 #define TAPEFLOW_BACKEND_KERNELS(X)                                                              \
+  /* Binary element-wise, NumPy broadcasting of in(0) and in(1) to out's shape. */              \
   X(add) X(sub) X(mul) X(div) X(pow) X(maximum) X(minimum) X(equal) X(not_equal) X(less)         \
-  X(less_equal) X(greater) X(greater_equal) X(logical_and) X(logical_or) X(select) X(neg) X(exp) \
-  X(log) X(log1p) X(sqrt) X(rsqrt) X(abs) X(sign) X(sin) X(cos) X(tanh) X(sigmoid) X(floor)      \
-  X(relu) X(relu_grad) X(square) X(erf) X(logical_not) X(cast) X(reduce_sum) X(reduce_max)       \
-  X(reduce_min) X(reduce_prod) X(argmax) X(argmin) X(matmul) X(strided_copy) X(pad) X(concat)    \
-  X(gather) X(scatter_add) X(fill) X(random) X(im2col) X(col2im) X(max_pool2d)                   \
-  X(max_pool2d_grad) X(max_pool2d_grad_grad) X(avg_pool2d) X(avg_pool2d_grad) X(apply_adam)
+  X(less_equal) X(greater) X(greater_equal) X(logical_and) X(logical_or)                         \
+  /* select: where(cond, x, y), broadcasting all three. */                                       \
+  X(select)                                                                                      \
+  /* Unary element-wise, same shape; each backend's own math library for the transcendental  */ \
+  /* ones. relu_grad(x, dy) = dy where x > 0, else 0 (one pass; ReLU's backward).            */ \
+  TAPEFLOW_SHARED_UNARY_KERNELS(X)                                                               \
+  X(exp) X(log) X(log1p) X(sqrt) X(rsqrt) X(sin) X(cos) X(tanh) X(sigmoid) X(floor) X(erf)       \
+  X(relu_grad) X(logical_not) X(cast)                                                            \
+  /* Reductions over ReduceAttrs; arg* write int64. */                                           \
+  X(reduce_sum) X(reduce_max) X(reduce_min) X(reduce_prod) X(argmax) X(argmin)                   \
+  X(matmul)                                                                                      \
+  /* Data movement. */                                                                           \
+  X(strided_copy) X(pad) X(concat) X(gather) X(scatter_add)                                      \
+  /* Creation: fill (FillAttrs, also range), random (RandomAttrs). */                            \
+  X(fill) X(random)                                                                              \
+  /* Sliding windows over NHWC images (Conv2DAttrs). im2col: image → patches                 */ \
+  /* [n·oh·ow, kh·kw·c] (zeros in the padding); col2im: its adjoint, patches scatter-added    */ \
+  /* back into the image. Pools: out [n, oh, ow, c]; padding is ignored (max) or not counted */ \
+  /* (avg). max_pool2d_grad: in(0) x, in(1) dy [n, oh, ow, c] → dx: dy goes to each window's */ \
+  /* first maximum. max_pool2d_grad_grad: in(0) x, in(1) ddx (x's shape) → [n, oh, ow, c]:   */ \
+  /* ddx picked at each window's first maximum. avg_pool2d_grad: in(0) dy [n, oh, ow, c] →   */ \
+  /* dx [n, h, w, c]: each dy spread evenly over its window's valid cells.                   */ \
+  X(im2col) X(col2im) X(max_pool2d) X(max_pool2d_grad) X(max_pool2d_grad_grad) X(avg_pool2d)     \
+  X(avg_pool2d_grad)                                                                             \
+  /* Optimizer steps, in place. apply_adam: in(0) w, in(1) m, in(2) v (all three updated),   */ \
+  /* in(3) g, same shape and float dtype; AdamAttrs; out() is w.                             */ \
+  X(apply_adam)

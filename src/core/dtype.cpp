@@ -13,15 +13,4 @@ std::string_view dtype_name(DType t) {
   return "unknown";
 }
 
-int dtype_size(DType t) {
-  switch (t) {
-    case DType::float32: return 4;
-    case DType::float64: return 8;
-    case DType::int32: return 4;
-    case DType::int64: return 8;
-    case DType::boolean: return 1;
-  }
-  return 0;
-}
-
 }  // namespace tapeflow

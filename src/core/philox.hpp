@@ -7,11 +7,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#ifdef __CUDACC__
-#define TAPEFLOW_HD __host__ __device__
-#else
-#define TAPEFLOW_HD
-#endif
+#include "core/host_device.hpp"
 
 namespace tapeflow::detail {
 

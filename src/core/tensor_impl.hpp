@@ -25,10 +25,6 @@ inline uint64_t next_tensor_id() {
   return next++;
 }
 
-constexpr int dtype_bytes(DType t) {
-  return t == DType::boolean ? 1 : (t == DType::float64 || t == DType::int64) ? 8 : 4;
-}
-
 /// The state behind a Tensor handle: always contiguous, row-major. Small values (up to
 /// 256 bytes: scalars, biases, short vectors) live inline, so such ops allocate nothing but
 /// this object (itself pooled); larger ones come from the device's caching allocator. A view (reshape, alias) keeps its base alive
@@ -48,7 +44,7 @@ struct TensorImpl {
   /// negative dim, an element count past int64, more bytes than config::allocation_limit()).
   TensorImpl(Shape s, DType t, Device d, const char* op = "AllocateTensor")
       : shape(std::move(s)), dtype(t), device(d), id(next_tensor_id()) {
-    nbytes = size_t(check_output(op, shape, dtype, device)) * size_t(dtype_bytes(dtype));
+    nbytes = size_t(check_output(op, shape, dtype, device)) * size_t(dtype_size(dtype));
     if (nbytes <= sizeof(small) && device.type == DeviceType::CPU) {
       data = small;
     } else {
@@ -60,7 +56,7 @@ struct TensorImpl {
   TensorImpl(std::shared_ptr<TensorImpl> b, Shape s, size_t byte_offset = 0)
       : shape(std::move(s)), dtype(b->dtype), device(b->device), id(next_tensor_id()),
         data(static_cast<unsigned char*>(b->data) + byte_offset) {
-    nbytes = size_t(shape.num_elements()) * size_t(dtype_bytes(dtype));
+    nbytes = size_t(shape.num_elements()) * size_t(dtype_size(dtype));
     base = b->base ? b->base : std::move(b);
   }
   ~TensorImpl() {
@@ -97,5 +93,8 @@ std::shared_ptr<TensorImpl> make_impl(Args&&... args) {
 }
 inline std::shared_ptr<TensorImpl> new_impl(const Shape& s, DType t, Device d) { return make_impl(s, t, d); }
 inline Tensor new_tensor(const Shape& s, DType t, Device d) { return Tensor(new_impl(s, t, d)); }
+
+/// `t` on `device`, copied there (through host memory) if it lives elsewhere (src/core/tensor.cpp).
+Tensor on_device(const Tensor& t, Device device);
 
 }  // namespace tapeflow::detail

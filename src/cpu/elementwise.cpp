@@ -127,7 +127,7 @@ void compare(const KernelArgs& k, F f) {
 
 /// Unary kernel through an xtensor expression (vectorised by xsimd where it can be).
 template <class Expr>
-void unary_float(const KernelArgs& k, Expr expr) {
+void unary_xt(const KernelArgs& k, Expr expr) {
   dispatch_float(k.in(0).dtype, [&]<class T>() {
     const T* x = k.in(0).as<const T>();
     T* y = k.out().as<T>();
@@ -138,15 +138,22 @@ void unary_float(const KernelArgs& k, Expr expr) {
     });
   });
 }
-template <class F>
-void unary_loop(const KernelArgs& k, F f) {
-  dispatch_numeric(k.in(0).dtype, [&]<class T>() {
-    const T* x = k.in(0).as<const T>();
-    T* y = k.out().as<T>();
-    parallel_for(k.out().size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) y[i] = f(x[i]);
-    });
+/// Unary kernel through a per-element function, over the dtypes `dispatch` takes.
+template <class T, class F>
+void unary_map(const KernelArgs& k, F f) {
+  const T* x = k.in(0).as<const T>();
+  T* y = k.out().as<T>();
+  parallel_for(k.out().size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) y[i] = f(x[i]);
   });
+}
+template <class F>
+void unary_numeric(const KernelArgs& k, F f) {
+  dispatch_numeric(k.in(0).dtype, [&]<class T>() { unary_map<T>(k, f); });
+}
+template <class F>
+void unary_float(const KernelArgs& k, F f) {
+  dispatch_float(k.in(0).dtype, [&]<class T>() { unary_map<T>(k, f); });
 }
 
 }  // namespace
@@ -192,11 +199,12 @@ void CpuBackend::select(const KernelArgs& k) {
   });
 }
 
-void CpuBackend::neg(const KernelArgs& k) { unary_loop(k, ops::Neg{}); }
-void CpuBackend::abs(const KernelArgs& k) { unary_loop(k, ops::Abs{}); }
-void CpuBackend::sign(const KernelArgs& k) { unary_loop(k, ops::Sign{}); }
-void CpuBackend::square(const KernelArgs& k) { unary_loop(k, ops::Square{}); }
-void CpuBackend::relu(const KernelArgs& k) { unary_loop(k, ops::Relu{}); }
+// The unary kernels whose per-element function both backends share (kernel_list.hpp).
+#define TAPEFLOW_CPU_SHARED_UNARY(name, Functor, dtypes) \
+  void CpuBackend::name(const KernelArgs& k) { unary_##dtypes(k, ops::Functor{}); }
+TAPEFLOW_SHARED_UNARY_KERNELS(TAPEFLOW_CPU_SHARED_UNARY)
+#undef TAPEFLOW_CPU_SHARED_UNARY
+
 void CpuBackend::relu_grad(const KernelArgs& k) {
   dispatch_numeric(k.in(0).dtype, [&]<class T>() {
     const T* x = k.in(0).as<const T>();
@@ -208,23 +216,23 @@ void CpuBackend::relu_grad(const KernelArgs& k) {
     });
   });
 }
-void CpuBackend::exp(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::exp(x); }); }
-void CpuBackend::log(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::log(x); }); }
-void CpuBackend::log1p(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::log1p(x); }); }
-void CpuBackend::sqrt(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::sqrt(x); }); }
+void CpuBackend::exp(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::exp(x); }); }
+void CpuBackend::log(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::log(x); }); }
+void CpuBackend::log1p(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::log1p(x); }); }
+void CpuBackend::sqrt(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::sqrt(x); }); }
 void CpuBackend::rsqrt(const KernelArgs& k) {
-  unary_float(k, [](auto& x) {
+  unary_xt(k, [](auto& x) {
     using T = typename std::decay_t<decltype(x)>::value_type;
     return T(1) / xt::sqrt(x);
   });
 }
-void CpuBackend::sin(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::sin(x); }); }
-void CpuBackend::cos(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::cos(x); }); }
-void CpuBackend::tanh(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::tanh(x); }); }
-void CpuBackend::erf(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::erf(x); }); }
-void CpuBackend::floor(const KernelArgs& k) { unary_float(k, [](auto& x) { return xt::floor(x); }); }
+void CpuBackend::sin(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::sin(x); }); }
+void CpuBackend::cos(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::cos(x); }); }
+void CpuBackend::tanh(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::tanh(x); }); }
+void CpuBackend::erf(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::erf(x); }); }
+void CpuBackend::floor(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::floor(x); }); }
 void CpuBackend::sigmoid(const KernelArgs& k) {
-  unary_float(k, [](auto& x) {
+  unary_xt(k, [](auto& x) {
     using T = typename std::decay_t<decltype(x)>::value_type;
     return T(1) / (T(1) + xt::exp(-x));
   });

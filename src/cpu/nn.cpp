@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/dispatch.hpp"
+#include "core/window.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
 
@@ -18,13 +19,8 @@ using detail::Conv2DAttrs;
 /// Items of work per parallel task below which a kernel stays on the calling thread.
 constexpr int64_t kWindowGrain = int64_t(1) << 15;
 
-/// The valid part [k0, k1) of a window of `k` taps starting at `start` on an axis of length `len`.
-struct Span {
-  int64_t k0, k1;
-};
-inline Span valid_span(int64_t start, int64_t k, int64_t len) {
-  return {std::max<int64_t>(0, -start), std::min<int64_t>(k, len - start)};
-}
+using detail::Span;
+using detail::valid_span;  // a window's taps inside the image (core/window.hpp)
 
 template <class T>
 inline void copy_run(T* dst, const T* src, int64_t n) {

@@ -276,7 +276,7 @@ class BatchIterator final : public ItemIterator {
     }
     Tensor t = core::new_tensor(prepend(int64_t(n), first.shape()), first.dtype(), kCpu);
     char* dst = static_cast<char*>(mutable_data(t));
-    const size_t rb = size_t(first.num_elements()) * size_t(core::dtype_bytes(first.dtype()));
+    const size_t rb = size_t(first.num_elements()) * size_t(dtype_size(first.dtype()));
     for (size_t i = 0; i < n; ++i) {
       Tensor e = items_[i].tensors[c].cpu();
       std::memcpy(dst + i * rb, e.impl()->data, rb);
@@ -503,7 +503,7 @@ Dataset Dataset::from_tensor_slices(std::vector<Tensor> components) {
     std::vector<int64_t> d = host.shape().dims();
     Shape elem(std::vector<int64_t>(d.begin() + 1, d.end()));
     src->row_bytes.push_back(size_t(elem.num_elements()) *
-                             size_t(::tapeflow::detail::dtype_bytes(host.dtype())));
+                             size_t(dtype_size(host.dtype())));
     src->elem_shapes.push_back(std::move(elem));
     src->components.push_back(std::move(host));
   }

@@ -11,6 +11,7 @@
 
 #include "core/fail.hpp"
 #include "core/shape_check.hpp"
+#include "core/window.hpp"
 #include "tapeflow/ops.hpp"
 
 namespace tapeflow::layers {
@@ -89,8 +90,7 @@ std::string padding_attr(const std::string& layer_kind, const std::string& paddi
 
 // Output length of a window op along one axis, as tf.nn.conv2d / max_pool2d compute it.
 int64_t window_out(int64_t in, int64_t window, int64_t stride, const std::string& padding) {
-  if (padding == "SAME") return (in + stride - 1) / stride;
-  return in >= window ? (in - window) / stride + 1 : 0;
+  return detail::window_axis(in, window, stride, padding == "SAME").out;
 }
 
 void check_positive(const char* what, const Size2& s) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/window.hpp"
 #include "ops/run_op.hpp"
 
 namespace tapeflow {
@@ -67,8 +68,7 @@ void check_image(const char* op, const Tensor& x, int index) {
                                x.shape());
 }
 
-/// Output size and SAME split as TF: SAME gives ceil(in / s) with pad_total = max((out - 1)·s +
-/// k - in, 0) and pad_total / 2 before; VALID gives (in - k) / s + 1 and needs k <= in.
+/// Output size and SAME split as TF (detail::window_axis); VALID needs k <= in.
 /// `window` (the filter or ksize shape) only appears in the error message.
 Conv2DAttrs window_geometry(
     const char* op, const Shape& x, HW k, HW s, bool same, const std::string& window) {
@@ -88,12 +88,12 @@ Conv2DAttrs window_geometry(
                                ", ",
                                window,
                                ")");
-  auto axis = [&](int64_t in, int64_t kk, int64_t ss, int64_t& out, int64_t& pad_before) {
-    out = same ? (in + ss - 1) / ss : (in - kk) / ss + 1;
-    pad_before = same ? std::max<int64_t>((out - 1) * ss + kk - in, 0) / 2 : 0;
-  };
-  axis(a.h, a.kh, a.sh, a.oh, a.pad_top);
-  axis(a.w, a.kw, a.sw, a.ow, a.pad_left);
+  const detail::WindowAxis rows = detail::window_axis(a.h, a.kh, a.sh, same);
+  const detail::WindowAxis cols = detail::window_axis(a.w, a.kw, a.sw, same);
+  a.oh = rows.out;
+  a.pad_top = rows.pad_before;
+  a.ow = cols.out;
+  a.pad_left = cols.pad_before;
   return a;
 }
 

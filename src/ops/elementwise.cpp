@@ -249,6 +249,8 @@ TAPEFLOW_UNARY(floor, "Floor", floor, Require::floating, zero_grad(dy))
 // sin: d = cos; cos: d = -sin.
 TAPEFLOW_UNARY(sin, "Sin", sin, Require::floating, dy * cos(x))
 TAPEFLOW_UNARY(cos, "Cos", cos, Require::floating, -dy * sin(x))
+// tan: d = 1 + tan² x = 1 / cos² x, from the output.
+TAPEFLOW_UNARY(tan, "Tan", tan, Require::floating, dy * (1 + y * y))
 // tanh: d = 1 - y².
 TAPEFLOW_UNARY(tanh, "Tanh", tanh, Require::floating, dy * (1 - y * y))
 // σ: d = σ(1 - σ).

@@ -7,23 +7,6 @@
 
 namespace tapeflow::detail {
 
-Tensor on_device(const Tensor& t, Device device) {
-  const auto& impl = t.impl();
-  if (impl->device == device) return t;
-  // Host staging keeps this correct for every pair of devices.
-  auto out = new_impl(impl->shape, impl->dtype, device);
-  if (impl->device.type == DeviceType::CPU) {
-    backend_for(device).copy_from_host(impl->data, out->data, impl->nbytes);
-  } else if (device.type == DeviceType::CPU) {
-    backend_for(impl->device).copy_to_host(impl->data, out->data, impl->nbytes);
-  } else {
-    std::vector<unsigned char> host(impl->nbytes);
-    backend_for(impl->device).copy_to_host(impl->data, host.data(), impl->nbytes);
-    backend_for(device).copy_from_host(host.data(), out->data, impl->nbytes);
-  }
-  return Tensor(std::move(out));
-}
-
 Tensor run_op(OpSpec&& spec) {
   const Device device = current_device();
   Backend& backend = device.type == DeviceType::CPU ? cpu_backend() : backend_for(device);

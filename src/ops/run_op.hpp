@@ -121,9 +121,6 @@ extern thread_local int t_recording_tapes;
 /// True when some tape on this thread is recording.
 inline bool any_tape_recording() { return t_recording_tapes > 0; }
 
-/// The input on `device`, copied there if it lives elsewhere.
-Tensor on_device(const Tensor& t, Device device);
-
 // ---- validation helpers shared by front ends --------------------------------------------------
 
 enum class Require { any, numeric, floating, boolean, integer };

@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "core/fail.hpp"
-#include "core/variable_internal.hpp"
+#include "autodiff/variable_internal.hpp"
 #include "tapeflow/ops.hpp"
 #include "tapeflow/optimizers.hpp"
 

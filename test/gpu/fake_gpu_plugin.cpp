@@ -69,7 +69,7 @@ class FakeGpu final : public Backend {
   }
 
   // Each kernel: the CPU backend's, on the shadow buffers.
-#define TAPEFLOW_FAKE_FORWARD(name)         \
+#define TAPEFLOW_FAKE_FORWARD(name, ...)    \
   void name(const KernelArgs& k) override { \
     std::vector<TensorRef> in;              \
     KernelArgs s = translate(k, in);        \

@@ -186,6 +186,7 @@ TEST_CASE("gpu: unary element-wise ops and gradients", "[gpu]") {
       {"log1p", [](auto& v) { return tf::log1p(tf::abs(v[0])); }},
       {"sin", [](auto& v) { return tf::sin(v[0]); }},
       {"cos", [](auto& v) { return tf::cos(v[0]); }},
+      {"tan", [](auto& v) { return tf::tan(v[0] * 0.5); }},
       {"tanh", [](auto& v) { return tf::tanh(v[0]); }},
       {"sigmoid", [](auto& v) { return tf::sigmoid(v[0]); }},
       {"floor", [](auto& v) { return tf::floor(v[0]); }},

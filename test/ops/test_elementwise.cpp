@@ -282,6 +282,7 @@ TEST_CASE("unary gradients match finite differences on random float64 inputs",
       {"abs", tf::abs, 0.2, 2, true},
       {"sin", tf::sin, -3, 3, false},
       {"cos", tf::cos, -3, 3, false},
+      {"tan", tf::tan, -1.2, 1.2, false},
       {"tanh", tf::tanh, -2, 2, false},
       {"sigmoid", tf::sigmoid, -3, 3, false},
       // Piecewise constant: inputs stay inside (k + 0.1, k + 0.9), away from the jumps.
@@ -324,6 +325,31 @@ TEST_CASE("second derivatives through nested tapes: sin'' = -sin, tanh'' = -2 ta
     auto d2 = outer.gradient(d1 + e1, x);
     const double t = std::tanh(0.5);
     CHECK(d2.item<double>() == Approx(-std::sin(0.5) - 2 * t * (1 - t * t)));
+  }
+}
+
+TEST_CASE("tan gives NumPy's values; d/dx = 1 + tan^2 x, d2/dx2 = 2 tan x (1 + tan^2 x)",
+          "[ops][elementwise]") {
+  for (const std::string& device : test::devices()) {
+    INFO("device " << device);
+    tf::DeviceScope scope(device);
+    // numpy.tan(0.5) = 0.5463024898437905, numpy.tan(-1.0) = -1.5574077246549023.
+    auto x = tf::constant({0.5, -1.0, 0.0});
+    CHECK_THAT(tf::tan(x).to_vector<double>(),
+               M::Approx(Vec{0.5463024898437905, -1.5574077246549023, 0.0}).epsilon(1e-15));
+    CHECK(tf::tan(tf::constant(0.5f)).item<float>() == Approx(0.5463025f));
+    auto w = tf::constant(0.5);
+    tf::GradientTape outer;
+    outer.watch(w);
+    tf::Tensor d1;
+    {
+      tf::GradientTape inner;
+      inner.watch(w);
+      d1 = inner.gradient(tf::tan(w), w);
+    }
+    const double t = 0.5463024898437905, c = std::cos(0.5);
+    CHECK(d1.item<double>() == Approx(1.0 / (c * c)).epsilon(1e-14));
+    CHECK(outer.gradient(d1, w).item<double>() == Approx(2 * t * (1 + t * t)).epsilon(1e-14));
   }
 }
 
@@ -427,6 +453,8 @@ TEST_CASE("floating-only ops reject int32 and bool; arithmetic rejects bool",
   CHECK_THROWS_AS(tf::log1p(i), tf::InvalidArgumentError);
   CHECK_THROWS_AS(tf::sin(i), tf::InvalidArgumentError);
   CHECK_THROWS_AS(tf::cos(i), tf::InvalidArgumentError);
+  CHECK_THROWS_AS(tf::tan(i), tf::InvalidArgumentError);
+  CHECK_THROWS_WITH(tf::tan(i), Catch::Contains("int32") && Catch::Contains("[Op:Tan]"));
   CHECK_THROWS_AS(tf::tanh(i), tf::InvalidArgumentError);
   CHECK_THROWS_AS(tf::sigmoid(i), tf::InvalidArgumentError);
   CHECK_THROWS_AS(tf::floor(i), tf::InvalidArgumentError);

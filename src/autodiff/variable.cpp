@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "autodiff/tape_impl.hpp"
-#include "core/variable_internal.hpp"
+#include "autodiff/variable_internal.hpp"
 #include "backend/backend.hpp"
 #include "core/tensor_impl.hpp"
 #include "tapeflow/ops.hpp"
