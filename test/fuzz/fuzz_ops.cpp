@@ -32,18 +32,33 @@ class Bytes {
   bool empty() const { return pos_ >= n_; }
   uint8_t u8() { return pos_ < n_ ? p_[pos_++] : 0; }
   bool flag() { return u8() & 1; }
-  /// A dimension, size or count: mostly small, sometimes hostile.
+  /// A dimension, size or count: mostly small, sometimes hostile. The hostile values are ones
+  /// no valid request uses (negative, or so large that any element count or byte size built on
+  /// them overflows): a library must refuse them. Large but honest sizes (2^31 floats is a valid
+  /// 8 GB request) are left out, as satisfying them is not a bug; they appear in zero-size
+  /// shapes instead (huge_empty_dims).
   int64_t dim() {
     static constexpr int64_t kHostile[] = {-1,
                                            -5,
-                                           int64_t(1) << 31,
-                                           int64_t(1) << 40,
                                            int64_t(1) << 62,
                                            std::numeric_limits<int64_t>::max(),
                                            std::numeric_limits<int64_t>::min(),
+                                           int64_t(1) << 62,
+                                           -(int64_t(1) << 62),
                                            6};
     const uint8_t b = u8();
     return b < 224 ? int64_t(b % 5) : kHostile[b % 8];
+  }
+  /// A valid shape with no elements whose other dims may be huge (2^31, 2^40, INT64_MAX):
+  /// nothing to allocate, but every size computed from it must not overflow.
+  std::vector<int64_t> huge_empty_dims() {
+    static constexpr int64_t kHuge[] = {int64_t(1) << 31, int64_t(1) << 32, int64_t(1) << 40,
+                                        std::numeric_limits<int64_t>::max(), 1, 3, 0,
+                                        int64_t(1) << 62};
+    std::vector<int64_t> out(1 + u8() % 5);
+    for (int64_t& d : out) d = kHuge[u8() % 8];
+    out[u8() % out.size()] = 0;
+    return out;
   }
   /// An axis: mostly in range for small ranks, sometimes far out of it.
   int axis() {
@@ -103,7 +118,7 @@ bool small_valid(const std::vector<int64_t>& dims) {
 /// with the shape as decoded (the library must reject or allocate it, never misbehave).
 tf::Tensor make(Bytes& in) {
   const tf::DType dtype = in.dtype();
-  const std::vector<int64_t> dims = in.dims();
+  const std::vector<int64_t> dims = in.u8() % 4 ? in.dims() : in.huge_empty_dims();
   const tf::Shape shape(dims);
   switch (in.u8() % 8) {
     case 0:
