@@ -33,42 +33,55 @@ std::string valid_idx(bool images) {
   return be32(2049) + be32(2) + std::string("\x03\x09", 2);
 }
 
+void write_file(const fs::path& path, const uint8_t* data, size_t size) {
+  if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
+    std::fwrite(data, 1, size, f);
+    std::fclose(f);
+  }
+}
+
 void write_gz(const fs::path& path, const std::string& bytes) {
   gzFile f = gzopen(path.c_str(), "wb");
   gzwrite(f, bytes.data(), unsigned(bytes.size()));
   gzclose(f);
 }
 
-const fs::path& dir() {
-  static const fs::path d = [] {
-    fs::path p = fs::temp_directory_path() / ("fuzz_idx-" + std::to_string(::getpid()));
-    fs::create_directories(p);
-    return p;
-  }();
-  return d;
-}
+/// The directory, holding the valid gzipped file for every slot but the one last fuzzed.
+struct Dir {
+  fs::path path = fs::temp_directory_path() / ("fuzz_idx-" + std::to_string(::getpid()));
+  int fuzzed = -1;  // the slot whose file is fuzz input now
+
+  Dir() {
+    fs::create_directories(path);
+    for (int i = 0; i < 4; ++i) restore(i);
+  }
+  fs::path file(int slot, bool gz) const {
+    return path / (std::string(kNames[slot]) + (gz ? ".gz" : ""));
+  }
+  void remove(int slot) {
+    std::error_code ec;
+    fs::remove(file(slot, false), ec);
+    fs::remove(file(slot, true), ec);
+  }
+  void restore(int slot) {
+    remove(slot);
+    write_gz(file(slot, true), valid_idx(slot % 2 == 0));
+  }
+};
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static Dir dir;
   if (size == 0) return 0;
   const int target = data[0] & 3;
   const bool gz_name = data[0] & 4;
-  std::error_code ec;
-  for (int i = 0; i < 4; ++i) {
-    fs::remove(dir() / kNames[i], ec);
-    fs::remove(dir() / (std::string(kNames[i]) + ".gz"), ec);
-    if (i != target) write_gz(dir() / (std::string(kNames[i]) + ".gz"), valid_idx(i % 2 == 0));
-  }
-  const fs::path path = dir() / (std::string(kNames[target]) + (gz_name ? ".gz" : ""));
-  if (std::FILE* f = std::fopen(path.c_str(), "wb")) {
-    std::fwrite(data + 1, 1, size - 1, f);
-    std::fclose(f);
-  } else {
-    return 0;
-  }
+  if (dir.fuzzed >= 0 && dir.fuzzed != target) dir.restore(dir.fuzzed);
+  dir.remove(target);
+  write_file(dir.file(target, gz_name), data + 1, size - 1);
+  dir.fuzzed = target;
   try {
-    tf::datasets::fashion_mnist::load_data(dir().string(), 1.0f / 255);
+    tf::datasets::fashion_mnist::load_data(dir.path.string(), 1.0f / 255);
   } catch (const tf::Error&) {
   }
   return 0;
