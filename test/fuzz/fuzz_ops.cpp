@@ -49,12 +49,14 @@ class Bytes {
     const uint8_t b = u8();
     return b < 224 ? int64_t(b % 5) : kHostile[b % 8];
   }
-  /// A valid shape with no elements whose other dims may be huge (2^31, 2^40, INT64_MAX):
-  /// nothing to allocate, but every size computed from it must not overflow.
+  /// A valid shape with no elements whose other dims may be huge (2^42 and up): nothing to
+  /// allocate, but every size computed from it must not overflow. Reducing away the zero axis
+  /// leaves an output of 2^42+ elements, which no allocator grants (so a library throws
+  /// ResourceExhaustedError); dims of 2^31 would leave an honest 8-16 GB request instead.
   std::vector<int64_t> huge_empty_dims() {
-    static constexpr int64_t kHuge[] = {int64_t(1) << 31, int64_t(1) << 32, int64_t(1) << 40,
+    static constexpr int64_t kHuge[] = {int64_t(1) << 42, int64_t(1) << 50,
                                         std::numeric_limits<int64_t>::max(), 1, 3, 0,
-                                        int64_t(1) << 62};
+                                        int64_t(1) << 62, int64_t(1) << 42};
     std::vector<int64_t> out(1 + u8() % 5);
     for (int64_t& d : out) d = kHuge[u8() % 8];
     out[u8() % out.size()] = 0;
