@@ -29,6 +29,8 @@ malloc_limit() {
   esac
 }
 
+log_suffix=""  # smoke runs log to NAME.smoke.log, so they never clobber a long run's NAME.log
+
 harnesses() {
   local f
   for f in "$dir"/test/fuzz/fuzz_*; do
@@ -48,7 +50,7 @@ run() {
   shift 2
   local exe="$dir/test/fuzz/fuzz_$name"
   local corpus="$dir/fuzz/corpus/$name" artifacts="$dir/fuzz/artifacts/$name"
-  local log="$dir/fuzz/$name.log"
+  local log="$dir/fuzz/$name$log_suffix.log"
   mkdir -p "$corpus" "$artifacts"
   local dict=()
   [[ -f "test/fuzz/$name.dict" ]] && dict=(-dict="test/fuzz/$name.dict")
@@ -60,8 +62,8 @@ run() {
     -timeout=10 -max_len=65536 -rss_limit_mb=2560 -malloc_limit_mb="$(malloc_limit "$name")" \
     -artifact_prefix="$artifacts/" -print_final_stats=1 "$@") >"$log" 2>&1 || rc=$?
   local execs per_s
-  execs="$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo 0)"
-  per_s="$(grep -Eo 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || echo 0)"
+  execs="$(grep -aEo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -n 1 || echo 0)"
+  per_s="$(grep -aEo 'stat::average_exec_per_sec: *[0-9]+' "$log" | grep -Eo '[0-9]+$' | tail -n 1 || echo 0)"
   echo "$per_s $execs"
   return "$rc"
 }
@@ -72,6 +74,7 @@ case "${1:-}" in
     ;;
   --smoke)
     seconds="${2:-30}"
+    log_suffix=".smoke"
     ensure_built
     failed=()
     for name in $(harnesses); do
@@ -82,9 +85,9 @@ case "${1:-}" in
         echo "fuzz.sh: $name: ok, ${execs} execs in ${seconds} s (${per_s}/s)"
       else
         failed+=("$name")
-        echo "fuzz.sh: $name: FAILED (exit status $rc) after ${execs} execs; log $dir/fuzz/$name.log"
+        echo "fuzz.sh: $name: FAILED (exit status $rc) after ${execs} execs; log $dir/fuzz/$name.smoke.log"
         grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|artifact_prefix|Test unit written)' \
-          "$dir/fuzz/$name.log" | head -n 8 | sed 's/^/    /'
+          "$dir/fuzz/$name.smoke.log" | head -n 8 | sed 's/^/    /'
       fi
     done
     if ((${#failed[@]} > 0)); then
