@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # Builds tapeflow, runs the test suite, then checks the installed package from an outside
-# project (examples/consumer). Exits non-zero on any failure; the last line is the ctest
-# summary "N passed, N failed". Extra arguments go to the cmake configure step.
+# project (examples/consumer); then runs the whole suite again under ASan+UBSan, each fuzz
+# harness for a short time, and the threaded tests under TSan (docs/hardening.md). Exits
+# non-zero on any failure; the last line is the summary of the normal suite "N passed, N
+# failed", with the sanitizer, fuzz and TSan results on the lines just above it. Extra
+# arguments go to the cmake configure step.
+#
+# TAPEFLOW_QUICK=1 skips the sanitizer and fuzz parts locally (never under CI=true).
+# TAPEFLOW_FUZZ_SECONDS sets the time per fuzz harness (default 30).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
 summary=""
+hardening=()  # one result line per sanitizer/fuzz part, printed just before the summary
 finish() {
   local rc=$?
+  local line
+  for line in "${hardening[@]}"; do
+    echo "$line"
+  done
   if ((rc != 0)); then
     echo "test.sh: FAILED (exit status ${rc})" >&2
   fi
@@ -58,3 +69,52 @@ if ! grep -q '^dy/dw' build/_consumer/consumer.out; then
   exit 1
 fi
 echo "test.sh: install check passed"
+
+# ---- hardening: the suite under ASan+UBSan, then the fuzz harnesses (docs/hardening.md) ----
+if [[ "${TAPEFLOW_QUICK:-}" == 1 && "${CI:-}" != true ]]; then
+  hardening+=("test.sh: TAPEFLOW_QUICK=1: ASan+UBSan suite, fuzz smoke runs and TSan SKIPPED")
+  exit 0
+fi
+
+echo "== ASan+UBSan suite (scripts/sanitize.sh asan)"
+start="$(date +%s)"
+asan_rc=0
+bash scripts/sanitize.sh asan || asan_rc=$?
+asan_line="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
+  build-asan/ctest.log 2>/dev/null | tail -n 1 || true)"
+if ((asan_rc == 0)); then
+  hardening+=("test.sh: ASan+UBSan suite passed: ${asan_line} ($(($(date +%s) - start)) s)")
+else
+  hardening+=("test.sh: ASan+UBSan suite FAILED (exit status ${asan_rc}): ${asan_line:-no ctest summary}; build-asan/ctest.log")
+fi
+
+echo "== fuzz smoke runs (scripts/fuzz.sh --smoke)"
+start="$(date +%s)"
+fuzz_rc=0
+mkdir -p build-asan
+bash scripts/fuzz.sh --smoke "${TAPEFLOW_FUZZ_SECONDS:-30}" 2>&1 | tee build-asan/fuzz-smoke.log ||
+  fuzz_rc=$?
+while IFS= read -r line; do
+  hardening+=("$line")
+done < <(grep -E '^fuzz.sh: [a-z_]+: (ok|FAILED)' build-asan/fuzz-smoke.log || true)
+if ((fuzz_rc == 0)); then
+  hardening+=("test.sh: fuzz smoke runs passed ($(($(date +%s) - start)) s)")
+else
+  hardening+=("test.sh: fuzz smoke runs FAILED (exit status ${fuzz_rc}); logs in build-asan/fuzz/")
+fi
+
+echo "== TSan: the tests that use threads (scripts/sanitize.sh tsan)"
+start="$(date +%s)"
+tsan_rc=0
+bash scripts/sanitize.sh tsan || tsan_rc=$?
+tsan_line="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
+  build-tsan/ctest.log 2>/dev/null | tail -n 1 || true)"
+if ((tsan_rc == 0)); then
+  hardening+=("test.sh: TSan threaded tests passed: ${tsan_line} ($(($(date +%s) - start)) s)")
+else
+  hardening+=("test.sh: TSan threaded tests FAILED (exit status ${tsan_rc}): ${tsan_line:-no ctest summary}; build-tsan/ctest.log")
+fi
+
+if ((asan_rc != 0 || fuzz_rc != 0 || tsan_rc != 0)); then
+  exit 1
+fi

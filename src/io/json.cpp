@@ -7,6 +7,13 @@
 
 namespace tapeflow::detail {
 
+Json::Json() = default;
+Json::Json(const Json&) = default;
+Json::Json(Json&&) noexcept = default;
+Json& Json::operator=(const Json&) = default;
+Json& Json::operator=(Json&&) noexcept = default;
+Json::~Json() = default;
+
 const Json* Json::find(std::string_view key) const {
   if (kind != Kind::object) return nullptr;
   for (const auto& [k, v] : object)

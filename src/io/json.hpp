@@ -28,6 +28,15 @@ struct Json {
   std::vector<Json> array;
   std::vector<std::pair<std::string, Json>> object;  // in file order; keys are unique
 
+  // Declared here, defined in json.cpp where Json is complete: clang with libstdc++ 12 rejects
+  // the implicit ones, whose vector<pair<string, Json>> members need a complete pair.
+  Json();
+  Json(const Json&);
+  Json(Json&&) noexcept;
+  Json& operator=(const Json&);
+  Json& operator=(Json&&) noexcept;
+  ~Json();
+
   bool is(Kind k) const { return kind == k; }
   /// The member `key` of an object; nullptr if absent or not an object.
   const Json* find(std::string_view key) const;

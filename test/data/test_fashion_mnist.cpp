@@ -188,6 +188,29 @@ TEST_CASE("fashion_mnist: truncated or extra data and wrong counts are DataLossE
   CHECK_THROWS_AS(fm::load_data(d.str()), tf::DataLossError);
 }
 
+// gzip's ISIZE trailer is the inflated size modulo 2^32, so a header-only gzip file claiming
+// 2^28 images (16 + 2^28 * 784 = 16 mod 2^32 bytes) matched its "size", and the loader tried to
+// allocate 840 GB for it (seen while writing test/fuzz/fuzz_idx.cpp). It is truncation, found
+// before any large allocation.
+TEST_CASE("fashion_mnist: a gzip header whose count only matches ISIZE modulo 2^32 is truncated",
+          "[data]") {
+  TempDir d;
+  for (uint32_t n : {uint32_t(1) << 28, uint32_t(3) << 28, uint32_t(5478275)}) {
+    INFO("count " << n);
+    write_tiny_set(d);
+    // 5478275 images: 16 + 5478275 * 784 = 320 mod 2^32, so 304 pixel bytes match ISIZE.
+    Bytes lying = idx_images(1, 2051, n == 5478275 ? 304 : 0);
+    lying[4] = uint8_t(n >> 24);
+    lying[5] = uint8_t(n >> 16);
+    lying[6] = uint8_t(n >> 8);
+    lying[7] = uint8_t(n);
+    write_gz(d.file("train-images-idx3-ubyte.gz"), lying);
+    CHECK_THROWS_AS(fm::load_data(d.str()), tf::DataLossError);
+    CHECK_THROWS_WITH(fm::load_data(d.str()),
+                      Catch::Contains("train-images-idx3-ubyte.gz") && Catch::Contains("truncated"));
+  }
+}
+
 TEST_CASE("fashion_mnist: a corrupt gzip stream is DataLossError", "[data]") {
   TempDir d;
   const std::string path = d.file("train-images-idx3-ubyte.gz");

@@ -1,6 +1,5 @@
-// Event files are read back by a reader written here from the format's description, sharing
-// no code with src/io: TFRecord framing with both CRCs checked by a bitwise CRC-32C, then the
-// protobuf fields of Event, Summary, SummaryMetadata and TensorProto.
+// Event files are read back by io/event_reader.hpp, a reader written from the format's
+// description that shares no code with src/io (and is fuzzed: test/fuzz/fuzz_event_reader.cpp).
 
 #include <unistd.h>
 #include <zlib.h>
@@ -19,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/event_reader.hpp"
 #include "test_util.hpp"
 
 namespace tf = tapeflow;
@@ -31,171 +31,13 @@ struct TempDir : test::TempDir {
   TempDir() : test::TempDir("summary", /*create=*/false) {}
 };
 
-// ---- CRC-32C, bit by bit (deliberately not the library's table-driven form) ------------------
-
-uint32_t crc32c_bitwise(const unsigned char* p, size_t n) {
-  uint32_t crc = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; ++i) {
-    crc ^= p[i];
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0x82F63B78u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
-uint32_t masked(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xa282ead8u; }
-
-uint64_t read_le(const unsigned char* p, int n) {
-  uint64_t v = 0;
-  for (int i = n - 1; i >= 0; --i) v = v << 8 | p[i];
-  return v;
-}
+using namespace test::events;
 
 /// The records of a TFRecord file; fails the test on a bad length or CRC.
-std::vector<std::string> read_records(const fs::path& path) {
+std::vector<std::string> read_record_file(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  std::vector<std::string> records;
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    REQUIRE(pos + 12 <= bytes.size());
-    uint64_t len = read_le(p + pos, 8);
-    REQUIRE(read_le(p + pos + 8, 4) == masked(crc32c_bitwise(p + pos, 8)));
-    REQUIRE(pos + 12 + len + 4 <= bytes.size());
-    REQUIRE(read_le(p + pos + 12 + len, 4) == masked(crc32c_bitwise(p + pos + 12, len)));
-    records.emplace_back(bytes.data() + pos + 12, len);
-    pos += 12 + len + 4;
-  }
-  return records;
-}
-
-// ---- protobuf wire format ---------------------------------------------------------------------
-
-struct Field {
-  int wire_type = 0;
-  uint64_t number = 0;  // varint or fixed64 payload
-  std::string bytes;    // length-delimited payload
-};
-using Message = std::multimap<int, Field>;
-
-uint64_t varint(const std::string& s, size_t& pos) {
-  uint64_t v = 0;
-  for (int shift = 0;; shift += 7) {
-    REQUIRE(pos < s.size());
-    auto b = static_cast<unsigned char>(s[pos++]);
-    v |= uint64_t(b & 0x7F) << shift;
-    if (!(b & 0x80)) return v;
-  }
-}
-
-Message parse(const std::string& s) {
-  Message m;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    uint64_t key = varint(s, pos);
-    Field f;
-    f.wire_type = int(key & 7);
-    switch (f.wire_type) {
-      case 0:
-        f.number = varint(s, pos);
-        break;
-      case 1:
-        REQUIRE(pos + 8 <= s.size());
-        f.number = read_le(reinterpret_cast<const unsigned char*>(s.data()) + pos, 8);
-        pos += 8;
-        break;
-      case 2: {
-        uint64_t len = varint(s, pos);
-        REQUIRE(pos + len <= s.size());
-        f.bytes = s.substr(pos, len);
-        pos += len;
-        break;
-      }
-      case 5:
-        REQUIRE(pos + 4 <= s.size());
-        f.number = read_le(reinterpret_cast<const unsigned char*>(s.data()) + pos, 4);
-        pos += 4;
-        break;
-      default:
-        FAIL("unexpected wire type " << f.wire_type);
-    }
-    m.emplace(int(key >> 3), f);
-  }
-  return m;
-}
-
-const Field* get(const Message& m, int field) {
-  auto it = m.find(field);
-  return it == m.end() ? nullptr : &it->second;
-}
-std::vector<const Field*> get_all(const Message& m, int field) {
-  std::vector<const Field*> out;
-  for (auto [it, end] = m.equal_range(field); it != end; ++it) out.push_back(&it->second);
-  return out;
-}
-
-/// One Event as a test sees it (event.proto, summary.proto, tensor.proto).
-struct Event {
-  double wall_time = 0;
-  int64_t step = 0;
-  std::string file_version;
-  std::string tag, plugin;
-  uint64_t data_class = 0;
-  int dtype = 0;
-  std::vector<int64_t> dims;
-  std::string content;               // tensor_content
-  std::vector<float> float_val;      // field 5, packed
-  std::vector<std::string> strings;  // string_val
-  int num_values = 0;
-};
-
-Event decode_event(const std::string& record) {
-  Event e;
-  Message ev = parse(record);
-  const Field* f = get(ev, 1);
-  REQUIRE(f);
-  REQUIRE(f->wire_type == 1);
-  e.wall_time = std::bit_cast<double>(f->number);
-  if ((f = get(ev, 2))) e.step = int64_t(f->number);
-  if ((f = get(ev, 3))) e.file_version = f->bytes;
-  const Field* summary = get(ev, 5);
-  if (!summary) return e;
-  Message sm = parse(summary->bytes);
-  auto values = get_all(sm, 1);
-  e.num_values = int(values.size());
-  REQUIRE(values.size() == 1);
-  Message value = parse(values[0]->bytes);
-  REQUIRE(get(value, 1));
-  e.tag = get(value, 1)->bytes;
-  REQUIRE(get(value, 9));
-  Message metadata = parse(get(value, 9)->bytes);
-  if ((f = get(metadata, 4))) e.data_class = f->number;
-  REQUIRE(get(metadata, 1));
-  Message plugin_data = parse(get(metadata, 1)->bytes);
-  REQUIRE(get(plugin_data, 1));
-  e.plugin = get(plugin_data, 1)->bytes;
-  REQUIRE(get(value, 8));
-  Message tensor = parse(get(value, 8)->bytes);
-  REQUIRE(get(tensor, 1));
-  e.dtype = int(get(tensor, 1)->number);
-  if ((f = get(tensor, 2))) {
-    // Named: a temporary in the range-for's initializer would die before the loop body runs
-    // (before C++23), leaving the fields dangling.
-    const Message shape = parse(f->bytes);
-    for (const Field* d : get_all(shape, 2)) {
-      Message dim = parse(d->bytes);
-      e.dims.push_back(get(dim, 1) ? int64_t(get(dim, 1)->number) : 0);
-    }
-  }
-  if ((f = get(tensor, 4))) e.content = f->bytes;
-  for (const Field* fv : get_all(tensor, 5)) {
-    for (size_t i = 0; i + 4 <= fv->bytes.size(); i += 4) {
-      uint32_t bits =
-          uint32_t(read_le(reinterpret_cast<const unsigned char*>(fv->bytes.data()) + i, 4));
-      e.float_val.push_back(std::bit_cast<float>(bits));
-    }
-  }
-  for (const Field* s : get_all(tensor, 8)) e.strings.push_back(s->bytes);
-  return e;
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return test::events::read_records(bytes);
 }
 
 /// The scalar of a DT_FLOAT 0-d tensor, from tensor_content or float_val.
@@ -223,7 +65,7 @@ std::vector<Event> read_events(const TempDir& dir) {
   auto files = dir.files();
   REQUIRE(files.size() == 1);
   std::vector<Event> events;
-  for (const std::string& r : read_records(files[0])) events.push_back(decode_event(r));
+  for (const std::string& r : read_record_file(files[0])) events.push_back(decode_event(r));
   REQUIRE(!events.empty());
   CHECK(events[0].file_version == "brain.Event:2");
   return events;
@@ -333,7 +175,7 @@ TEST_CASE("summary: scalars, histogram, image and text read back from the event 
                                     "\\." + std::to_string(::getpid()) + R"(\.\d+\.v2)")));
 
   std::vector<Event> ev;
-  for (const std::string& r : read_records(files[0])) ev.push_back(decode_event(r));
+  for (const std::string& r : read_record_file(files[0])) ev.push_back(decode_event(r));
   REQUIRE(ev.size() == 7);
   CHECK(ev[0].file_version == "brain.Event:2");
   for (const Event& e : ev) {
@@ -434,7 +276,7 @@ TEST_CASE("summary: histogram counts sum to the element count; one value and NaN
 
 TEST_CASE("summary: writes are buffered until flush, queue size or destruction", "[summary]") {
   TempDir dir;
-  auto count = [&] { return read_records(dir.files().at(0)).size(); };
+  auto count = [&] { return read_record_file(dir.files().at(0)).size(); };
   {
     auto writer = tf::summary::create_file_writer(dir.str(), {.max_queue = 3});
     CHECK(count() == 1);  // file_version is written at once
@@ -551,4 +393,31 @@ TEST_CASE("summary: an unusable log directory is a NotFoundError", "[summary]") 
   CHECK_THROWS_AS(tf::summary::create_file_writer(dir.str() + "/file/sub"), tf::NotFoundError);
   CHECK_THROWS_WITH(tf::summary::create_file_writer(dir.str() + "/file/sub"),
                     Catch::Contains("file/sub"));
+}
+
+// The reader's bounds checks once added lengths to positions, so a record or field claiming
+// close to 2^64 bytes wrapped around, passed, and was read far past the buffer (seen while
+// moving it out for test/fuzz/fuzz_event_reader.cpp). It must be a DataLossError instead.
+TEST_CASE("event reader: lengths near 2^64 are rejected, not wrapped past the buffer", "[summary]") {
+  auto record_header = [](uint64_t len) {
+    std::string h(12, '\0');
+    for (int i = 0; i < 8; ++i) h[size_t(i)] = char(len >> (8 * i));
+    const uint32_t crc = masked(crc32c_bitwise(reinterpret_cast<const unsigned char*>(h.data()), 8));
+    for (int i = 0; i < 4; ++i) h[size_t(8 + i)] = char(crc >> (8 * i));
+    return h;
+  };
+  for (uint64_t len : {~uint64_t(0), ~uint64_t(0) - 11, ~uint64_t(0) - 15, uint64_t(1) << 63}) {
+    INFO("length " << len);
+    CHECK_THROWS_AS(test::events::read_records(record_header(len) + "abcd"), tf::DataLossError);
+  }
+  // Protobuf: field 1, wire type 2, with a length varint of 2^64 - 1; and an endless varint.
+  const std::string huge_len = std::string("\x0a") + std::string(9, '\xff') + "\x01" + "xy";
+  CHECK_THROWS_AS(test::events::parse(huge_len), tf::DataLossError);
+  CHECK_THROWS_AS(test::events::parse(std::string("\x08") + std::string(20, '\x80') + "\x01"),
+                  tf::DataLossError);
+  // A well-formed record still reads back.
+  std::string ok = record_header(2) + "hi";
+  const uint32_t crc = masked(crc32c_bitwise(reinterpret_cast<const unsigned char*>("hi"), 2));
+  for (int i = 0; i < 4; ++i) ok += char(crc >> (8 * i));
+  CHECK(test::events::read_records(ok) == std::vector<std::string>{"hi"});
 }

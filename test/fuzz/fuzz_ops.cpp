@@ -1,0 +1,363 @@
+// libFuzzer harness: the input bytes decode to a short program of public-API ops on tensors of
+// every dtype, ranks 0-5, with zero-size dims and hostile values (negative, 1<<40, 1<<62,
+// INT64_MAX/MIN, out-of-range and negative axes, mismatched shapes), run under a GradientTape
+// and followed by gradient(). Property: the library either returns or throws a tf::Error;
+// anything else (a crash, a sanitizer report, another exception) is a finding.
+//
+// The program keeps at most kPool tensors of at most kMaxPooled elements each, so that valid
+// programs cannot chain tile/pad/broadcast into a legitimate multi-gigabyte request (which is
+// not a bug); every op still receives the hostile arguments unfiltered.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <tapeflow/tapeflow.hpp>
+
+namespace tf = tapeflow;
+
+namespace {
+
+constexpr size_t kPool = 8;
+constexpr int64_t kMaxPooled = 4096;
+constexpr int kMaxSteps = 24;
+
+class Bytes {
+ public:
+  Bytes(const uint8_t* p, size_t n) : p_(p), n_(n) {}
+  bool empty() const { return pos_ >= n_; }
+  uint8_t u8() { return pos_ < n_ ? p_[pos_++] : 0; }
+  bool flag() { return u8() & 1; }
+  /// A dimension, size or count: mostly small, sometimes hostile. The hostile values are ones
+  /// no valid request uses (negative, or so large that any element count or byte size built on
+  /// them overflows): a library must refuse them. Large but honest sizes (2^31 floats is a valid
+  /// 8 GB request) are left out, as satisfying them is not a bug; they appear in zero-size
+  /// shapes instead (huge_empty_dims).
+  int64_t dim() {
+    static constexpr int64_t kHostile[] = {-1,
+                                           -5,
+                                           int64_t(1) << 62,
+                                           std::numeric_limits<int64_t>::max(),
+                                           std::numeric_limits<int64_t>::min(),
+                                           int64_t(1) << 62,
+                                           -(int64_t(1) << 62),
+                                           6};
+    const uint8_t b = u8();
+    return b < 224 ? int64_t(b % 5) : kHostile[b % 8];
+  }
+  /// A valid shape with no elements whose other dims may be huge (2^42 and up): nothing to
+  /// allocate, but every size computed from it must not overflow. Reducing away the zero axis
+  /// leaves an output of 2^42+ elements, which no allocator grants (so a library throws
+  /// ResourceExhaustedError); dims of 2^31 would leave an honest 8-16 GB request instead.
+  std::vector<int64_t> huge_empty_dims() {
+    static constexpr int64_t kHuge[] = {int64_t(1) << 42, int64_t(1) << 50,
+                                        std::numeric_limits<int64_t>::max(), 1, 3, 0,
+                                        int64_t(1) << 62, int64_t(1) << 42};
+    std::vector<int64_t> out(1 + u8() % 5);
+    for (int64_t& d : out) d = kHuge[u8() % 8];
+    out[u8() % out.size()] = 0;
+    return out;
+  }
+  /// An axis: mostly in range for small ranks, sometimes far out of it.
+  int axis() {
+    static constexpr int kAxes[] = {0, 1, 2, -1, -2, 3, 4, -3, 5, 6, -6, -7,
+                                    std::numeric_limits<int>::max(),
+                                    std::numeric_limits<int>::min(), 0, 1};
+    return kAxes[u8() % 16];
+  }
+  std::vector<int> axes() {
+    std::vector<int> out(u8() % 4);
+    for (int& a : out) a = axis();
+    return out;
+  }
+  std::vector<int64_t> dims() {
+    std::vector<int64_t> out(u8() % 6);  // ranks 0-5
+    for (int64_t& d : out) d = dim();
+    return out;
+  }
+  double value() {
+    static constexpr double kValues[] = {0.0, 1.0, -1.0, 0.5, 2.0, -3.0, 1e30, -1e30,
+                                         INFINITY, -INFINITY, NAN, 1e-40, 7.0, 100.0, -0.0, 3.0};
+    return kValues[u8() % 16];
+  }
+  int64_t integer() {
+    static constexpr int64_t kInts[] = {0, 1, -1, 2, 3, -7, 9, 100,
+                                        std::numeric_limits<int32_t>::max(),
+                                        std::numeric_limits<int32_t>::min(),
+                                        std::numeric_limits<int64_t>::max(),
+                                        std::numeric_limits<int64_t>::min(),
+                                        int64_t(1) << 31, -(int64_t(1) << 31), 5, 4};
+    return kInts[u8() % 16];
+  }
+  tf::DType dtype() {
+    static constexpr tf::DType kTypes[] = {tf::float32, tf::float64, tf::int32, tf::int64,
+                                           tf::boolean};
+    return kTypes[u8() % 5];
+  }
+  std::string padding() { return flag() ? "SAME" : (flag() ? "VALID" : "same"); }
+
+ private:
+  const uint8_t* p_;
+  size_t n_;
+  size_t pos_ = 0;
+};
+
+bool small_valid(const std::vector<int64_t>& dims) {
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    if (d < 0 || d > kMaxPooled) return false;
+    n *= d;
+    if (n > kMaxPooled) return false;
+  }
+  return true;
+}
+
+/// A new tensor from the bytes: literal values for small valid shapes, else the creation ops
+/// with the shape as decoded (the library must reject or allocate it, never misbehave).
+tf::Tensor make(Bytes& in) {
+  const tf::DType dtype = in.dtype();
+  const std::vector<int64_t> dims = in.u8() % 4 ? in.dims() : in.huge_empty_dims();
+  const tf::Shape shape(dims);
+  switch (in.u8() % 8) {
+    case 0:
+    case 1:
+    case 2:
+      if (small_valid(dims)) {
+        int64_t n = 1;
+        for (int64_t d : dims) n *= d;
+        switch (dtype) {
+          case tf::DType::float32:
+          case tf::DType::float64: {
+            std::vector<double> v(static_cast<size_t>(n));
+            for (double& x : v) x = in.value();
+            return tf::cast(tf::constant(v, shape), dtype);
+          }
+          case tf::DType::int32: {
+            std::vector<int32_t> v(static_cast<size_t>(n));
+            for (int32_t& x : v) x = int32_t(in.integer());
+            return tf::constant(v, shape);
+          }
+          case tf::DType::int64: {
+            std::vector<int64_t> v(static_cast<size_t>(n));
+            for (int64_t& x : v) x = in.integer();
+            return tf::constant(v, shape);
+          }
+          case tf::DType::boolean: {
+            std::vector<bool> v(static_cast<size_t>(n));
+            for (size_t i = 0; i < v.size(); ++i) v[i] = in.flag();
+            return tf::constant(v, shape);
+          }
+        }
+      }
+      return tf::zeros(shape, dtype);
+    case 3:
+      return tf::ones(shape, dtype);
+    case 4:
+      return tf::fill(shape, tf::cast(tf::constant(in.value()), dtype));
+    case 5:
+      return tf::range(in.value(), in.value(), in.value(), dtype);
+    case 6:
+      return tf::linspace(in.value(), in.value(), in.dim(), dtype);
+    default:
+      return tf::eye(in.dim(), in.flag() ? -1 : in.dim(), dtype);
+  }
+}
+
+using Pool = std::vector<tf::Tensor>;
+
+const tf::Tensor& pick(const Pool& pool, Bytes& in) { return pool[in.u8() % pool.size()]; }
+
+tf::Tensor unary(const tf::Tensor& x, Bytes& in) {
+  switch (in.u8() % 32) {
+    case 0: return tf::negative(x);
+    case 1: return tf::square(x);
+    case 2: return tf::sqrt(x);
+    case 3: return tf::rsqrt(x);
+    case 4: return tf::exp(x);
+    case 5: return tf::log(x);
+    case 6: return tf::log1p(x);
+    case 7: return tf::abs(x);
+    case 8: return tf::sign(x);
+    case 9: return tf::sin(x);
+    case 10: return tf::cos(x);
+    case 11: return tf::tanh(x);
+    case 12: return tf::sigmoid(x);
+    case 13: return tf::floor(x);
+    case 14: return tf::clip_by_value(x, in.value(), in.value());
+    case 15: return tf::logical_not(x);
+    case 16: return tf::cast(x, in.dtype());
+    case 17: return tf::stop_gradient(x);
+    case 18: return tf::identity(x);
+    case 19: return tf::shape(x);
+    case 20: return tf::nn::relu(x);
+    case 21: return tf::nn::relu6(x);
+    case 22: return tf::nn::leaky_relu(x, in.value());
+    case 23: return tf::nn::elu(x);
+    case 24: return tf::nn::gelu(x, in.flag());
+    case 25: return tf::nn::softplus(x);
+    case 26: return tf::nn::softmax(x, in.axis());
+    case 27: return tf::nn::log_softmax(x, in.axis());
+    case 28: return tf::nn::l2_normalize(x, in.axes(), 1e-12);
+    case 29: return tf::nn::dropout(x, in.value(), in.u8());
+    case 30: return x * in.value();
+    default: return in.value() - x;
+  }
+}
+
+tf::Tensor binary(const tf::Tensor& x, const tf::Tensor& y, Bytes& in) {
+  switch (in.u8() % 24) {
+    case 0: return tf::add(x, y);
+    case 1: return tf::subtract(x, y);
+    case 2: return tf::multiply(x, y);
+    case 3: return tf::divide(x, y);
+    case 4: return tf::pow(x, y);
+    case 5: return tf::maximum(x, y);
+    case 6: return tf::minimum(x, y);
+    case 7: return tf::equal(x, y);
+    case 8: return tf::not_equal(x, y);
+    case 9: return tf::less(x, y);
+    case 10: return tf::less_equal(x, y);
+    case 11: return tf::greater(x, y);
+    case 12: return tf::greater_equal(x, y);
+    case 13: return tf::logical_and(x, y);
+    case 14: return tf::logical_or(x, y);
+    case 15: return tf::matmul(x, y, in.flag(), in.flag());
+    case 16: return tf::nn::bias_add(x, y);
+    case 17: return tf::nn::sigmoid_cross_entropy_with_logits(x, y);
+    case 18: return tf::nn::softmax_cross_entropy_with_logits(x, y);
+    case 19: return tf::nn::sparse_softmax_cross_entropy_with_logits(x, y);
+    case 20: return tf::clip_by_value(x, y, y);
+    case 21: return tf::gather(x, y, in.axis());
+    case 22: return tf::one_hot(x, in.dim(), in.value(), in.value(), in.dtype());
+    default: return tf::nn::conv2d(x, y, {1, int(in.dim()), int(in.dim()), 1}, in.padding());
+  }
+}
+
+tf::Tensor reduce(const tf::Tensor& x, Bytes& in) {
+  const std::vector<int> axes = in.axes();
+  const bool keepdims = in.flag();
+  switch (in.u8() % 7) {
+    case 0: return tf::reduce_sum(x, axes, keepdims);
+    case 1: return tf::reduce_mean(x, axes, keepdims);
+    case 2: return tf::reduce_max(x, axes, keepdims);
+    case 3: return tf::reduce_min(x, axes, keepdims);
+    case 4: return tf::reduce_prod(x, axes, keepdims);
+    case 5: return tf::argmax(x, in.axis());
+    default: return tf::argmin(x, in.axis());
+  }
+}
+
+std::vector<int> ints(Bytes& in) {
+  std::vector<int> out(in.u8() % 6);
+  for (int& v : out) v = int(in.flag() ? in.axis() : in.dim());
+  return out;
+}
+
+std::vector<tf::Tensor> shape_op(const tf::Tensor& x, const tf::Tensor& y, Bytes& in) {
+  switch (in.u8() % 20) {
+    case 0: return {tf::reshape(x, tf::Shape(in.dims()))};
+    case 1: {
+      std::vector<int> perm = ints(in);
+      return {tf::transpose(x, perm)};
+    }
+    case 2: return {tf::expand_dims(x, in.axis())};
+    case 3: return {tf::squeeze(x, in.axes())};
+    case 4: return {tf::concat({x, y}, in.axis())};
+    case 5: return {tf::stack({x, y}, in.axis())};
+    case 6: return tf::unstack(x, in.axis());
+    case 7: return tf::split(x, int(in.dim()), in.axis());
+    case 8: return tf::split(x, in.dims(), in.axis());
+    case 9: {
+      std::vector<int64_t> begin = in.dims(), size = in.dims();
+      return {tf::slice(x, begin, size)};
+    }
+    case 10: return {tf::tile(x, in.dims())};
+    case 11: {
+      std::vector<std::pair<int64_t, int64_t>> paddings(in.u8() % 6);
+      for (auto& p : paddings) p = {in.dim(), in.dim()};
+      return {tf::pad(x, paddings, in.value())};
+    }
+    case 12: return {tf::broadcast_to(x, tf::Shape(in.dims()))};
+    case 13: return {tf::where(x, y, in.flag() ? x : y)};
+    case 14: return {tf::concat({x}, in.axis())};
+    case 15: return {tf::stack({x}, in.axis())};
+    case 16: return {tf::concat({}, in.axis())};
+    case 17: {
+      std::vector<int> k = ints(in), s = ints(in);
+      return {tf::nn::max_pool2d(x, k, s, in.padding())};
+    }
+    case 18: {
+      std::vector<int> k = ints(in), s = ints(in);
+      return {tf::nn::avg_pool2d(x, k, s, in.padding())};
+    }
+    default: return {tf::nn::conv2d(x, y, ints(in), in.padding())};
+  }
+}
+
+void keep(Pool& pool, const tf::Tensor& t, Bytes& in) {
+  if (!t.defined() || t.num_elements() > kMaxPooled) return;
+  if (pool.size() < kPool)
+    pool.push_back(t);
+  else
+    pool[in.u8() % kPool] = t;
+}
+
+void run(Bytes& in) {
+  const bool persistent = in.flag();
+  tf::GradientTape tape(tf::TapeOptions{.persistent = persistent});
+  Pool pool;
+  pool.push_back(make(in));
+  tape.watch(pool.back());
+  for (int step = 0; step < kMaxSteps && !in.empty(); ++step) {
+    try {
+      switch (in.u8() % 6) {
+        case 0: {
+          tf::Tensor t = make(in);
+          if (in.flag()) tape.watch(t);
+          keep(pool, t, in);
+          break;
+        }
+        case 1: keep(pool, unary(pick(pool, in), in), in); break;
+        case 2: {
+          const tf::Tensor& x = pick(pool, in);
+          keep(pool, binary(x, pick(pool, in), in), in);
+          break;
+        }
+        case 3: keep(pool, reduce(pick(pool, in), in), in); break;
+        case 4: {
+          const tf::Tensor& x = pick(pool, in);
+          for (const tf::Tensor& t : shape_op(x, pick(pool, in), in)) keep(pool, t, in);
+          break;
+        }
+        default: {
+          // Gradients mid-program (a persistent tape may be asked again at the end).
+          std::vector<tf::Source> sources(pool.begin(), pool.end());
+          const tf::Tensor upstream = in.flag() ? pick(pool, in) : tf::Tensor();
+          tape.gradient(pick(pool, in), sources, upstream,
+                        in.flag() ? tf::UnconnectedGradients::Zero
+                                  : tf::UnconnectedGradients::None);
+          if (!persistent) return;
+        }
+      }
+    } catch (const tf::Error&) {
+      // Rejected input: the program goes on with the next op, as a user's would.
+    }
+  }
+  std::vector<tf::Source> sources(pool.begin(), pool.end());
+  tape.gradient(pool.back(), sources);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  Bytes in(data, size);
+  try {
+    run(in);
+  } catch (const tf::Error&) {
+  }
+  return 0;
+}
