@@ -8,6 +8,7 @@
 
 #include <cmath>
 
+#include "core/convert.hpp"
 #include "core/philox.hpp"
 #include "common.cuh"
 
@@ -24,14 +25,14 @@ template <class T>
 struct FillRange {
   T* o;
   double start, delta;
-  TF_HD void operator()(int64_t i) const { o[i] = static_cast<T>(::fma(double(i), delta, start)); }
+  TF_HD void operator()(int64_t i) const { o[i] = detail::convert_element<T>(::fma(double(i), delta, start)); }
 };
 
 template <class Exec>
 void fill(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<detail::FillAttrs>();
   detail::dispatch_all(k.out().dtype, [&]<class T>() {
-    if (a.delta == 0) ex.for_each(k.out().size(), FillConst<T>{k.out().as<T>(), static_cast<T>(a.start)});
+    if (a.delta == 0) ex.for_each(k.out().size(), FillConst<T>{k.out().as<T>(), detail::convert_element<T>(a.start)});
     else ex.for_each(k.out().size(), FillRange<T>{k.out().as<T>(), a.start, a.delta});
   });
 }

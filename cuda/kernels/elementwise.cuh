@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "backend/elementwise_ops.hpp"
+#include "core/convert.hpp"
 #include "common.cuh"
 
 namespace tapeflow::cuda::kern {
@@ -124,10 +125,7 @@ template <class S, class D>
 struct Cast {
   const S* x;
   D* y;
-  TF_HD void operator()(int64_t i) const {
-    if constexpr (std::is_same_v<D, bool>) y[i] = x[i] != S(0);
-    else y[i] = static_cast<D>(x[i]);
-  }
+  TF_HD void operator()(int64_t i) const { y[i] = detail::convert_element<D>(x[i]); }
 };
 
 // ---- plans --------------------------------------------------------------------------------------

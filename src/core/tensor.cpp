@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "backend/backend.hpp"
+#include "core/convert.hpp"
 #include "core/device_context.hpp"
 #include "core/dispatch.hpp"
 #include "core/fail.hpp"
@@ -61,10 +62,7 @@ Tensor on_device(const Tensor& t, Device device) {
 namespace {
 template <class From, class To>
 void convert(const From* src, To* dst, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    if constexpr (std::is_same_v<To, bool>) dst[i] = src[i] != From(0);
-    else dst[i] = static_cast<To>(src[i]);
-  }
+  for (int64_t i = 0; i < n; ++i) dst[i] = convert_element<To>(src[i]);
 }
 void convert_any(const void* src, DType s, void* dst, DType d, int64_t n) {
   if (n == 0) return;  // src may be null (an empty vector's data())

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/convert.hpp"
 #include "core/dispatch.hpp"
 #include "core/philox.hpp"
 #include "cpu/cpu_backend.hpp"
@@ -138,9 +139,9 @@ void CpuBackend::fill(const KernelArgs& k) {
     T* o = k.out().as<T>();
     const int64_t n = k.out().size();
     // start + i·delta rounded once (std::fma), so every backend gives the same bits.
-    if (a.delta == 0) std::fill(o, o + n, static_cast<T>(a.start));
+    if (a.delta == 0) std::fill(o, o + n, detail::convert_element<T>(a.start));
     else
-      for (int64_t i = 0; i < n; ++i) o[i] = static_cast<T>(std::fma(double(i), a.delta, a.start));
+      for (int64_t i = 0; i < n; ++i) o[i] = detail::convert_element<T>(std::fma(double(i), a.delta, a.start));
   });
 }
 

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "backend/elementwise_ops.hpp"
+#include "core/convert.hpp"
 #include "core/dispatch.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
@@ -248,10 +249,7 @@ void CpuBackend::cast(const KernelArgs& k) {
     dispatch_all(k.out().dtype, [&]<class D>() {
       const S* x = k.in(0).as<const S>();
       D* y = k.out().as<D>();
-      for (int64_t i = 0, n = k.out().size(); i < n; ++i) {
-        if constexpr (std::is_same_v<D, bool>) y[i] = x[i] != S(0);
-        else y[i] = static_cast<D>(x[i]);
-      }
+      for (int64_t i = 0, n = k.out().size(); i < n; ++i) y[i] = detail::convert_element<D>(x[i]);
     });
   });
 }

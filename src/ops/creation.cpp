@@ -74,6 +74,9 @@ Tensor linspace(double start, double stop, int64_t num, DType dtype) {
 Tensor eye(int64_t n, int64_t m, DType dtype) {
   if (m < 0) m = n;
   if (n < 0) fail<InvalidArgumentError>("Eye", "n must be >= 0, got ", n);
+  // The result's size first: the index vectors below would otherwise be allocated (and could
+  // be large) before an n x m result too large to allocate is refused.
+  detail::check_output("Eye", Shape{n, m}, dtype, detail::current_device());
   Tensor r = reshape(range(0.0, double(n), 1.0, DType::int64), Shape{n, 1});
   Tensor c = reshape(range(0.0, double(m), 1.0, DType::int64), Shape{1, m});
   return cast(equal(r, c), dtype);

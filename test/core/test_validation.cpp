@@ -168,3 +168,35 @@ TEST_CASE("shape ops on empty tensors with huge dims", "[validation]") {
   CHECK(tf::reshape(e, tf::Shape{h, 0, h}).shape() == tf::Shape{h, 0, h});
   CHECK(tf::broadcast_to(tf::zeros({0, 1, h}), tf::Shape{0, h, h}).shape() == tf::Shape{0, h, h});
 }
+
+TEST_CASE("casts of NaN and out-of-range floats to integers saturate, on every path",
+          "[validation]") {
+  const double inf = std::numeric_limits<double>::infinity();
+  const auto x = tf::constant(std::vector<double>{-inf, inf, std::nan(""), 1e300, -1e300, -2.9, 2.9,
+                                                  2147483647.0, -2147483648.0, 2147483648.0},
+                              tf::Shape{10});
+  CHECK(tf::cast(x, tf::int32).to_vector<int32_t>() ==
+        std::vector<int32_t>{INT32_MIN, INT32_MAX, 0, INT32_MAX, INT32_MIN, -2, 2, INT32_MAX,
+                             INT32_MIN, INT32_MAX});
+  CHECK(tf::cast(x, tf::int64).to_vector<int64_t>() ==
+        std::vector<int64_t>{kMin, kMax, 0, kMax, kMin, -2, 2, 2147483647, -2147483648LL,
+                             2147483648LL});
+  CHECK(tf::cast(tf::constant(9.3e18f), tf::int64).item<int64_t>() == kMax);
+  CHECK(tf::cast(tf::constant(-9.223372e18f), tf::int64).item<int64_t>() == kMin);  // exactly -2^63
+  CHECK(tf::cast(tf::constant(std::nanf("")), tf::boolean).item<bool>());  // NaN != 0
+  // constant(values, dtype) and the fill kernels convert the same way.
+  CHECK(tf::constant(std::vector<double>{1e20, std::nan("")}, tf::Shape{2}, tf::int32)
+            .to_vector<int32_t>() == std::vector<int32_t>{INT32_MAX, 0});
+  CHECK(tf::linspace(0, 1e30, 3, tf::int32).to_vector<int32_t>() ==
+        std::vector<int32_t>{0, INT32_MAX, INT32_MAX});
+  CHECK(tf::fill({2}, tf::constant(inf)).to_vector<double>()[0] == inf);
+}
+
+TEST_CASE("eye refuses a result too large before building its index vectors", "[validation]") {
+  tf::DeviceScope cpu("/cpu:0");
+  tf::config::set_allocation_limit(1 << 20);
+  CHECK_THROWS_WITH(tf::eye(1 << 12), Contains("[Op:Eye]"));  // 64 MiB of float32 > 1 MiB
+  CHECK(tf::eye(16).shape() == tf::Shape{16, 16});
+  tf::config::set_allocation_limit(0);
+  CHECK_THROWS_AS(tf::eye(int64_t(1) << 31), tf::ResourceExhaustedError);
+}
