@@ -56,7 +56,7 @@ void CpuBackend::pad(const KernelArgs& k) {
   detail::dispatch_all(k.in(0).dtype, [&]<class T>() {
     T* o = k.out().as<T>();
     const int64_t n = k.out().size();
-    std::fill(o, o + n, static_cast<T>(a.value));
+    std::fill(o, o + n, detail::convert_element<T>(a.value));
     const Shape& in = *k.in(0).shape;
     const Shape& out = *k.out().shape;
     const int r = in.rank();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "backend/elementwise_ops.hpp"
 #include "core/dispatch.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
@@ -77,7 +78,7 @@ void CpuBackend::matmul(const KernelArgs& k) {
             for (int64_t p = 0; p < a.k; ++p) {
               T x = a.transpose_a ? Ab[p * a.m + i] : Ab[i * a.k + p];
               T y = a.transpose_b ? Bb[j * a.k + p] : Bb[p * a.n + j];
-              s += x * y;
+              s = detail::ops::wrap_add(s, detail::ops::wrap_mul(x, y));  // integers wrap, as in TF
             }
             Cb[i * a.n + j] = s;
           }

@@ -1,3 +1,4 @@
+#include "core/shape_check.hpp"
 #include "ops/run_op.hpp"
 
 namespace tapeflow {
@@ -28,7 +29,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   Shape batch = detail::broadcast_shapes(op, batch_a, batch_b);
   Tensor A = a, B = b;
   const int64_t nb = batch.num_elements();
-  int64_t stride_a = m * ka, stride_b = ka * n;
+  int64_t stride_a = detail::mul_dims(m, ka), stride_b = detail::mul_dims(ka, n);
   // A single matrix on one side is shared by every batch (stride 0); other mismatches are
   // materialised by broadcast_to.
   auto fit = [&](Tensor& t, const Shape& own, int64_t& stride) {

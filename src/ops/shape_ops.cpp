@@ -178,8 +178,11 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vect
       fail<InvalidArgumentError>("Slice", "Expected begin ", detail::vec_str(begin), " and size ",
                                  detail::vec_str(size), " to fit in shape ", x.shape());
     out[size_t(i)] = n;
-    a.src_offset += b * st[size_t(i)];
+    // Modulo 2^64: only an empty x (say (0, 2^62)) can overflow it, and then the result is
+    // empty too; its offset is set to 0 below.
+    a.src_offset = int64_t(uint64_t(a.src_offset) + uint64_t(detail::mul_dims(b, st[size_t(i)])));
   }
+  if (detail::checked_num_elements("Slice", Shape(out)) == 0) a.src_offset = 0;
   a.src_strides = st;
   std::vector<std::pair<int64_t, int64_t>> pads(static_cast<size_t>(r));
   for (int i = 0; i < r; ++i)

@@ -200,3 +200,16 @@ TEST_CASE("eye refuses a result too large before building its index vectors", "[
   tf::config::set_allocation_limit(0);
   CHECK_THROWS_AS(tf::eye(int64_t(1) << 31), tf::ResourceExhaustedError);
 }
+
+TEST_CASE("integer matmul wraps; matmul and slice of empty tensors with huge dims",
+          "[validation]") {
+  const auto a = tf::constant(std::vector<int32_t>{INT32_MAX, 2}, tf::Shape{1, 2});
+  const auto b = tf::constant(std::vector<int32_t>{2, INT32_MAX}, tf::Shape{2, 1});
+  // 2·MAX + 2·MAX = 4·MAX ≡ -4 (mod 2^32)
+  CHECK(tf::matmul(a, b).item<int32_t>() == -4);
+  const int64_t h = int64_t(1) << 42;
+  CHECK(tf::matmul(tf::zeros({0, h}), tf::zeros({h, 0})).shape() == tf::Shape{0, 0});
+  CHECK(tf::slice(tf::zeros({0, kMax}), {0, kMax}, {0, 0}).shape() == tf::Shape{0, 0});
+  CHECK(tf::pad(tf::constant({1, 2}), {{1, 1}}, 1e30).to_vector<int32_t>() ==
+        std::vector<int32_t>{INT32_MAX, 1, 2, INT32_MAX});
+}
