@@ -187,7 +187,18 @@ Conv2DAttrs pool_geometry(const char* op,
   HW k = spatial_pair(op, "ksize", ksize);
   HW s = spatial_pair(op, "strides", strides);
   bool same = is_same_padding(op, padding);
-  return window_geometry(op, x.shape(), k, s, same, "ksize " + detail::vec_str(ksize));
+  Conv2DAttrs a = window_geometry(op, x.shape(), k, s, same, "ksize " + detail::vec_str(ksize));
+  // The kernels' work (every output pixel visits a kh x kw window of C values) must be countable
+  // in int64: a window of 2^31 x 2^31 over a SAME-padded image is a valid shape but not a
+  // computation anyone can run.
+  int64_t work = 1;
+  bool empty = false;
+  for (int64_t f : {a.n, a.oh, a.ow, a.kh, a.kw, a.c}) empty = empty || f == 0;
+  for (int64_t f : {a.n, a.oh, a.ow, a.kh, a.kw, a.c})
+    if (!empty && __builtin_mul_overflow(work, f, &work))
+      fail<InvalidArgumentError>(op, "ksize ", detail::vec_str(ksize), " over input ", x.shape(),
+                                 " needs more than 2**63 - 1 window reads");
+  return a;
 }
 
 /// A fixed Philox stream for seeded dropout masks, apart from the global seed's op counters.

@@ -213,3 +213,13 @@ TEST_CASE("integer matmul wraps; matmul and slice of empty tensors with huge dim
   CHECK(tf::pad(tf::constant({1, 2}), {{1, 1}}, 1e30).to_vector<int32_t>() ==
         std::vector<int32_t>{INT32_MAX, 1, 2, INT32_MAX});
 }
+
+TEST_CASE("pooling windows whose work overflows int64 are refused", "[validation]") {
+  // Found by the ops fuzzer: the kernels' work estimate overflowed (UBSan).
+  const auto x = tf::zeros({1, 3, 3, 2});
+  const int big = std::numeric_limits<int>::max();
+  CHECK_THROWS_WITH(tf::nn::max_pool2d(x, {big, big}, {1, 1}, "SAME"),
+                    Contains("window reads") && Contains("[Op:MaxPool]"));
+  CHECK_THROWS_AS(tf::nn::avg_pool2d(x, {big, big}, {1, 1}, "SAME"), tf::InvalidArgumentError);
+  CHECK(tf::nn::max_pool2d(x, {4, 4}, {1, 1}, "SAME").shape() == tf::Shape{1, 3, 3, 2});
+}
