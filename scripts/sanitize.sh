@@ -90,21 +90,10 @@ if [[ "$mode" == asan ]]; then
     tee "$log" || rc=$?
 else
   # The threaded tests by name (Catch2 test names; see docs/hardening.md for why each is here).
-  tsan_tests='tapes are per thread|prefetch|set_num_threads|thread pool|concurrent'
+  tsan_tests='tapes are per thread|prefetch|set_num_threads|thread pool|concurrent|example\.serve'
   tsan_tests+='|per-thread|threads'
   ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 900 -j"$jobs" \
     -R "$tsan_tests" -E 'tapeflow_tests\.(gpu|fake_gpu)' "$@" 2>&1 | tee "$log" || rc=$?
-  # The server's test (example.serve) without its slowloris case, which fails about one run in
-  # two under TSan: its valid request's connection is dropped at once (open; docs/hardening.md).
-  # It passes in the normal and the ASan suites.
-  if [[ -x "$dir/examples/serve_test" && -x "$dir/examples/serve" ]]; then
-    echo "== serve_test under TSan (without 'serve: slow clients...')"
-    if ! timeout 600 "$dir/examples/serve_test" --serve "$dir/examples/serve" \
-      '~serve: slow clients*' 2>&1 | tee -a "$log"; then
-      echo "sanitize.sh: serve_test FAILED under TSan" | tee -a "$log"
-      rc=1
-    fi
-  fi
 fi
 echo "sanitize.sh: $mode suite took $(took "$t0")"
 line="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)"

@@ -787,6 +787,7 @@ TEST_CASE("serve: slow clients get 408 and cannot starve others; past --max_conn
   t1.join();
   t2.join();
   INFO("the valid request waited " << waited << " s");
+  INFO("client error: " << (r ? std::string("none") : httplib::to_string(r.error())));
   REQUIRE(r);
   CHECK(r->status == 200);
   check_predictions(r->body, want);
