@@ -76,17 +76,25 @@ if [[ "${TAPEFLOW_QUICK:-}" == 1 && "${CI:-}" != true ]]; then
   exit 0
 fi
 
+# Runs `scripts/sanitize.sh MODE` and records one result line for LABEL (DIR holds its
+# ctest.log); returns the script's exit status.
+sanitizer_suite() {
+  local mode="$1" label="$2" dir="$3" start rc=0 line
+  start="$(date +%s)"
+  bash scripts/sanitize.sh "$mode" || rc=$?
+  line="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
+    "$dir/ctest.log" 2>/dev/null | tail -n 1 || true)"
+  if ((rc == 0)); then
+    hardening+=("test.sh: ${label} passed: ${line} ($(($(date +%s) - start)) s)")
+  else
+    hardening+=("test.sh: ${label} FAILED (exit status ${rc}): ${line:-no ctest summary}; ${dir}/ctest.log")
+  fi
+  return "$rc"
+}
+
 echo "== ASan+UBSan suite (scripts/sanitize.sh asan)"
-start="$(date +%s)"
 asan_rc=0
-bash scripts/sanitize.sh asan || asan_rc=$?
-asan_line="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
-  build-asan/ctest.log 2>/dev/null | tail -n 1 || true)"
-if ((asan_rc == 0)); then
-  hardening+=("test.sh: ASan+UBSan suite passed: ${asan_line} ($(($(date +%s) - start)) s)")
-else
-  hardening+=("test.sh: ASan+UBSan suite FAILED (exit status ${asan_rc}): ${asan_line:-no ctest summary}; build-asan/ctest.log")
-fi
+sanitizer_suite asan "ASan+UBSan suite" build-asan || asan_rc=$?
 
 echo "== fuzz smoke runs (scripts/fuzz.sh --smoke)"
 start="$(date +%s)"
@@ -104,16 +112,8 @@ else
 fi
 
 echo "== TSan: the tests that use threads (scripts/sanitize.sh tsan)"
-start="$(date +%s)"
 tsan_rc=0
-bash scripts/sanitize.sh tsan || tsan_rc=$?
-tsan_line="$(grep -Eo '[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' \
-  build-tsan/ctest.log 2>/dev/null | tail -n 1 || true)"
-if ((tsan_rc == 0)); then
-  hardening+=("test.sh: TSan threaded tests passed: ${tsan_line} ($(($(date +%s) - start)) s)")
-else
-  hardening+=("test.sh: TSan threaded tests FAILED (exit status ${tsan_rc}): ${tsan_line:-no ctest summary}; build-tsan/ctest.log")
-fi
+sanitizer_suite tsan "TSan threaded tests" build-tsan || tsan_rc=$?
 
 if ((asan_rc != 0 || fuzz_rc != 0 || tsan_rc != 0)); then
   exit 1
