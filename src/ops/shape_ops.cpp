@@ -438,19 +438,25 @@ Tensor identity(const Tensor& x) {
 Tensor reverse(const Tensor& x, const std::vector<int>& axes) {
   detail::check_defined("ReverseV2", x, 0);
   std::vector<bool> seen(size_t(x.rank()), false);
-  Tensor out = x;
+  std::vector<int> canonical;
   for (int axis : axes) {
     const int a = detail::canonical_axis("ReverseV2", axis, x.rank());
     if (seen[size_t(a)])
       fail<InvalidArgumentError>("ReverseV2", "axis ", a, " specified more than once in ", detail::vec_str(axes));
     seen[size_t(a)] = true;
+    canonical.push_back(a);
+  }
+  // An empty x is its own reverse; its dims may be far too large for an index vector.
+  if (canonical.empty() || x.num_elements() == 0) return identity(x);
+  Tensor out = x;
+  for (int a : canonical) {
     const int64_t n = x.shape()[a];
     std::vector<int64_t> idx(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) idx[size_t(i)] = n - 1 - i;
     DeviceScope scope(out.device_info());
     out = gather(out, constant(idx, Shape{n}), a);
   }
-  return axes.empty() ? identity(x) : out;
+  return out;
 }
 
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int>& axes) {

@@ -223,3 +223,11 @@ TEST_CASE("pooling windows whose work overflows int64 are refused", "[validation
   CHECK_THROWS_AS(tf::nn::avg_pool2d(x, {big, big}, {1, 1}, "SAME"), tf::InvalidArgumentError);
   CHECK(tf::nn::max_pool2d(x, {4, 4}, {1, 1}, "SAME").shape() == tf::Shape{1, 3, 3, 2});
 }
+
+TEST_CASE("reverse of an empty tensor with a huge dim builds no index vector", "[validation]") {
+  // Found by the ops fuzzer: reverse allocated an index vector of 2^50 entries.
+  const auto e = tf::zeros({0, int64_t(1) << 50});
+  CHECK(tf::reverse(e, {1}).shape() == tf::Shape{0, int64_t(1) << 50});
+  CHECK(tf::reverse(e, {0, 1}).shape() == tf::Shape{0, int64_t(1) << 50});
+  CHECK_THROWS_AS(tf::reverse(e, {1, 1}), tf::InvalidArgumentError);
+}

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -172,7 +173,23 @@ using Pool = std::vector<tf::Tensor>;
 const tf::Tensor& pick(const Pool& pool, Bytes& in) { return pool[in.u8() % pool.size()]; }
 
 tf::Tensor unary(const tf::Tensor& x, Bytes& in) {
-  switch (in.u8() % 32) {
+  switch (in.u8() % 48) {
+    case 32: return tf::tan(x);
+    case 33: return tf::erf(x);
+    case 34: return tf::reciprocal(x);
+    case 35: return tf::ceil(x);
+    case 36: return tf::is_nan(x);
+    case 37: return tf::is_inf(x);
+    case 38: return tf::is_finite(x);
+    case 39: return tf::nn::silu(x);
+    case 40: return tf::nn::selu(x);
+    case 41: return tf::nn::softsign(x);
+    case 42: return tf::nn::log_sigmoid(x);
+    case 43: return tf::nn::hard_sigmoid(x);
+    case 44: return tf::reverse(x, in.axes());
+    case 45: return tf::roll(x, in.dim(), in.axis());
+    case 46: return tf::repeat(x, in.dim(), in.flag() ? std::optional<int>(in.axis()) : std::nullopt);
+    case 47: return tf::repeat(x, in.dims(), in.axis());
     case 0: return tf::negative(x);
     case 1: return tf::square(x);
     case 2: return tf::sqrt(x);
@@ -209,7 +226,8 @@ tf::Tensor unary(const tf::Tensor& x, Bytes& in) {
 }
 
 tf::Tensor binary(const tf::Tensor& x, const tf::Tensor& y, Bytes& in) {
-  switch (in.u8() % 24) {
+  switch (in.u8() % 25) {
+    case 24: return tf::squared_difference(x, y);
     case 0: return tf::add(x, y);
     case 1: return tf::subtract(x, y);
     case 2: return tf::multiply(x, y);
@@ -240,7 +258,15 @@ tf::Tensor binary(const tf::Tensor& x, const tf::Tensor& y, Bytes& in) {
 tf::Tensor reduce(const tf::Tensor& x, Bytes& in) {
   const std::vector<int> axes = in.axes();
   const bool keepdims = in.flag();
-  switch (in.u8() % 7) {
+  switch (in.u8() % 15) {
+    case 7: return tf::reduce_logsumexp(x, axes, keepdims);
+    case 8: return tf::reduce_variance(x, axes, keepdims);
+    case 9: return tf::reduce_std(x, axes, keepdims);
+    case 10: return tf::reduce_any(x, axes, keepdims);
+    case 11: return tf::reduce_all(x, axes, keepdims);
+    case 12: return tf::norm(x, in.flag() ? "fro" : "inf", axes, keepdims);
+    case 13: return tf::norm(x, in.value(), axes, keepdims);
+    case 14: return tf::nn::moments(x, axes, keepdims).second;
     case 0: return tf::reduce_sum(x, axes, keepdims);
     case 1: return tf::reduce_mean(x, axes, keepdims);
     case 2: return tf::reduce_max(x, axes, keepdims);
