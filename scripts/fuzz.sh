@@ -86,7 +86,7 @@ case "${1:-}" in
       else
         failed+=("$name")
         echo "fuzz.sh: $name: FAILED (exit status $rc) after ${execs} execs; log $dir/fuzz/$name.smoke.log"
-        grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|artifact_prefix|Test unit written)' \
+        grep -aE '(==[0-9]+== ?ERROR|^SUMMARY|runtime error|Test unit written)' \
           "$dir/fuzz/$name.smoke.log" | head -n 8 | sed 's/^/    /'
       fi
     done

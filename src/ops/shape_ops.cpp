@@ -469,8 +469,11 @@ Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vect
     const int a = detail::canonical_axis("Roll", axes[i], x.rank());
     const int64_t n = x.shape()[a];
     if (n == 0) continue;
-    // Reduced mod n first, so that adding shifts for a repeated axis cannot overflow.
-    total[size_t(a)] = (total[size_t(a)] + (shifts[i] % n + n) % n) % n;
+    // Everything stays in [0, n): no sum here can overflow, whatever n and the shifts are.
+    int64_t r = shifts[i] % n;
+    if (r < 0) r += n;
+    int64_t& t = total[size_t(a)];
+    t = t >= n - r ? t - (n - r) : t + r;
   }
   Tensor out = identity(x);  // a new value even when nothing moves, as TF's
   for (int a = 0; a < x.rank(); ++a) {

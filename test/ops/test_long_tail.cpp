@@ -214,6 +214,10 @@ TEST_CASE("reverse, roll, repeat: TF's documented examples", "[ops][long_tail][s
   CHECK(tf::roll(m, {2, -3}, {1, 1}).to_vector<int>() ==
         std::vector<int>{1, 2, 3, 4, 0, 6, 7, 8, 9, 5});
   CHECK(tf::roll(m, std::numeric_limits<int64_t>::max(), 1).shape() == tf::Shape{2, 5});
+  // A huge (empty) axis: the shift arithmetic must not overflow (found by the ops fuzzer).
+  const auto huge = tf::zeros({0, int64_t(1) << 62});
+  CHECK(tf::roll(huge, {std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()},
+                 {1, 1}).shape() == huge.shape());
   CHECK_THROWS_WITH(tf::roll(m, {1}, {0, 1}), Contains("[Op:Roll]"));
   CHECK_THROWS_AS(tf::roll(tf::constant(1.0), 1, 0), tf::InvalidArgumentError);
 
