@@ -12,6 +12,7 @@ packages=(
   libcpp-httplib-dev nlohmann-json3-dev  # examples/serve.cpp only
   dataset-fashion-mnist
   clang libclang-rt-14-dev  # scripts/sanitize.sh and fuzz.sh: ASan/UBSan/TSan, libFuzzer
+  clang-format-14  # scripts/check_format.sh
 )
 
 missing=()

@@ -104,7 +104,7 @@ bash scripts/fuzz.sh --smoke "${TAPEFLOW_FUZZ_SECONDS:-30}" 2>&1 | tee build-asa
   fuzz_rc=$?
 while IFS= read -r line; do
   hardening+=("$line")
-done < <(grep -E '^fuzz.sh: [a-z_]+: (ok|FAILED)' build-asan/fuzz-smoke.log || true)
+done < <(grep -aE '^fuzz.sh: [a-z_]+: (ok|FAILED)|^    ' build-asan/fuzz-smoke.log || true)
 if ((fuzz_rc == 0)); then
   hardening+=("test.sh: fuzz smoke runs passed ($(($(date +%s) - start)) s)")
 else

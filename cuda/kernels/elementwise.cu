@@ -24,6 +24,12 @@ void logical_and(const detail::KernelArgs& k) { kern::logical(k, kern::ops::Logi
 void logical_or(const detail::KernelArgs& k) { kern::logical(k, kern::ops::LogicalOr{}, DeviceExec{}); }
 void select(const detail::KernelArgs& k) { kern::select(k, DeviceExec{}); }
 
+// The binary kernels whose per-element function both backends share (kernel_list.hpp).
+#define TAPEFLOW_CUDA_SHARED_BINARY(name, Functor, dtypes) \
+  void name(const detail::KernelArgs& k) { kern::binary_##dtypes(k, kern::ops::Functor{}, DeviceExec{}); }
+TAPEFLOW_SHARED_BINARY_KERNELS(TAPEFLOW_CUDA_SHARED_BINARY)
+#undef TAPEFLOW_CUDA_SHARED_BINARY
+
 // The unary kernels whose per-element function both backends share (kernel_list.hpp).
 #define TAPEFLOW_CUDA_SHARED_UNARY(name, Functor, dtypes) \
   void name(const detail::KernelArgs& k) { kern::unary_##dtypes(k, kern::ops::Functor{}, DeviceExec{}); }

@@ -148,6 +148,12 @@ void arith(const KernelArgs& k, Op op, const Exec& ex) {
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() { binary<T, T>(k, op, ex); });
 }
 template <class Op, class Exec>
+void binary_numeric(const KernelArgs& k, Op op, const Exec& ex) { arith(k, op, ex); }
+template <class Op, class Exec>
+void binary_float(const KernelArgs& k, Op op, const Exec& ex) {
+  detail::dispatch_float(k.in(0).dtype, [&]<class T>() { binary<T, T>(k, op, ex); });
+}
+template <class Op, class Exec>
 void compare(const KernelArgs& k, Op op, const Exec& ex) {
   detail::dispatch_all(k.in(0).dtype, [&]<class T>() { binary<T, bool>(k, op, ex); });
 }

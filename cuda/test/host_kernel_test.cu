@@ -176,12 +176,17 @@ void test_binary() {
       {"less_equal", [](auto& a, auto& b) { return tf::less_equal(a, b); }, [&](auto& k) { kern::compare(k, kern::ops::LessEqual{}, ex); }, true},
       {"greater", [](auto& a, auto& b) { return tf::greater(a, b); }, [&](auto& k) { kern::compare(k, kern::ops::Greater{}, ex); }, true},
       {"greater_equal", [](auto& a, auto& b) { return tf::greater_equal(a, b); }, [&](auto& k) { kern::compare(k, kern::ops::GreaterEqual{}, ex); }, true},
+      {"floordiv", [](auto& a, auto& b) { return tf::floordiv(a, b); }, [&](auto& k) { kern::binary_numeric(k, kern::ops::FloorDiv{}, ex); }, false},
+      {"floormod", [](auto& a, auto& b) { return tf::floormod(a, b); }, [&](auto& k) { kern::binary_numeric(k, kern::ops::FloorMod{}, ex); }, false},
+      {"atan2", [](auto& a, auto& b) { return tf::atan2(a, b); }, [&](auto& k) { kern::binary_float(k, kern::ops::Atan2{}, ex); }, false},
   };
   for (const auto& op : ops) {
     begin(std::string("binary ") + op.name);
     for (DType dt : kNumeric) {
       for (const auto& [sa, sb] : kBroadcastCases) {
-        const bool is_pow = std::string(op.name) == "pow", is_div = std::string(op.name) == "div";
+        const std::string name = op.name;
+        if (name == "atan2" && !tf::is_floating(dt)) continue;
+        const bool is_pow = name == "pow", is_div = name == "div" || name == "floordiv" || name == "floormod";
         const bool nan = tf::is_floating(dt) && !is_pow;
         tf::Tensor a = rand_tensor(dt, sa, false, nan), b = rand_tensor(dt, sb, is_div, nan);
         if (is_pow && !tf::is_floating(dt)) b = tf::abs(b);  // integer pow: small exponents
@@ -248,6 +253,17 @@ void test_unary() {
       {"tanh", [](auto& x) { return tf::tanh(x); }, [&](auto& k) { kern::unary_float(k, kern::TanhOp{}, ex); }, false, 1e-6},
       {"sigmoid", [](auto& x) { return tf::sigmoid(x); }, [&](auto& k) { kern::unary_float(k, kern::SigmoidOp{}, ex); }, false, 1e-6},
       {"floor", [](auto& x) { return tf::floor(x); }, [&](auto& k) { kern::unary_float(k, kern::FloorOp{}, ex); }, false, 0},
+      {"asin", [](auto& x) { return tf::asin(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Asin{}, ex); }, false, 0},
+      {"acos", [](auto& x) { return tf::acos(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Acos{}, ex); }, false, 0},
+      {"atan", [](auto& x) { return tf::atan(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Atan{}, ex); }, false, 0},
+      {"sinh", [](auto& x) { return tf::sinh(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Sinh{}, ex); }, false, 0},
+      {"cosh", [](auto& x) { return tf::cosh(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Cosh{}, ex); }, false, 0},
+      {"asinh", [](auto& x) { return tf::asinh(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Asinh{}, ex); }, false, 0},
+      {"acosh", [](auto& x) { return tf::acosh(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Acosh{}, ex); }, false, 0},
+      {"atanh", [](auto& x) { return tf::atanh(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Atanh{}, ex); }, false, 0},
+      {"erfc", [](auto& x) { return tf::erfc(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Erfc{}, ex); }, false, 0},
+      {"expm1", [](auto& x) { return tf::expm1(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Expm1{}, ex); }, false, 0},
+      {"round", [](auto& x) { return tf::round(x); }, [&](auto& k) { kern::unary_float(k, kern::ops::Round{}, ex); }, false, 0},
   };
   for (const auto& op : ops) {
     begin(std::string("unary ") + op.name);

@@ -49,6 +49,33 @@ TAPEFLOW_API Tensor sin(const Tensor& x);
 TAPEFLOW_API Tensor cos(const Tensor& x);
 /// tan x element-wise. Floating dtypes only; differentiable.
 TAPEFLOW_API Tensor tan(const Tensor& x);
+/// Inverse and hyperbolic trigonometry, element-wise (floating dtypes; differentiable, with
+/// TF's rules: asin/acos/atanh/acosh have infinite slopes at the ends of their domains, and
+/// NaN outside them, as TF's).
+TAPEFLOW_API Tensor asin(const Tensor& x);
+TAPEFLOW_API Tensor acos(const Tensor& x);
+TAPEFLOW_API Tensor atan(const Tensor& x);
+TAPEFLOW_API Tensor sinh(const Tensor& x);
+TAPEFLOW_API Tensor cosh(const Tensor& x);
+TAPEFLOW_API Tensor asinh(const Tensor& x);
+TAPEFLOW_API Tensor acosh(const Tensor& x);
+TAPEFLOW_API Tensor atanh(const Tensor& x);
+/// atan2(y, x): the angle of the point (x, y), in [-π, π]; broadcasts. Floating; differentiable.
+TAPEFLOW_API Tensor atan2(const Tensor& y, const Tensor& x);
+/// 1 - erf(x), accurate where erf(x) is near 1 (floating; differentiable).
+TAPEFLOW_API Tensor erfc(const Tensor& x);
+/// eˣ - 1, accurate near 0 (floating; differentiable).
+TAPEFLOW_API Tensor expm1(const Tensor& x);
+/// Rounds half to even (TF's tf.math.round: 0.5 → 0, 1.5 → 2, -2.5 → -2); integers are
+/// returned unchanged. Its gradient is zero, as TF's.
+TAPEFLOW_API Tensor round(const Tensor& x);
+/// floor(x / y) (TF's FloorDiv, `//`): integers round toward -inf, and integer division by zero
+/// is an InvalidArgumentError; broadcasts. Not differentiable (TF defines no gradient):
+/// differentiating through it raises UnimplementedError.
+TAPEFLOW_API Tensor floordiv(const Tensor& x, const Tensor& y);
+/// x - floordiv(x, y)·y, with the divisor's sign (TF's FloorMod, Python's %); broadcasts.
+/// Differentiable on floats as TF's: d/dx = 1, d/dy = -floordiv(x, y).
+TAPEFLOW_API Tensor floormod(const Tensor& x, const Tensor& y);
 TAPEFLOW_API Tensor tanh(const Tensor& x);
 TAPEFLOW_API Tensor sigmoid(const Tensor& x);
 /// Round down; gradient zero.

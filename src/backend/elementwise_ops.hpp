@@ -163,6 +163,66 @@ struct Tan {  // floating dtypes only (the front end checks)
 #endif
   }
 };
+// The C math library's function of one float argument: the device's on the GPU, std:: on the
+// host (floating dtypes only; the front ends check).
+#ifdef __CUDA_ARCH__
+#define TAPEFLOW_MATH_FN(fn) ::fn
+#else
+#define TAPEFLOW_MATH_FN(fn) std::fn
+#endif
+#define TAPEFLOW_MATH_FUNCTOR(Name, fn)                                                \
+  struct Name {                                                                         \
+    template <class T>                                                                  \
+    TAPEFLOW_HD T operator()(T x) const { return T(TAPEFLOW_MATH_FN(fn)(x)); }          \
+  };
+TAPEFLOW_MATH_FUNCTOR(Asin, asin)
+TAPEFLOW_MATH_FUNCTOR(Acos, acos)
+TAPEFLOW_MATH_FUNCTOR(Atan, atan)
+TAPEFLOW_MATH_FUNCTOR(Sinh, sinh)
+TAPEFLOW_MATH_FUNCTOR(Cosh, cosh)
+TAPEFLOW_MATH_FUNCTOR(Asinh, asinh)
+TAPEFLOW_MATH_FUNCTOR(Acosh, acosh)
+TAPEFLOW_MATH_FUNCTOR(Atanh, atanh)
+TAPEFLOW_MATH_FUNCTOR(Erfc, erfc)
+TAPEFLOW_MATH_FUNCTOR(Expm1, expm1)
+// Round half to even (TF's tf.math.round): rint in the default rounding mode, never changed.
+TAPEFLOW_MATH_FUNCTOR(Round, rint)
+#undef TAPEFLOW_MATH_FUNCTOR
+
+struct Atan2 {  // atan2(y, x), floating dtypes
+  template <class T>
+  TAPEFLOW_HD T operator()(T y, T x) const { return T(TAPEFLOW_MATH_FN(atan2)(y, x)); }
+};
+// Floor division and the matching modulo, as TF's FloorDiv / FloorMod: the quotient rounds
+// toward -inf and the remainder takes the divisor's sign. Integer division by zero is refused
+// by the front end; MIN / -1 wraps to MIN (and MIN mod -1 is 0) instead of trapping.
+struct FloorDiv {
+  template <class T>
+  TAPEFLOW_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      return T(TAPEFLOW_MATH_FN(floor)(a / b));
+    } else {
+      if (b == T(-1)) return wrap_neg(a);
+      const T q = T(a / b), r = T(a % b);
+      return (r != 0 && ((r < 0) != (b < 0))) ? T(q - 1) : q;
+    }
+  }
+};
+struct FloorMod {
+  template <class T>
+  TAPEFLOW_HD T operator()(T a, T b) const {
+    if constexpr (std::is_floating_point_v<T>) {
+      const T r = T(TAPEFLOW_MATH_FN(fmod)(a, b));
+      return (r != 0 && ((b < 0) != (r < 0))) ? T(r + b) : r;
+    } else {
+      if (b == T(-1)) return T(0);
+      const T r = T(a % b);
+      return (r != 0 && ((b < 0) != (r < 0))) ? T(r + b) : r;
+    }
+  }
+};
+#undef TAPEFLOW_MATH_FN
+
 struct ReluGrad {  // (x, dy) → dy where x > 0; both read unconditionally, so a CPU loop blends
   template <class T>
   TAPEFLOW_HD T operator()(T x, T dy) const { return x > T(0) ? dy : T(0); }

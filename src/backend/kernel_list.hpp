@@ -8,7 +8,8 @@
 // hashed with backend.hpp and cuda_plugin.hpp, CMakeLists.txt).
 //
 // A consumer passes a macro `X(name, ...)`: most entries are X(name); those of
-// TAPEFLOW_SHARED_UNARY_KERNELS carry two more arguments, which other consumers ignore.
+// TAPEFLOW_SHARED_UNARY_KERNELS and TAPEFLOW_SHARED_BINARY_KERNELS carry two more arguments,
+// which other consumers ignore.
 
 // Unary element-wise kernels with one per-element function for both backends: X(name, Functor,
 // dtypes) computes out[i] = detail::ops::Functor{}(in(0)[i]) (src/backend/elementwise_ops.hpp)
@@ -17,12 +18,21 @@
 // needs its entry here and its functor, nothing else below the front end.
 #define TAPEFLOW_SHARED_UNARY_KERNELS(X)                                                         \
   X(neg, Neg, numeric) X(abs, Abs, numeric) X(sign, Sign, numeric) X(square, Square, numeric)   \
-  X(relu, Relu, numeric) X(tan, Tan, float)
+  X(relu, Relu, numeric) X(tan, Tan, float) X(asin, Asin, float) X(acos, Acos, float)           \
+  X(atan, Atan, float) X(sinh, Sinh, float) X(cosh, Cosh, float) X(asinh, Asinh, float)          \
+  X(acosh, Acosh, float) X(atanh, Atanh, float) X(erfc, Erfc, float) X(expm1, Expm1, float)      \
+  X(round, Round, float)
+
+// Binary element-wise kernels shared the same way: X(name, Functor, dtypes) computes
+// out[i] = detail::ops::Functor{}(a[i], b[i]) with NumPy broadcasting, for `dtypes`.
+#define TAPEFLOW_SHARED_BINARY_KERNELS(X)                                                        \
+  X(atan2, Atan2, float) X(floordiv, FloorDiv, numeric) X(floormod, FloorMod, numeric)
 
 #define TAPEFLOW_BACKEND_KERNELS(X)                                                              \
   /* Binary element-wise, NumPy broadcasting of in(0) and in(1) to out's shape. */              \
   X(add) X(sub) X(mul) X(div) X(pow) X(maximum) X(minimum) X(equal) X(not_equal) X(less)         \
   X(less_equal) X(greater) X(greater_equal) X(logical_and) X(logical_or)                         \
+  TAPEFLOW_SHARED_BINARY_KERNELS(X)                                                              \
   /* select: where(cond, x, y), broadcasting all three. */                                       \
   X(select)                                                                                      \
   /* Unary element-wise, same shape; each backend's own math library for the transcendental  */ \

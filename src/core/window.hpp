@@ -21,8 +21,10 @@ struct WindowAxis {
 /// padding.
 TAPEFLOW_HD constexpr WindowAxis window_axis(int64_t in, int64_t k, int64_t s, bool same) {
   if (same) {
-    const int64_t out = (in + s - 1) / s;
-    const int64_t pad_total = (out - 1) * s + k - in;
+    // Written so that no step overflows, even for an (empty) axis near INT64_MAX: in - (out-1)·s
+    // lies in (0, s], so (out - 1)·s + k - in = k - (in - (out - 1)·s).
+    const int64_t out = in / s + (in % s != 0 ? 1 : 0);
+    const int64_t pad_total = k - (in - (out - 1) * s);
     return {out, (pad_total > 0 ? pad_total : 0) / 2};
   }
   return {in >= k ? (in - k) / s + 1 : 0, 0};

@@ -122,6 +122,12 @@ void arith(const KernelArgs& k, F f) {
   dispatch_numeric(k.in(0).dtype, [&]<class T>() { binary_kernel<T, T>(k, f); });
 }
 template <class F>
+void binary_numeric(const KernelArgs& k, F f) { arith(k, f); }
+template <class F>
+void binary_float(const KernelArgs& k, F f) {
+  dispatch_float(k.in(0).dtype, [&]<class T>() { binary_kernel<T, T>(k, f); });
+}
+template <class F>
 void compare(const KernelArgs& k, F f) {
   dispatch_all(k.in(0).dtype, [&]<class T>() { binary_kernel<T, bool>(k, f); });
 }
@@ -174,6 +180,12 @@ void CpuBackend::greater(const KernelArgs& k) { compare(k, ops::Greater{}); }
 void CpuBackend::greater_equal(const KernelArgs& k) { compare(k, ops::GreaterEqual{}); }
 void CpuBackend::logical_and(const KernelArgs& k) { binary_kernel<bool, bool>(k, ops::LogicalAnd{}); }
 void CpuBackend::logical_or(const KernelArgs& k) { binary_kernel<bool, bool>(k, ops::LogicalOr{}); }
+
+// The binary kernels whose per-element function both backends share (kernel_list.hpp).
+#define TAPEFLOW_CPU_SHARED_BINARY(name, Functor, dtypes) \
+  void CpuBackend::name(const KernelArgs& k) { binary_##dtypes(k, ops::Functor{}); }
+TAPEFLOW_SHARED_BINARY_KERNELS(TAPEFLOW_CPU_SHARED_BINARY)
+#undef TAPEFLOW_CPU_SHARED_BINARY
 
 void CpuBackend::select(const KernelArgs& k) {
   dispatch_all(k.in(1).dtype, [&]<class T>() {

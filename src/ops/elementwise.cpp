@@ -251,6 +251,22 @@ TAPEFLOW_UNARY(sin, "Sin", sin, Require::floating, dy * cos(x))
 TAPEFLOW_UNARY(cos, "Cos", cos, Require::floating, -dy * sin(x))
 // tan: d = 1 + tan² x = 1 / cos² x, from the output.
 TAPEFLOW_UNARY(tan, "Tan", tan, Require::floating, dy * (1 + y * y))
+// asin: d = 1/√(1 - x²); acos: its negative; atan: 1/(1 + x²).
+TAPEFLOW_UNARY(asin, "Asin", asin, Require::floating, dy * rsqrt(1 - x * x))
+TAPEFLOW_UNARY(acos, "Acos", acos, Require::floating, -dy * rsqrt(1 - x * x))
+TAPEFLOW_UNARY(atan, "Atan", atan, Require::floating, dy / (1 + x * x))
+// sinh: d = cosh; cosh: d = sinh.
+TAPEFLOW_UNARY(sinh, "Sinh", sinh, Require::floating, dy * cosh(x))
+TAPEFLOW_UNARY(cosh, "Cosh", cosh, Require::floating, dy * sinh(x))
+// asinh: d = 1/cosh(y) = 1/√(x² + 1); acosh: d = 1/sinh(y) = 1/√(x² - 1) (TF's forms);
+// atanh: d = 1/(1 - x²).
+TAPEFLOW_UNARY(asinh, "Asinh", asinh, Require::floating, dy / cosh(y))
+TAPEFLOW_UNARY(acosh, "Acosh", acosh, Require::floating, dy / sinh(y))
+TAPEFLOW_UNARY(atanh, "Atanh", atanh, Require::floating, dy / (1 - x * x))
+// erfc: d = -2/√π · e^(-x²).
+TAPEFLOW_UNARY(erfc, "Erfc", erfc, Require::floating, dy * exp(-square(x)) * -1.1283791670955126)
+// expm1: d = eˣ = y + 1.
+TAPEFLOW_UNARY(expm1, "Expm1", expm1, Require::floating, dy * (y + 1))
 // tanh: d = 1 - y².
 TAPEFLOW_UNARY(tanh, "Tanh", tanh, Require::floating, dy * (1 - y * y))
 // σ: d = σ(1 - σ).
@@ -351,6 +367,75 @@ Tensor is_finite(const Tensor& x) {
   detail::check_defined("IsFinite", x, 0);
   detail::check_dtype("IsFinite", x, Require::floating);
   return less(abs(x), scalar_like(x, HUGE_VAL));  // false for NaN too
+}
+
+// ---- the long tail (issue #11): kernels ------------------------------------------------------
+
+// round: piecewise constant, so its gradient is zero (TF's). Integers are already round.
+Tensor round(const Tensor& x) {
+  detail::check_defined("Round", x, 0);
+  detail::check_dtype("Round", x, Require::numeric);
+  if (is_integer(x.dtype())) return identity(x);
+  return run_op({.name = "Round",
+                 .inputs = {x},
+                 .out = unary_out("Round", x, Require::floating),
+                 .kernel = [](Backend& b, const KernelArgs& k) { b.round(k); },
+                 .grad = [](const GradCall& g) -> GradList { return {zero_grad(g.upstream())}; }});
+}
+
+Tensor atan2(const Tensor& y, const Tensor& x) {
+  return run_op({.name = "Atan2",
+                 .inputs = {y, x},
+                 .out = binary_out("Atan2", y, x, Require::floating),
+                 .kernel = [](Backend& b, const KernelArgs& k) { b.atan2(k); },
+                 // θ = atan2(y, x): dθ/dy = x/(x² + y²), dθ/dx = -y/(x² + y²).
+                 .grad = [](const GradCall& g) -> GradList {
+                   const Tensor& y = g.input(0);
+                   const Tensor& x = g.input(1);
+                   Tensor s = g.upstream() / (x * x + y * y);
+                   return {g.needs(0) ? unbroadcast(s * x, y.shape()) : Tensor(),
+                           g.needs(1) ? unbroadcast(-s * y, x.shape()) : Tensor()};
+                 }});
+}
+
+namespace {
+// Integer division by zero is an error in TF's FloorDiv/FloorMod kernels (floats give inf/NaN).
+void check_integer_divisor(const char* op, const Tensor& y) {
+  if (!is_integer(y.dtype())) return;
+  for (int64_t v : y.to_vector<int64_t>())
+    if (v == 0) detail::fail<InvalidArgumentError>(op, "Integer division by zero");
+}
+}  // namespace
+
+Tensor floordiv(const Tensor& x, const Tensor& y) {
+  detail::OutSpec out = binary_out("FloorDiv", x, y, Require::numeric);
+  check_integer_divisor("FloorDiv", y);
+  return run_op({.name = "FloorDiv",
+                 .inputs = {x, y},
+                 .out = std::move(out),
+                 .kernel = [](Backend& b, const KernelArgs& k) { b.floordiv(k); },
+                 // TF registers FloorDiv as not differentiable; say so instead of a silent zero.
+                 .grad = [](const GradCall&) -> GradList {
+                   detail::fail<UnimplementedError>(
+                       "FloorDiv", "has no gradient (TensorFlow defines none); use floor(x / y) "
+                                   "for a zero gradient, or stop_gradient around it");
+                 }});
+}
+
+Tensor floormod(const Tensor& x, const Tensor& y) {
+  detail::OutSpec out = binary_out("FloorMod", x, y, Require::numeric);
+  check_integer_divisor("FloorMod", y);
+  return run_op({.name = "FloorMod",
+                 .inputs = {x, y},
+                 .out = std::move(out),
+                 .kernel = [](Backend& b, const KernelArgs& k) { b.floormod(k); },
+                 // r = x - ⌊x/y⌋·y with ⌊x/y⌋ piecewise constant: dr/dx = 1, dr/dy = -⌊x/y⌋.
+                 .grad = [](const GradCall& g) -> GradList {
+                   const Tensor& x = g.input(0);
+                   const Tensor& y = g.input(1);
+                   return {g.needs(0) ? unbroadcast(g.upstream(), x.shape()) : Tensor(),
+                           g.needs(1) ? unbroadcast(-g.upstream() * stop_gradient(floordiv(x, y)), y.shape()) : Tensor()};
+                 }});
 }
 
 }  // namespace tapeflow

@@ -173,7 +173,18 @@ using Pool = std::vector<tf::Tensor>;
 const tf::Tensor& pick(const Pool& pool, Bytes& in) { return pool[in.u8() % pool.size()]; }
 
 tf::Tensor unary(const tf::Tensor& x, Bytes& in) {
-  switch (in.u8() % 48) {
+  switch (in.u8() % 59) {
+    case 48: return tf::asin(x);
+    case 49: return tf::acos(x);
+    case 50: return tf::atan(x);
+    case 51: return tf::sinh(x);
+    case 52: return tf::cosh(x);
+    case 53: return tf::asinh(x);
+    case 54: return tf::acosh(x);
+    case 55: return tf::atanh(x);
+    case 56: return tf::erfc(x);
+    case 57: return tf::expm1(x);
+    case 58: return tf::round(x);
     case 32: return tf::tan(x);
     case 33: return tf::erf(x);
     case 34: return tf::reciprocal(x);
@@ -226,7 +237,10 @@ tf::Tensor unary(const tf::Tensor& x, Bytes& in) {
 }
 
 tf::Tensor binary(const tf::Tensor& x, const tf::Tensor& y, Bytes& in) {
-  switch (in.u8() % 25) {
+  switch (in.u8() % 28) {
+    case 25: return tf::atan2(x, y);
+    case 26: return tf::floordiv(x, y);
+    case 27: return tf::floormod(x, y);
     case 24: return tf::squared_difference(x, y);
     case 0: return tf::add(x, y);
     case 1: return tf::subtract(x, y);

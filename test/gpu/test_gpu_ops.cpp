@@ -120,6 +120,8 @@ TEST_CASE("gpu: binary element-wise ops and gradients, with broadcasting", "[gpu
       {"pow", [](auto& v) { return tf::pow(tf::abs(v[0]) + 0.1, v[1]); }},
       {"maximum", [](auto& v) { return tf::maximum(v[0], v[1]); }},
       {"minimum", [](auto& v) { return tf::minimum(v[0], v[1]); }},
+      {"atan2", [](auto& v) { return tf::atan2(v[0], v[1]); }},
+      {"floormod", [](auto& v) { return tf::floormod(v[0] * 3.0, tf::abs(v[1]) + 0.5); }},
   };
   for (tf::DType dt : kFloats)
     for (const auto& [sa, sb] : shapes)
@@ -138,6 +140,8 @@ TEST_CASE("gpu: integer arithmetic, comparisons, logical ops and where", "[gpu]"
     check_op("int mul " + n, [](auto& v) { return v[0] * v[1]; }, {a, b}, 0);
     check_op("int div " + n, [](auto& v) { return v[0] / v[1]; }, {a, b}, 0);
     check_op("int pow " + n, [](auto& v) { return tf::pow(v[0], v[1]); }, {a, b}, 0);
+    check_op("int floordiv " + n, [](auto& v) { return tf::floordiv(v[0], v[1]); }, {a, b}, 0, false);
+    check_op("int floormod " + n, [](auto& v) { return tf::floormod(v[0], -v[1]); }, {a, b}, 0, false);
     check_op("int max " + n, [](auto& v) { return tf::maximum(v[0], v[1]); }, {a, b}, 0);
     check_op("int min " + n, [](auto& v) { return tf::minimum(v[0], v[1]); }, {a, b}, 0);
     check_op("int neg/abs/sign/square " + n,
@@ -154,6 +158,9 @@ TEST_CASE("gpu: integer arithmetic, comparisons, logical ops and where", "[gpu]"
     check_op("greater " + n, [](auto& v) { return tf::greater(v[0], v[1]); }, {a, b}, 0, false);
     check_op("greater_equal " + n, [](auto& v) { return tf::greater_equal(v[0], v[1]); }, {a, b}, 0, false);
   }
+  for (tf::DType dt : kFloats)  // not differentiable (TF defines no gradient)
+    check_op("floordiv " + std::string(tf::dtype_name(dt)), [](auto& v) { return tf::floordiv(v[0], v[1]); },
+             {input({3, 4}, dt, -6, 6, 5), input({4}, dt, 0.5, 3, 6)}, 0, false);
   const auto p = input({2, 3}, tf::boolean, -1, 1, 7), q = input({3}, tf::boolean, -1, 1, 8);
   check_op("logical_and", [](auto& v) { return tf::logical_and(v[0], v[1]); }, {p, q}, 0, false);
   check_op("logical_or", [](auto& v) { return tf::logical_or(v[0], v[1]); }, {p, q}, 0, false);
@@ -187,6 +194,17 @@ TEST_CASE("gpu: unary element-wise ops and gradients", "[gpu]") {
       {"sin", [](auto& v) { return tf::sin(v[0]); }},
       {"cos", [](auto& v) { return tf::cos(v[0]); }},
       {"tan", [](auto& v) { return tf::tan(v[0] * 0.5); }},
+      {"asin", [](auto& v) { return tf::asin(v[0] * 0.4); }},
+      {"acos", [](auto& v) { return tf::acos(v[0] * 0.4); }},
+      {"atan", [](auto& v) { return tf::atan(v[0]); }},
+      {"sinh", [](auto& v) { return tf::sinh(v[0]); }},
+      {"cosh", [](auto& v) { return tf::cosh(v[0]); }},
+      {"asinh", [](auto& v) { return tf::asinh(v[0]); }},
+      {"acosh", [](auto& v) { return tf::acosh(tf::abs(v[0]) + 1.1); }},
+      {"atanh", [](auto& v) { return tf::atanh(v[0] * 0.4); }},
+      {"erfc", [](auto& v) { return tf::erfc(v[0]); }},
+      {"expm1", [](auto& v) { return tf::expm1(v[0]); }},
+      {"round", [](auto& v) { return tf::round(v[0] * 3.0); }},
       {"tanh", [](auto& v) { return tf::tanh(v[0]); }},
       {"sigmoid", [](auto& v) { return tf::sigmoid(v[0]); }},
       {"floor", [](auto& v) { return tf::floor(v[0]); }},

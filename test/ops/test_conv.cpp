@@ -3,6 +3,7 @@
 // differences at first and second order, dropout statistics, and argument errors.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -411,4 +412,13 @@ TEST_CASE("conv2d, pools and dropout reject bad arguments, naming shapes and the
   CHECK_THROWS_WITH(tf::nn::dropout(x, -0.1),
                     Catch::Contains("[0, 1)") && Catch::Contains("[Op:Dropout]"));
   CHECK_THROWS_WITH(tf::nn::dropout(tf::constant({1, 2}), 0.5), Catch::Contains("int32"));
+}
+
+TEST_CASE("conv2d and pools: SAME sizes of a huge empty axis do not overflow", "[ops][conv]") {
+  // Found by the ops fuzzer: ceil(in / s) was computed as (in + s - 1) / s.
+  const int64_t big = std::numeric_limits<int64_t>::max();
+  const auto x = tf::zeros({0, big, 4, 1});
+  CHECK(tf::nn::conv2d(x, tf::ones({3, 3, 1, 2}), {2, 2}, "SAME").shape() ==
+        tf::Shape{0, big / 2 + 1, 2, 2});
+  CHECK(tf::nn::max_pool2d(x, {3, 3}, {3, 3}, "SAME").shape() == tf::Shape{0, big / 3 + 1, 2, 1});
 }

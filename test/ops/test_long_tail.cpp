@@ -245,3 +245,140 @@ TEST_CASE("reverse, roll, repeat: TF's documented examples", "[ops][long_tail][s
   tape.watch(y);
   check_close(vals(tape.gradient(tf::reduce_sum(tf::repeat(y, 3)), y)), {3.0, 3.0});
 }
+
+// ---- math kernels: inverse/hyperbolic trigonometry, erfc, expm1, round, atan2, floordiv/mod --
+
+TEST_CASE("inverse and hyperbolic trigonometry: NumPy's values and float64 gradients",
+          "[ops][long_tail][math]") {
+  const Vec x{-0.9, -0.3, 0.0, 0.5, 0.99};
+  // np.arcsin(x), np.arccos(x), ... for the same x.
+  check_close(vals(tf::asin(v1(x))),
+              {-1.1197695149986342, -0.3046926540153975, 0.0, 0.5235987755982989, 1.4292568534704693}, 1e-15);
+  check_close(vals(tf::acos(v1(x))),
+              {2.6905658417935308, 1.8754889808102941, 1.5707963267948966, 1.0471975511965979, 0.1415394733244273}, 1e-15);
+  check_close(vals(tf::atan(v1(x))),
+              {-0.7328151017865066, -0.2914567944778671, 0.0, 0.4636476090008061, 0.7803730800666359}, 1e-15);
+  check_close(vals(tf::sinh(v1(x))),
+              {-1.0265167257081753, -0.3045202934471426, 0.0, 0.5210953054937474, 1.1598288906636083}, 1e-15);
+  check_close(vals(tf::cosh(v1(x))),
+              {1.4330863854487745, 1.0453385141288605, 1.0, 1.1276259652063807, 1.5314055816856538}, 1e-15);
+  check_close(vals(tf::asinh(v1(x))),
+              {-0.8088669356527824, -0.29567304756342244, 0.0, 0.48121182505960347, 0.8742848121872949}, 1e-15);
+  check_close(vals(tf::atanh(v1(x))),
+              {-1.4722194895832204, -0.30951960420311175, 0.0, 0.5493061443340548, 2.6466524123622457}, 1e-15);
+  check_close(vals(tf::acosh(v1(Vec{1.0, 1.5, 3.0, 10.0}))),
+              {0.0, 0.9624236501192069, 1.762747174039086, 2.993222846126381}, 1e-15);
+  CHECK(tf::asin(tf::constant(0.5f)).item<float>() == Approx(0.5235987756f).epsilon(1e-6));
+  // Outside the domain: NaN, as TF and NumPy; at the ends of it: ±inf.
+  CHECK(std::isnan(tf::asin(tf::constant(1.5)).item<double>()));
+  CHECK(std::isnan(tf::acosh(tf::constant(0.5)).item<double>()));
+  CHECK(tf::atanh(tf::constant(1.0)).item<double>() == kInf);
+
+  const auto in = uniform64({2, 3}, -0.8, 0.8);
+  CHECK(grad_err([](auto& t) { return tf::asin(t[0]); }, {in}) < kGradTol);
+  CHECK(grad_err([](auto& t) { return tf::acos(t[0]); }, {in}) < kGradTol);
+  CHECK(grad_err([](auto& t) { return tf::atan(t[0]); }, {in}) < kGradTol);
+  CHECK(grad_err([](auto& t) { return tf::sinh(t[0]); }, {in}) < kGradTol);
+  CHECK(grad_err([](auto& t) { return tf::cosh(t[0]); }, {in}) < kGradTol);
+  CHECK(grad_err([](auto& t) { return tf::asinh(t[0]); }, {in}) < kGradTol);
+  CHECK(grad_err([](auto& t) { return tf::atanh(t[0]); }, {in}) < kGradTol);
+  CHECK(grad_err([](auto& t) { return tf::acosh(t[0]); }, {uniform64({2, 3}, 1.2, 3.0)}) < kGradTol);
+  // Exact first derivatives: d asin/dx at 0 is 1, d atan/dx at 1 is 1/2, d acosh/dx at 2 is 1/√3.
+  {
+    auto a = tf::constant(0.0), b = tf::constant(1.0), c = tf::constant(2.0);
+    tf::GradientTape tape({.persistent = true});
+    tape.watch({a, b, c});
+    CHECK(tape.gradient(tf::asin(a), a).item<double>() == 1.0);
+    CHECK(tape.gradient(tf::atan(b), b).item<double>() == 0.5);
+    CHECK(tape.gradient(tf::acosh(c), c).item<double>() == Approx(1 / std::sqrt(3.0)).epsilon(1e-15));
+  }
+  // Second order through the rules (they are tapeflow ops): d²/dx² sinh = sinh.
+  {
+    auto v = tf::constant(0.7);
+    tf::GradientTape outer;
+    outer.watch(v);
+    tf::Tensor g;
+    {
+      tf::GradientTape inner;
+      inner.watch(v);
+      g = inner.gradient(tf::sinh(v), v);
+    }
+    CHECK(outer.gradient(g, v).item<double>() == Approx(std::sinh(0.7)).epsilon(1e-14));
+  }
+  for (auto* f : {&tf::asin, &tf::acos, &tf::atan, &tf::sinh, &tf::cosh, &tf::asinh, &tf::acosh,
+                  &tf::atanh, &tf::erfc, &tf::expm1})
+    CHECK_THROWS_AS(f(tf::constant({1, 2})), tf::InvalidArgumentError);
+  CHECK_THROWS_WITH(tf::atanh(tf::constant({1, 2})), Contains("[Op:Atanh]") && Contains("int32"));
+}
+
+TEST_CASE("erfc, expm1, round (half to even): reference values and gradients",
+          "[ops][long_tail][math]") {
+  // math.erfc: accurate far in the tail, where 1 - erf(x) would be 0.
+  check_close(vals(tf::erfc(v1(Vec{-1.0, 0.0, 0.5, 3.0}))),
+              {1.842700792949715, 1.0, 0.4795001221869535, 2.2090496998585438e-05}, 1e-15);
+  CHECK(tf::erfc(tf::constant(10.0)).item<double>() == Approx(2.088487583762545e-45).epsilon(1e-13));
+  // np.expm1: exact to the last digit near 0, where exp(x) - 1 loses everything.
+  check_close(vals(tf::expm1(v1(Vec{1e-10, -1e-5, 0.5, -2.0}))),
+              {1.00000000005e-10, -9.999950000166666e-06, 0.6487212707001282, -0.8646647167633873}, 1e-15);
+  CHECK(tf::expm1(tf::constant(1e-10)).item<double>() == Approx(1.00000000005e-10).epsilon(1e-15));
+  // TF's documented example: tf.math.round([0.9, 2.5, 2.3, 1.5, -4.5]) == [1, 2, 2, 2, -4].
+  check_close(vals(tf::round(v1(Vec{0.9, 2.5, 2.3, 1.5, -4.5}))), {1.0, 2.0, 2.0, 2.0, -4.0}, 0);
+  const Vec r = vals(tf::round(v1(Vec{0.5, -0.5, -3.6, 1e300})));  // np.round: 0, -0, -4
+  check_close(r, {0.0, 0.0, -4.0, 1e300}, 0);
+  CHECK(std::signbit(r[1]));
+  CHECK(tf::round(tf::constant({2.5f, 3.5f})).to_vector<float>() == std::vector<float>{2.f, 4.f});
+  CHECK(tf::round(tf::constant({7, -3})).to_vector<int>() == std::vector<int>{7, -3});
+
+  const auto in = uniform64({3, 2}, -1.5, 1.5);
+  CHECK(grad_err([](auto& t) { return tf::erfc(t[0]); }, {in}) < kGradTol);
+  CHECK(grad_err([](auto& t) { return tf::expm1(t[0]); }, {in}) < kGradTol);
+  {
+    auto v = tf::constant(Vec{0.3, 1.7}, tf::Shape{2});
+    tf::GradientTape tape;
+    tape.watch(v);
+    CHECK(vals(tape.gradient(tf::reduce_sum(tf::round(v)), v)) == Vec{0.0, 0.0});
+  }
+  CHECK_THROWS_WITH(tf::round(tf::constant(true)), Contains("[Op:Round]") && Contains("bool"));
+}
+
+TEST_CASE("atan2, floordiv, floormod: NumPy's values, signs, gradients and errors",
+          "[ops][long_tail][math]") {
+  // np.arctan2 in all four quadrants and on the negative x axis.
+  check_close(vals(tf::atan2(v1(Vec{1, 1, -1, -1, 0, 0}), v1(Vec{1, -1, -1, 1, -1, 1}))),
+              {0.7853981633974483, 2.356194490192345, -2.356194490192345, -0.7853981633974483,
+               3.141592653589793, 0.0}, 1e-15);
+  // Python's // and % (TF's FloorDiv / FloorMod): the quotient rounds down, the remainder takes
+  // the divisor's sign.
+  auto a = tf::constant({7, -7, 7, -7}), b = tf::constant({2, 2, -2, -2});
+  CHECK(tf::floordiv(a, b).to_vector<int>() == std::vector<int>{3, -4, -4, 3});
+  CHECK(tf::floormod(a, b).to_vector<int>() == std::vector<int>{1, 1, -1, -1});
+  CHECK(vals(tf::floordiv(v1(Vec{7.5, -7.5, 7.5, -7.5}), v1(Vec{2, 2, -2, -2}))) == Vec{3, -4, -4, 3});
+  CHECK(vals(tf::floormod(v1(Vec{7.5, -7.5, 7.5, -7.5}), v1(Vec{2, 2, -2, -2}))) ==
+        Vec{1.5, 0.5, -0.5, -1.5});
+  // Broadcasting, int64, and the one overflowing case: MIN // -1 wraps to MIN, MIN % -1 is 0.
+  const int64_t mn = std::numeric_limits<int64_t>::min();
+  auto big = tf::constant(std::vector<int64_t>{mn, 9}, tf::Shape{2});
+  CHECK(tf::floordiv(big, tf::constant(int64_t(-1))).to_vector<int64_t>() == std::vector<int64_t>{mn, -9});
+  CHECK(tf::floormod(big, tf::constant(int64_t(-1))).to_vector<int64_t>() == std::vector<int64_t>{0, 0});
+  CHECK_THROWS_WITH(tf::floordiv(a, tf::constant({1, 0, 1, 1})),
+                    Contains("[Op:FloorDiv]") && Contains("division by zero"));
+  CHECK_THROWS_AS(tf::floormod(a, tf::constant(0)), tf::InvalidArgumentError);
+  CHECK_THROWS_WITH(tf::atan2(tf::constant({1, 2}), tf::constant({1, 2})), Contains("[Op:Atan2]"));
+  CHECK_THROWS_WITH(tf::floordiv(a, tf::constant({1.0, 2.0})), Contains("[Op:FloorDiv]"));
+  CHECK_THROWS_WITH(tf::floormod(a, tf::constant({1, 2, 3})), Contains("Incompatible shapes"));
+
+  const auto y = uniform64({2, 3}, -2, 2), x = signed_away_from_zero({3}, 0.5, 2.0);
+  CHECK(grad_err([](auto& t) { return tf::atan2(t[0], t[1]); }, {y, x}) < kGradTol);
+  // floormod: d/dx = 1, d/dy = -floor(x/y) (away from the jumps: x/y not near an integer).
+  {
+    auto xv = tf::constant(Vec{7.5, -7.5}, tf::Shape{2}), yv = tf::constant(2.0);
+    tf::GradientTape tape({.persistent = true});
+    tape.watch({xv, yv});
+    auto r = tf::reduce_sum(tf::floormod(xv, yv));
+    CHECK(vals(tape.gradient(r, xv)) == Vec{1, 1});
+    CHECK(tape.gradient(r, yv).item<double>() == -(3 + -4));
+    // floordiv has no gradient in TF: differentiating through it is a clear error.
+    auto q = tf::reduce_sum(tf::floordiv(xv, yv));
+    CHECK_THROWS_WITH(tape.gradient(q, xv), Contains("[Op:FloorDiv]") && Contains("no gradient"));
+  }
+}
