@@ -95,7 +95,7 @@ Tensor run_kernel(const char* op, detail::InputList inputs, Shape out, DType dty
       {.name = op, .inputs = inputs, .out = {std::move(out), dtype}, .kernel = kernel, .attrs = &attrs});
 }
 
-/// The 1-based position of matrix `index` in a batch, for error messages.
+/// Where in the batch (0-based, batch dims flattened) the failing matrix is, for error messages.
 std::string which(const LinalgStatus& s, const Matrices& mat, const Tensor& x) {
   if (mat.batch.empty()) return detail::str_cat("(input shape ", x.shape(), ")");
   return detail::str_cat("(matrix ", s.index, " of the batch, input shape ", x.shape(), ")");
