@@ -26,7 +26,7 @@ target_include_directories(tapeflow_cuda PRIVATE
 # cudart is linked statically: the plugin then needs only libcuda (the driver) at run time, and
 # without it cudaGetDeviceCount reports "insufficient driver" instead of failing to load.
 # tapeflow (shared) provides the error classes, so exceptions thrown here are caught as tf::Error.
-target_link_libraries(tapeflow_cuda PRIVATE tapeflow CUDA::cudart_static CUDA::cublas)
+target_link_libraries(tapeflow_cuda PRIVATE tapeflow CUDA::cudart_static CUDA::cublas CUDA::cusolver)
 target_compile_options(tapeflow_cuda PRIVATE
   $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra>
   $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall>)

@@ -13,7 +13,7 @@ import sys
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).resolve().parent.parent)
 inc = root / "include" / "tapeflow"
 doc = (root / "docs" / "ops.md").read_text(encoding="utf-8")
-documented = set(re.findall(r"`([A-Za-z_:0-9]+)`", doc))
+documented = set(re.findall(r"`([A-Za-z_:0-9]+)[(`]", doc))
 
 headers, seen = [inc / "ops.hpp"], set()
 missing = []
@@ -29,7 +29,7 @@ while headers:
             headers.append(inc / m.group(1))
     stack = []
     for line in text.splitlines():
-        ns = re.match(r"\s*namespace\s+([a-z_]+)\s*\{", line)
+        ns = re.match(r"\s*namespace\s+([a-z_:]+)\s*\{", line)
         if ns:
             stack.append(ns.group(1))
             continue
@@ -38,8 +38,9 @@ while headers:
                 stack.pop()
             continue
         fn = re.match(r"\s*TAPEFLOW_API\s+[^(]*?\b([a-z_][a-z_0-9]*)\(", line)
-        if fn and "detail" not in stack:
-            name = "::".join([s for s in stack if s != "tapeflow"] + [fn.group(1)])
+        if fn and not any("detail" in s for s in stack):
+            parts = [p for s in stack for p in s.split("::") if p != "tapeflow"]
+            name = "::".join(parts + [fn.group(1)])
             if name not in documented:
                 missing.append(f"{h.relative_to(root)}: {name}")
 

@@ -298,3 +298,6 @@ TAPEFLOW_API std::pair<Tensor, Tensor> moments(const Tensor& x, std::vector<int>
 }  // namespace nn
 
 }  // namespace tapeflow
+
+// ---- tf::linalg (issue #11) ------------------------------------------------------------------
+#include "tapeflow/linalg.hpp"  // NOLINT(misc-header-include-cycle): after the ops it builds on

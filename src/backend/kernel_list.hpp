@@ -58,4 +58,8 @@
   X(avg_pool2d_grad)                                                                             \
   /* Optimizer steps, in place. apply_adam: in(0) w, in(1) m, in(2) v (all three updated),   */ \
   /* in(3) g, same shape and float dtype; AdamAttrs; out() is w.                             */ \
-  X(apply_adam)
+  X(apply_adam)                                                                                   \
+  /* tf::linalg (LinalgAttrs, backend/linalg_attrs.hpp says what each computes): LAPACK on  */ \
+  /* the CPU, cuSOLVER/cuBLAS on the GPU.                                                     */ \
+  X(linalg_cholesky) X(linalg_solve) X(linalg_triangular_solve) X(linalg_lu_det) X(linalg_qr)    \
+  X(linalg_eigh) X(linalg_svd)

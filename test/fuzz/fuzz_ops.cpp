@@ -338,6 +338,39 @@ std::vector<tf::Tensor> shape_op(const tf::Tensor& x, const tf::Tensor& y, Bytes
   }
 }
 
+// tf::linalg (issue #11): every op on the picked tensors, hostile band widths included.
+std::vector<tf::Tensor> linalg_op(const tf::Tensor& x, const tf::Tensor& y, Bytes& in) {
+  namespace la = tf::linalg;
+  switch (in.u8() % 15) {
+    case 0: return {la::matrix_transpose(x)};
+    case 1: return {la::diag(x)};
+    case 2: return {la::diag_part(x)};
+    case 3: return {la::trace(x)};
+    case 4: return {la::band_part(x, in.dim(), in.dim())};
+    case 5: return {la::cholesky(x)};
+    case 6: return {la::triangular_solve(x, y, in.flag(), in.flag())};
+    case 7: return {la::solve(x, y, in.flag())};
+    case 8: return {la::inv(x, in.flag())};
+    case 9: return {la::det(x)};
+    case 10: {
+      auto [sign, log_abs] = la::slogdet(x);
+      return {sign, log_abs};
+    }
+    case 11: {
+      auto [q, r] = la::qr(x, in.flag());
+      return {q, r};
+    }
+    case 12: {
+      auto [e, v] = la::eigh(x);
+      return {e, v};
+    }
+    default: {
+      auto [s, u, v] = la::svd(x, in.flag(), in.flag());
+      return {s, u, v};
+    }
+  }
+}
+
 void keep(Pool& pool, const tf::Tensor& t, Bytes& in) {
   if (!t.defined() || t.num_elements() > kMaxPooled) return;
   if (pool.size() < kPool)
@@ -354,7 +387,7 @@ void run(Bytes& in) {
   tape.watch(pool.back());
   for (int step = 0; step < kMaxSteps && !in.empty(); ++step) {
     try {
-      switch (in.u8() % 6) {
+      switch (in.u8() % 7) {
         case 0: {
           tf::Tensor t = make(in);
           if (in.flag()) tape.watch(t);
@@ -371,6 +404,11 @@ void run(Bytes& in) {
         case 4: {
           const tf::Tensor& x = pick(pool, in);
           for (const tf::Tensor& t : shape_op(x, pick(pool, in), in)) keep(pool, t, in);
+          break;
+        }
+        case 6: {
+          const tf::Tensor& x = pick(pool, in);
+          for (const tf::Tensor& t : linalg_op(x, pick(pool, in), in)) keep(pool, t, in);
           break;
         }
         default: {

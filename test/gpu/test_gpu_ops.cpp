@@ -448,3 +448,52 @@ TEST_CASE("gpu: softmax, cross-entropy and a dense layer step", "[gpu]") {
              {x, w, b}, tol(dt, 1e-5));
   }
 }
+
+TEST_CASE("gpu: tf::linalg (cuSOLVER/cuBLAS) against LAPACK, with gradients; qr/eigh/svd refused", "[gpu]") {
+  if (!have_gpu()) return;
+  for (tf::DType dt : kFloats) {
+    const std::string n = std::string(tf::dtype_name(dt));
+    const double rt = tol(dt, 2e-4, 1e-10);
+    // Well-conditioned batches: noise plus 4 on the diagonal; SPD ones for cholesky.
+    tf::Tensor a, spd;
+    {
+      tf::DeviceScope cpu(kCpu);
+      a = input({2, 4, 4}, dt, -1, 1, 81) + tf::cast(tf::eye(4), dt) * 4.0;
+      spd = tf::matmul(a, a, false, true);
+    }
+    const auto b1 = input({2, 4, 1}, dt, -1, 1, 82), b3 = input({2, 4, 3}, dt, -1, 1, 83);
+    check_op("cholesky " + n, [](auto& v) { return tf::linalg::cholesky(0.5 * (v[0] + tf::linalg::matrix_transpose(v[0]))); },
+             {spd}, rt);
+    for (bool adj : {false, true}) {
+      const std::string s = n + (adj ? " adjoint" : "");
+      check_op("solve k=1 " + s, [adj](auto& v) { return tf::linalg::solve(v[0], v[1], adj); }, {a, b1}, rt);
+      check_op("solve k=3 " + s, [adj](auto& v) { return tf::linalg::solve(v[0], v[1], adj); }, {a, b3}, rt);
+      check_op("inv " + s, [adj](auto& v) { return tf::linalg::inv(v[0], adj); }, {a}, rt);
+      for (bool lower : {true, false})
+        check_op("triangular_solve " + s + (lower ? " lower" : " upper"),
+                 [adj, lower](auto& v) { return tf::linalg::triangular_solve(v[0], v[1], lower, adj); }, {a, b3}, rt);
+    }
+    check_op("det " + n, [](auto& v) { return tf::linalg::det(v[0]); }, {a}, rt);
+    check_op("slogdet " + n, [](auto& v) { return tf::linalg::slogdet(v[0]).log_abs_determinant; }, {a}, rt);
+    check_op("slogdet sign " + n, [](auto& v) { return tf::linalg::slogdet(v[0]).sign; }, {a}, 0, false);
+    check_op("trace/band_part/diag " + n,
+             [](auto& v) { return tf::linalg::diag(tf::linalg::trace(tf::linalg::band_part(v[0], 1, 0))); }, {a}, rt);
+  }
+  // qr, eigh and svd have no CUDA kernel yet: on a real GPU they must refuse clearly (the fake
+  // GPU plugin runs the CPU kernels, so there they compute).
+  tf::DeviceScope gpu(kGpu);
+  auto x = tf::eye(3, 3, tf::float64);
+  const std::vector<std::pair<std::string, std::function<void()>>> refused = {
+      {"[Op:Qr]", [&] { (void)tf::linalg::qr(x); }},
+      {"[Op:SelfAdjointEigV2]", [&] { (void)tf::linalg::eigh(x); }},
+      {"[Op:Svd]", [&] { (void)tf::linalg::svd(x); }}};
+  for (const auto& [op, f] : refused) {
+    try {
+      f();
+    } catch (const tf::UnimplementedError& e) {
+      CHECK_THAT(e.what(), Catch::Contains(op) && Catch::Contains("GPU:0"));
+    }
+  }
+  CHECK_THROWS_WITH(tf::linalg::solve(tf::constant({{1.0, 2.0}, {2.0, 4.0}}), tf::constant({{1.0}, {1.0}})),
+                    Catch::Contains("not invertible") && Catch::Contains("[Op:MatrixSolve]"));
+}
