@@ -48,4 +48,10 @@
   X(avg_pool2d_grad)                                                                             \
   /* Optimizer steps, in place. apply_adam: in(0) w, in(1) m, in(2) v (all three updated),   */ \
   /* in(3) g, same shape and float dtype; AdamAttrs; out() is w.                             */ \
-  X(apply_adam)
+  X(apply_adam)                                                                                  \
+  /* Indexing, ordering and scans (src/cpu/indexing.cpp, cuda/kernels/indexing.cu; ScanAttrs, */ \
+  /* TopKAttrs). cumsum / cumprod: scans along the middle axis of [outer, n, inner]. top_k:   */ \
+  /* in(0) [rows, n] numeric → int32 [rows, k]: each row's k largest (smallest if ascending)  */ \
+  /* in order, ties lower index first, NaN above +inf, -0 == +0. take_rows: in(0) [rows, n],  */ \
+  /* in(1) int32 [rows, k] → [rows, k] = in(0)[r, in(1)[r, j]].                                */ \
+  X(cumsum) X(cumprod) X(top_k) X(take_rows)
