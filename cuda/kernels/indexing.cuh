@@ -48,7 +48,7 @@ struct ScanLine {
 template <class Op, class Exec>
 void scan(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<detail::ScanAttrs>();
-  if (a.n == 0) return;
+  if (a.n == 0 || a.inner == 0 || a.outer == 0) return;
   detail::dispatch_numeric(k.out().dtype, [&]<class T>() {
     ex.for_each(a.outer * a.inner, ScanLine<Op, T>{k.in(0).as<const T>(), k.out().as<T>(), a.n, a.inner,
                                                    a.exclusive, a.reverse});
@@ -71,7 +71,7 @@ struct TakeRowsElement {
 template <class Exec>
 void take_rows(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<detail::TakeRowsAttrs>();
-  if (a.k == 0) return;
+  if (a.k == 0 || a.rows == 0) return;
   detail::dispatch_size(dtype_size(k.in(0).dtype), [&]<class E>() {
     ex.for_each(a.rows * a.k, TakeRowsElement<E>{k.in(0).as<const E>(), k.in(1).as<const int32_t>(),
                                                  k.out().as<E>(), a.n, a.k});

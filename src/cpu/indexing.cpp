@@ -24,17 +24,21 @@ namespace {
 
 // ---- scans -----------------------------------------------------------------------------------
 
+/// Integers wrap around on overflow (two's complement, as TF's kernels in practice), computed
+/// unsigned so that no signed overflow happens.
+template <class T>
+using Wrap = std::conditional_t<std::is_integral_v<T>, std::make_unsigned_t<T>, T>;
 struct SumOp {
   template <class T>
   static T identity() { return T(0); }
   template <class T>
-  static T apply(T a, T b) { return T(a + b); }
+  static T apply(T a, T b) { return T(Wrap<T>(a) + Wrap<T>(b)); }
 };
 struct ProdOp {
   template <class T>
   static T identity() { return T(1); }
   template <class T>
-  static T apply(T a, T b) { return T(a * b); }
+  static T apply(T a, T b) { return T(Wrap<T>(a) * Wrap<T>(b)); }
 };
 
 /// Lines of a long axis are cut into this many blocks of one contiguous scan (kBlocks chains
@@ -257,6 +261,7 @@ void CpuBackend::cumprod(const KernelArgs& k) { scan<ProdOp>(k); }
 
 void CpuBackend::top_k(const KernelArgs& k) {
   const auto& a = k.attr<detail::TopKAttrs>();
+  if (a.k == 0 || a.n == 0 || a.rows == 0) return;
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() {
     const T* x = k.in(0).as<const T>();
     int32_t* out = k.out().as<int32_t>();
@@ -270,6 +275,7 @@ void CpuBackend::top_k(const KernelArgs& k) {
 
 void CpuBackend::take_rows(const KernelArgs& k) {
   const auto& a = k.attr<detail::TakeRowsAttrs>();
+  if (a.k == 0 || a.rows == 0) return;
   detail::dispatch_size(dtype_size(k.in(0).dtype), [&]<class E>() {
     const E* x = k.in(0).as<const E>();
     const int32_t* idx = k.in(1).as<const int32_t>();

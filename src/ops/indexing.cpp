@@ -125,8 +125,8 @@ Tensor take_rows(const Tensor& x, const Tensor& idx) {
   if (is_floating(x.dtype()))
     grad = [rows, n, k](const GradCall& g) -> GradList {
       const Tensor& x = g.input(0);
-      Tensor row_start = reshape(range(int64_t(0), rows * n, std::max<int64_t>(n, 1)), Shape{rows, 1});
-      if (rows == 0) row_start = zeros(Shape{0, 1}, int64);
+      if (x.num_elements() == 0) return {zeros_like(x), Tensor()};
+      Tensor row_start = reshape(range(int64_t(0), rows * n, n), Shape{rows, 1});
       Tensor flat = reshape(cast(reshape(g.input(1), Shape{rows, k}), int64) + row_start, Shape{rows * k});
       Tensor dx = scatter_rows("TopKV2Grad", reshape(g.upstream(), Shape{rows * k, 1}), flat, rows * n, 1);
       return {reshape(dx, x.shape()), Tensor()};
@@ -184,8 +184,10 @@ NdPlan nd_plan(const char* op, const Tensor& indices, const Shape& shape, const 
                                shape, ")");
   p.depth = int(depth);
   p.num = product(indices.shape(), 0, indices.rank() - 1);
-  p.rows = product(shape, 0, p.depth);
-  p.slab = product(shape, p.depth, shape.rank());
+  // Checked: an empty shape may have leading dims whose product overflows.
+  for (int d = 0; d < p.depth; ++d) p.rows = detail::checked_mul(op, p.rows, shape[d], "the indexed dims' product");
+  for (int d = p.depth; d < shape.rank(); ++d)
+    p.slab = detail::checked_mul(op, p.slab, shape[d], "the slice dims' product");
   const std::vector<int64_t> v = indices.to_vector<int64_t>();
   const std::vector<int64_t> st = contiguous_strides(Shape(std::vector<int64_t>(shape.dims().begin(),
                                                                                   shape.dims().begin() + p.depth)));
@@ -311,6 +313,7 @@ Tensor tensor_scatter_nd_update(const Tensor& tensor, const Tensor& indices, con
   detail::check_same_dtype(op, {tensor, updates});
   NdPlan p = nd_plan(op, indices, tensor.shape(), "tensor");
   check_updates(op, indices, updates, tensor.shape(), p);
+  if (p.rows == 0 || p.slab == 0) return identity(tensor);  // nothing to write
   // Of duplicate offsets the last update wins: keep only those, then select them over tensor.
   std::vector<char> hit(size_t(p.rows), 0);
   std::vector<int64_t> keep, kept_offsets;
