@@ -27,7 +27,16 @@ namespace {
 /// Integers wrap around on overflow (two's complement, as TF's kernels in practice), computed
 /// unsigned so that no signed overflow happens.
 template <class T>
-using Wrap = std::conditional_t<std::is_integral_v<T>, std::make_unsigned_t<T>, T>;
+struct WrapOf {
+  using type = T;
+};
+template <class T>
+  requires std::is_integral_v<T>
+struct WrapOf<T> {
+  using type = std::make_unsigned_t<T>;
+};
+template <class T>
+using Wrap = typename WrapOf<T>::type;
 struct SumOp {
   template <class T>
   static T identity() { return T(0); }

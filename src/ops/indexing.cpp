@@ -189,8 +189,9 @@ NdPlan nd_plan(const char* op, const Tensor& indices, const Shape& shape, const 
   for (int d = p.depth; d < shape.rank(); ++d)
     p.slab = detail::checked_mul(op, p.slab, shape[d], "the slice dims' product");
   const std::vector<int64_t> v = indices.to_vector<int64_t>();
-  const std::vector<int64_t> st = contiguous_strides(Shape(std::vector<int64_t>(shape.dims().begin(),
-                                                                                  shape.dims().begin() + p.depth)));
+  std::vector<int64_t> lead = shape.dims();
+  lead.resize(size_t(p.depth));
+  const std::vector<int64_t> st = contiguous_strides(Shape(lead));
   p.offsets.resize(size_t(p.num));
   for (int64_t j = 0; j < p.num; ++j) {
     int64_t off = 0;
@@ -215,7 +216,8 @@ Tensor offsets_tensor(const std::vector<int64_t>& offsets) {
 /// Checks updates.shape == indices.shape[:-1] + shape[depth:].
 void check_updates(const char* op, const Tensor& indices, const Tensor& updates, const Shape& shape,
                    const NdPlan& p) {
-  std::vector<int64_t> want(indices.shape().dims().begin(), indices.shape().dims().end() - 1);
+  std::vector<int64_t> want = indices.shape().dims();
+  want.pop_back();
   for (int d = p.depth; d < shape.rank(); ++d) want.push_back(shape[d]);
   if (updates.shape() != Shape(want))
     fail<InvalidArgumentError>(op, "updates must have shape indices.shape[:-1] + shape[indices.shape[-1]:] = ",
@@ -269,7 +271,8 @@ Tensor gather_nd(const Tensor& params, const Tensor& indices) {
   detail::check_defined(op, params, 0);
   detail::check_defined(op, indices, 1);
   NdPlan p = nd_plan(op, indices, params.shape(), "param");
-  std::vector<int64_t> out(indices.shape().dims().begin(), indices.shape().dims().end() - 1);
+  std::vector<int64_t> out = indices.shape().dims();
+  out.pop_back();
   for (int d = p.depth; d < params.rank(); ++d) out.push_back(params.shape()[d]);
   detail::checked_num_elements(op, Shape(out));
   // [rows, slab] rows picked by flat offset: GatherV2's kernel, and its scatter-add gradient.

@@ -104,13 +104,13 @@ TEST_CASE("sort, argsort: TF's documented values, stability, NaN", "[ops][indexi
   // Long rows take the radix path: same as std::stable_sort, for floats with many ties and int64.
   for (int64_t n : {300, 5000}) {
     std::mt19937 gen(7);
-    std::vector<float> f(size_t(n));
-    std::vector<int64_t> g(size_t(n));
+    std::vector<float> f(static_cast<size_t>(n));
+    std::vector<int64_t> g(static_cast<size_t>(n));
     for (size_t i = 0; i < f.size(); ++i) {
       f[i] = float(int(gen() % 50) - 25) * 0.5f;
       g[i] = int64_t(gen()) - (int64_t(1) << 31);
     }
-    std::vector<int32_t> want(size_t(n));
+    std::vector<int32_t> want(static_cast<size_t>(n));
     std::iota(want.begin(), want.end(), 0);
     std::stable_sort(want.begin(), want.end(), [&](int32_t i, int32_t j) { return f[size_t(i)] > f[size_t(j)]; });
     CHECK(tf::argsort(tf::constant(f, {n}), -1, "DESCENDING").to_vector<int32_t>() == want);
