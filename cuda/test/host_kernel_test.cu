@@ -20,6 +20,7 @@
 #include "../kernels/creation.cuh"
 #include "../kernels/data.cuh"
 #include "../kernels/elementwise.cuh"
+#include "../kernels/indexing.cuh"
 #include "../kernels/linalg.cuh"
 #include "../kernels/nn.cuh"
 #include "../kernels/reduce.cuh"
@@ -793,10 +794,47 @@ void test_windows() {
 
 }  // namespace
 
+// ---- indexing, ordering and scans (issue #11) ----------------------------------------------------
+
+void test_indexing() {
+  const kern::HostExec ex;
+  begin("cumsum / cumprod");
+  for (DType dt : {DType::float32, DType::float64, DType::int32, DType::int64}) {
+    tf::Tensor x = rand_tensor(dt, {3, 4, 5}, true);
+    Buf bx = from(x);
+    for (int axis : {0, 1, 2})
+      for (bool ex_ : {false, true})
+        for (bool rev : {false, true}) {
+          const Shape& s = x.shape();
+          int64_t outer = 1, inner = 1;
+          for (int i = 0; i < axis; ++i) outer *= s[i];
+          for (int i = axis + 1; i < 3; ++i) inner *= s[i];
+          tapeflow::detail::ScanAttrs at{outer, s[axis], inner, ex_, rev};
+          const std::string c = dn(dt) + " axis " + std::to_string(axis) + (ex_ ? " exclusive" : "") +
+                                (rev ? " reverse" : "");
+          Buf gs = run([&](auto& k) { kern::scan<kern::ScanSum>(k, ex); }, {&bx}, dt, s, &at);
+          same(gs, tf::cumsum(x, axis, {.exclusive = ex_, .reverse = rev}), 0, "cumsum " + c);
+          Buf gp = run([&](auto& k) { kern::scan<kern::ScanProd>(k, ex); }, {&bx}, dt, s, &at);
+          same(gp, tf::cumprod(x, axis, {.exclusive = ex_, .reverse = rev}), 0, "cumprod " + c);
+        }
+  }
+  begin("take_rows");
+  for (DType dt : {DType::float32, DType::float64, DType::int32, DType::int64}) {
+    tf::Tensor x = rand_tensor(dt, {3, 6});
+    tf::Tensor idx = tf::math::top_k(x, 4).indices;
+    tapeflow::detail::TakeRowsAttrs at{3, 6, 4};
+    Buf bx = from(x), bi = from(idx);
+    Buf got = run([&](auto& k) { kern::take_rows(k, ex); }, {&bx, &bi}, dt, idx.shape(), &at);
+    same(got, tf::math::top_k(x, 4).values, 0, dn(dt));
+  }
+  std::printf("checked indexing\n");
+}
+
 int main() {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   tf::DeviceScope cpu("/cpu:0");
-  for (auto* t : {test_binary, test_unary, test_reduce, test_matmul, test_data, test_creation, test_windows}) {
+  for (auto* t : {test_binary, test_unary, test_reduce, test_matmul, test_data, test_creation, test_windows,
+                 test_indexing}) {
     try {
       t();
     } catch (const std::exception& e) {

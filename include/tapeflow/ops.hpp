@@ -297,6 +297,91 @@ TAPEFLOW_API std::pair<Tensor, Tensor> moments(const Tensor& x, std::vector<int>
                                                bool keepdims = false);
 }  // namespace nn
 
+// ---- indexing, ordering and scans (issue #11) -------------------------------------------------
+
+/// Options of cumsum / cumprod (TF's keyword arguments).
+struct CumulativeOptions {
+  /// out[i] leaves x[i] out (starts from 0 for cumsum, 1 for cumprod).
+  bool exclusive = false;
+  /// Scans from the end of the axis towards its start.
+  bool reverse = false;
+};
+/// Running sum along `axis` (TF: Cumsum). Numeric dtypes; differentiable (dy summed in the
+/// opposite direction). Float sums of long axes are added in fixed blocks (bits do not depend
+/// on the thread count).
+TAPEFLOW_API Tensor cumsum(const Tensor& x, int axis = 0, CumulativeOptions options = {});
+/// Running product along `axis` (TF: Cumprod). Numeric dtypes; differentiable with TF's rule
+/// (cumsum(y·dy, reverse = !reverse) / x), which, as TF's, gives inf/NaN where x is 0.
+TAPEFLOW_API Tensor cumprod(const Tensor& x, int axis = 0, CumulativeOptions options = {});
+
+/// The values of x sorted along `axis`, "ASCENDING" or "DESCENDING" (stable: equal values keep
+/// their order; NaN sorts above +inf). Numeric dtypes; differentiable (dy goes back to where
+/// each value came from).
+TAPEFLOW_API Tensor sort(const Tensor& x, int axis = -1, const std::string& direction = "ASCENDING");
+/// The int32 indices that sort x along `axis` (always stable, whatever `stable` says).
+TAPEFLOW_API Tensor argsort(const Tensor& x, int axis = -1,
+                            const std::string& direction = "ASCENDING", bool stable = false);
+
+/// Values and int32 indices of top_k: `auto [values, indices] = tf::math::top_k(x, 5);`.
+struct TopKResult {
+  Tensor values;
+  Tensor indices;
+};
+namespace math {
+/// The k largest entries of each row (last axis) of x, largest first, ties lower index first
+/// (TF: TopKV2; `sorted = false` still returns them sorted). k > last dim or k < 0:
+/// InvalidArgumentError. values are differentiable.
+TAPEFLOW_API TopKResult top_k(const Tensor& x, int64_t k = 1, bool sorted = true);
+}  // namespace math
+
+/// Slices of params picked by the last axis of integer `indices` (TF: GatherNd, batch_dims 0):
+/// out shape indices.shape[:-1] + params.shape[indices.shape[-1]:]. An index out of range is
+/// an InvalidArgumentError naming it (as TF on CPU). Differentiable in params.
+TAPEFLOW_API Tensor gather_nd(const Tensor& params, const Tensor& indices);
+/// Zeros of `shape` with `updates` added at `indices` (TF: ScatterNd; duplicates add up).
+/// Differentiable in updates.
+TAPEFLOW_API Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const Shape& shape);
+/// tensor with the slices at `indices` replaced by `updates` (TF: TensorScatterUpdate; of
+/// duplicate indices the last one wins). Differentiable in tensor and updates (an update that
+/// a later duplicate overwrote gets a zero gradient).
+TAPEFLOW_API Tensor tensor_scatter_nd_update(const Tensor& tensor, const Tensor& indices,
+                                             const Tensor& updates);
+/// tensor with `updates` added at `indices` (TF: TensorScatterAdd; duplicates add up).
+TAPEFLOW_API Tensor tensor_scatter_nd_add(const Tensor& tensor, const Tensor& indices,
+                                          const Tensor& updates);
+
+/// The entries of tensor where the bool `mask` (shape tensor.shape[axis : axis + mask.rank]) is
+/// true, flattened over the mask's axes (TF's composite: a gather of where(mask)).
+/// Differentiable in tensor.
+TAPEFLOW_API Tensor boolean_mask(const Tensor& tensor, const Tensor& mask, int axis = 0);
+/// Coordinates of the true (non-zero) entries of cond, int64 [num_true, rank], row-major order
+/// (TF: Where). Not differentiable.
+TAPEFLOW_API Tensor where(const Tensor& cond);
+
+/// The distinct values of a 1-D x in order of first occurrence, and for each x[i] the int32
+/// position of its value in y: `auto [y, idx] = tf::unique(x);` (TF: Unique). Not
+/// differentiable.
+struct UniqueResult {
+  Tensor y;
+  Tensor idx;
+};
+TAPEFLOW_API UniqueResult unique(const Tensor& x);
+
+/// TF's strided_slice masks: bit i of a mask applies to the i-th entry of begin/end/strides.
+struct StridedSliceOptions {
+  int64_t begin_mask = 0;
+  int64_t end_mask = 0;
+  int64_t ellipsis_mask = 0;
+  int64_t new_axis_mask = 0;
+  int64_t shrink_axis_mask = 0;
+};
+/// x[begin:end:strides] with Python's rules per axis (negative indices count from the end,
+/// negative strides walk backwards; empty strides = all 1) and TF's masks. Differentiable.
+TAPEFLOW_API Tensor strided_slice(const Tensor& x, const std::vector<int64_t>& begin,
+                                  const std::vector<int64_t>& end,
+                                  const std::vector<int64_t>& strides = {},
+                                  StridedSliceOptions options = {});
+
 }  // namespace tapeflow
 
 // ---- tf::linalg (issue #11) ------------------------------------------------------------------

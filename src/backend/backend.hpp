@@ -93,6 +93,22 @@ struct Conv2DAttrs {
   int64_t n, h, w, c, kh, kw, oh, ow, sh, sw, pad_top, pad_left;
 };
 
+/// A scan (cumsum, cumprod) along the middle axis of [outer, n, inner]: exclusive starts from
+/// the identity (0 or 1), reverse scans from the end.
+struct ScanAttrs {
+  int64_t outer, n, inner;
+  bool exclusive, reverse;
+};
+/// TopK over rows [rows, n] → [rows, k] indices; ascending picks the smallest.
+struct TopKAttrs {
+  int64_t rows, n, k;
+  bool ascending;
+};
+/// TakeRows: x [rows, n], indices [rows, k].
+struct TakeRowsAttrs {
+  int64_t rows, n, k;
+};
+
 /// One Keras Adam step (no amsgrad), with the step-dependent factors folded into alpha =
 /// lr·sqrt(1 - beta_2^t) / (1 - beta_1^t).
 struct AdamAttrs {

@@ -62,4 +62,10 @@
   /* tf::linalg (LinalgAttrs, backend/linalg_attrs.hpp says what each computes): LAPACK on  */ \
   /* the CPU, cuSOLVER/cuBLAS on the GPU.                                                     */ \
   X(linalg_cholesky) X(linalg_solve) X(linalg_triangular_solve) X(linalg_lu_det) X(linalg_qr)    \
-  X(linalg_eigh) X(linalg_svd)
+  X(linalg_eigh) X(linalg_svd)                                                                  \
+  /* Indexing, ordering and scans (src/cpu/indexing.cpp, cuda/kernels/indexing.cu; ScanAttrs, */ \
+  /* TopKAttrs). cumsum / cumprod: scans along the middle axis of [outer, n, inner]. top_k:   */ \
+  /* in(0) [rows, n] numeric → int32 [rows, k]: each row's k largest (smallest if ascending)  */ \
+  /* in order, ties lower index first, NaN above +inf, -0 == +0. take_rows: in(0) [rows, n],  */ \
+  /* in(1) int32 [rows, k] → [rows, k] = in(0)[r, in(1)[r, j]].                                */ \
+  X(cumsum) X(cumprod) X(top_k) X(take_rows)

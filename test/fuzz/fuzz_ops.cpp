@@ -371,6 +371,36 @@ std::vector<tf::Tensor> linalg_op(const tf::Tensor& x, const tf::Tensor& y, Byte
   }
 }
 
+// ---- indexing, ordering and scans (issue #11) ----
+std::vector<tf::Tensor> indexing_op(const tf::Tensor& x, const tf::Tensor& y, Bytes& in) {
+  switch (in.u8() % 14) {
+    case 0: return {tf::cumsum(x, in.axis(), {.exclusive = in.flag(), .reverse = in.flag()})};
+    case 1: return {tf::cumprod(x, in.axis(), {.exclusive = in.flag(), .reverse = in.flag()})};
+    case 2: return {tf::sort(x, in.axis(), in.flag() ? "ASCENDING" : "DESCENDING")};
+    case 3: return {tf::argsort(x, in.axis(), in.flag() ? "ASCENDING" : "UP")};
+    case 4: {
+      auto r = tf::math::top_k(x, in.dim(), in.flag());
+      return {r.values, r.indices};
+    }
+    case 5: return {tf::gather_nd(x, y)};
+    case 6: return {tf::scatter_nd(x, y, tf::Shape(in.dims()))};
+    case 7: return {tf::tensor_scatter_nd_update(x, y, in.flag() ? x : y)};
+    case 8: return {tf::tensor_scatter_nd_add(x, y, in.flag() ? x : y)};
+    case 9: return {tf::boolean_mask(x, y, in.axis())};
+    case 10: return {tf::where(x)};
+    case 11: {
+      auto u = tf::unique(x);
+      return {u.y, u.idx};
+    }
+    default: {
+      std::vector<int64_t> b = in.dims(), e = in.dims(), s = in.dims();
+      tf::StridedSliceOptions o{.begin_mask = in.u8(), .end_mask = in.u8(), .ellipsis_mask = in.u8() & 3,
+                                .new_axis_mask = in.u8() & 3, .shrink_axis_mask = in.u8()};
+      return {tf::strided_slice(x, b, e, in.flag() ? std::vector<int64_t>{} : s, o)};
+    }
+  }
+}
+
 void keep(Pool& pool, const tf::Tensor& t, Bytes& in) {
   if (!t.defined() || t.num_elements() > kMaxPooled) return;
   if (pool.size() < kPool)
@@ -387,7 +417,7 @@ void run(Bytes& in) {
   tape.watch(pool.back());
   for (int step = 0; step < kMaxSteps && !in.empty(); ++step) {
     try {
-      switch (in.u8() % 7) {
+      switch (in.u8() % 8) {
         case 0: {
           tf::Tensor t = make(in);
           if (in.flag()) tape.watch(t);
@@ -409,6 +439,11 @@ void run(Bytes& in) {
         case 6: {
           const tf::Tensor& x = pick(pool, in);
           for (const tf::Tensor& t : linalg_op(x, pick(pool, in), in)) keep(pool, t, in);
+          break;
+        }
+        case 7: {
+          const tf::Tensor& x = pick(pool, in);
+          for (const tf::Tensor& t : indexing_op(x, pick(pool, in), in)) keep(pool, t, in);
           break;
         }
         default: {

@@ -496,4 +496,56 @@ TEST_CASE("gpu: tf::linalg (cuSOLVER/cuBLAS) against LAPACK, with gradients; qr/
   }
   CHECK_THROWS_WITH(tf::linalg::solve(tf::constant({{1.0, 2.0}, {2.0, 4.0}}), tf::constant({{1.0}, {1.0}})),
                     Catch::Contains("not invertible") && Catch::Contains("[Op:MatrixSolve]"));
+
+// ---- indexing, ordering and scans (issue #11) ----
+TEST_CASE("gpu: cumsum, cumprod, sort, argsort, top_k, nd indexing, masks, strided_slice", "[gpu][indexing]") {
+  if (!have_gpu()) return;
+  for (tf::DType dt : {tf::float32, tf::float64, tf::int32, tf::int64}) {
+    const std::string n = std::string(tf::dtype_name(dt));
+    const auto x = input({3, 4, 5}, dt, -3, 3, 61), p = input({3, 4, 5}, dt, 0.5, 1.5, 62);
+    const double r = tol(dt, 1e-5, 1e-12);
+    // Whole values (many ties) check the order of equal keys too.
+    auto whole = [&](const tf::Tensor& t) {
+      tf::DeviceScope cpu(kCpu);
+      return tf::is_floating(dt) ? tf::floor(t) : t;
+    };
+    const auto xt = whole(x);
+    for (int axis : {0, 1, 2})
+      for (bool ex : {false, true})
+        for (bool rev : {false, true}) {
+          const std::string c = n + " axis " + std::to_string(axis) + (ex ? " exclusive" : "") + (rev ? " reverse" : "");
+          check_op("cumsum " + c, [=](auto& v) { return tf::cumsum(v[0], axis, {.exclusive = ex, .reverse = rev}); },
+                   {x}, r);
+          check_op("cumprod " + c, [=](auto& v) { return tf::cumprod(v[0], axis, {.exclusive = ex, .reverse = rev}); },
+                   {p}, r);
+        }
+    for (int axis : {0, 2}) {
+      check_op("sort " + n, [=](auto& v) { return tf::sort(v[0], axis); }, {x}, 0);
+      check_op("sort desc " + n, [=](auto& v) { return tf::sort(v[0], axis, "DESCENDING"); }, {x}, 0);
+      check_op("argsort " + n, [=](auto& v) { return tf::argsort(v[0], axis); }, {xt}, 0);
+    }
+    check_op("top_k values " + n, [](auto& v) { return tf::math::top_k(v[0], 3).values; }, {x}, 0);
+    check_op("top_k indices " + n, [](auto& v) { return tf::math::top_k(v[0], 3).indices; }, {xt}, 0);
+    check_op("sort long row " + n, [](auto& v) { return tf::argsort(v[0], -1, "DESCENDING"); },
+             {whole(input({2, 3000}, dt, -50, 50, 63))}, 0);
+    tf::Tensor idx;
+    {
+      tf::DeviceScope cpu(kCpu);
+      idx = tf::constant({{2, 1}, {0, 3}, {2, 1}});
+    }
+    check_op("gather_nd " + n, [](auto& v) { return tf::gather_nd(v[0], v[1]); }, {x, idx}, 0);
+    check_op("scatter_nd " + n, [](auto& v) { return tf::scatter_nd(v[1], v[0], {3, 4, 5}); },
+             {input({3, 5}, dt, -3, 3, 64), idx}, r);
+    check_op("tensor_scatter_nd_update " + n,
+             [](auto& v) { return tf::tensor_scatter_nd_update(v[0], v[2], v[1]); },
+             {x, input({3, 5}, dt, -3, 3, 65), idx}, 0);
+    check_op("tensor_scatter_nd_add " + n, [](auto& v) { return tf::tensor_scatter_nd_add(v[0], v[2], v[1]); },
+             {x, input({3, 5}, dt, -3, 3, 66), idx}, r);
+    check_op("boolean_mask " + n, [](auto& v) { return tf::boolean_mask(v[0], v[1], 1); },
+             {x, input({4, 5}, tf::boolean, -1, 1, 67)}, 0);
+    check_op("where(cond) " + n, [](auto& v) { return tf::where(v[0]); }, {xt}, 0);
+    check_op("unique " + n, [](auto& v) { return tf::unique(tf::reshape(v[0], {-1})).idx; }, {xt}, 0);
+    check_op("strided_slice " + n, [](auto& v) { return tf::strided_slice(v[0], {2, -1, 4}, {0, 0, 0}, {-1, -2, -3}); },
+             {x}, 0);
+  }
 }
