@@ -17,13 +17,13 @@
 namespace tapeflow::callbacks {
 
 struct LambdaCallbackOptions {
-  std::function<void(int epoch, Logs& logs)> on_epoch_begin;
-  std::function<void(int epoch, Logs& logs)> on_epoch_end;
+  std::function<void(int epoch, Logs& logs)> on_epoch_begin{};
+  std::function<void(int epoch, Logs& logs)> on_epoch_end{};
   /// Keras' on_batch_begin / on_batch_end: the training batches.
-  std::function<void(int64_t batch, Logs& logs)> on_batch_begin;
-  std::function<void(int64_t batch, Logs& logs)> on_batch_end;
-  std::function<void(Logs& logs)> on_train_begin;
-  std::function<void(Logs& logs)> on_train_end;
+  std::function<void(int64_t batch, Logs& logs)> on_batch_begin{};
+  std::function<void(int64_t batch, Logs& logs)> on_batch_end{};
+  std::function<void(Logs& logs)> on_train_begin{};
+  std::function<void(Logs& logs)> on_train_end{};
 };
 
 /// Calls the given functions from the matching hooks (tf.keras.callbacks.LambdaCallback).
@@ -82,7 +82,7 @@ struct EarlyStoppingOptions {
   /// "min", "max", or "auto" (max for names ending in "acc"/"accuracy"/"auc", else min).
   std::string mode = "auto";
   /// Training stops unless the monitored value beats this within `patience` epochs.
-  std::optional<double> baseline;
+  std::optional<double> baseline{};
   /// At the stop, the weights of the best epoch are put back.
   bool restore_best_weights = false;
   /// Epochs to wait before counting (warm-up).
@@ -177,7 +177,7 @@ struct ModelCheckpointOptions {
   /// "min", "max" or "auto" (max for names containing "acc").
   std::string mode = "auto";
   /// Save every save_freq batches instead of every epoch.
-  std::optional<int64_t> save_freq;
+  std::optional<int64_t> save_freq{};
 };
 
 /// Saves the model with tf::train::Checkpoint after each epoch (or the best one): restore with
@@ -202,7 +202,7 @@ struct TensorBoardOptions {
   /// Weight histograms every histogram_freq epochs (0: none).
   int histogram_freq = 0;
   /// Also write "batch_<name>" scalars every update_freq training batches.
-  std::optional<int64_t> update_freq;
+  std::optional<int64_t> update_freq{};
 };
 
 /// TensorBoard scalars: "epoch_<name>" per epoch in <log_dir>/train (and the "val_" values,

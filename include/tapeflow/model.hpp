@@ -135,8 +135,8 @@ class TAPEFLOW_API MetricSpec {
 
 struct CompileOptions {
   OptimizerSpec optimizer = "rmsprop";
-  LossSpec loss;
-  std::vector<MetricSpec> metrics;
+  LossSpec loss{};
+  std::vector<MetricSpec> metrics{};
   /// tapeflow is eager: false is an UnimplementedError.
   bool run_eagerly = true;
 };
@@ -238,46 +238,46 @@ struct FitOptions {
   /// The last fraction of x and y (taken before shuffling) is held out for validation.
   double validation_split = 0.0;
   /// Overrides validation_split.
-  ValidationData validation_data;
+  ValidationData validation_data{};
   /// Reshuffle the training rows every epoch (tensors only; shuffle a Dataset yourself).
   bool shuffle = true;
   /// The shuffle seed; unset: drawn from tf::random's global generator.
-  std::optional<uint64_t> seed;
+  std::optional<uint64_t> seed{};
   /// Class index → weight of each example of that class in the loss (labels [N], [N, 1] or
   /// one-hot [N, C]). Classes not listed weigh 1.
-  std::map<int64_t, double> class_weight;
+  std::map<int64_t, double> class_weight{};
   /// One weight per training example [N] (multiplied with class_weight).
-  Tensor sample_weight;
+  Tensor sample_weight{};
   /// The epoch to start at (resuming): epochs initial_epoch .. epochs - 1 are trained.
   int initial_epoch = 0;
   /// Batches per epoch. Tensors are repeated to supply them; a Dataset that runs out stops
   /// training, as Keras.
-  std::optional<int64_t> steps_per_epoch;
-  std::optional<int64_t> validation_steps;
-  std::optional<int64_t> validation_batch_size;
+  std::optional<int64_t> steps_per_epoch{};
+  std::optional<int64_t> validation_steps{};
+  std::optional<int64_t> validation_batch_size{};
   /// Validate after every validation_freq-th epoch.
   int validation_freq = 1;
-  std::vector<callbacks::CallbackRef> callbacks;
+  std::vector<callbacks::CallbackRef> callbacks{};
 };
 
 struct EvaluateOptions {
   int64_t batch_size = 32;
   int verbose = 1;
-  Tensor sample_weight;
-  std::optional<int64_t> steps;
-  std::vector<callbacks::CallbackRef> callbacks;
+  Tensor sample_weight{};
+  std::optional<int64_t> steps{};
+  std::vector<callbacks::CallbackRef> callbacks{};
 };
 
 struct PredictOptions {
   int64_t batch_size = 32;
   int verbose = 0;
-  std::optional<int64_t> steps;
-  std::vector<callbacks::CallbackRef> callbacks;
+  std::optional<int64_t> steps{};
+  std::vector<callbacks::CallbackRef> callbacks{};
 };
 
 struct BatchOptions {
-  Tensor sample_weight;
-  std::map<int64_t, double> class_weight;
+  Tensor sample_weight{};
+  std::map<int64_t, double> class_weight{};
   /// Reset the metrics first, so the result is this batch's alone (Keras' default).
   bool reset_metrics = true;
 };
