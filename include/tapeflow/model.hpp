@@ -2,8 +2,8 @@
 
 // tf::Model: Keras' compile / fit / evaluate / predict over any layer, with callbacks.
 //
-//   tf::Model model(tf::layers::Sequential({tf::layers::Dense(64, "relu"), tf::layers::Dense(10)}));
-//   model.compile({.optimizer = tf::optimizers::Adam(),
+//   tf::Model model(tf::layers::Sequential({tf::layers::Dense(64, "relu"),
+//   tf::layers::Dense(10)})); model.compile({.optimizer = tf::optimizers::Adam(),
 //                  .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true}),
 //                  .metrics = {"accuracy"}});
 //   tf::History h = model.fit(x, y, {.batch_size = 64, .epochs = 5, .validation_split = 0.1});

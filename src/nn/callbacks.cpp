@@ -29,10 +29,8 @@ bool maximize(const std::string& mode, const std::string& monitor, const char* c
   if (mode == "max") return true;
   if (mode == "min") return false;
   if (mode != "auto")
-    throw InvalidArgumentError(str_cat(callback,
-                                       ": mode must be \"auto\", \"min\" or \"max\"; received \"",
-                                       mode,
-                                       "\""));
+    throw InvalidArgumentError(
+        str_cat(callback, ": mode must be \"auto\", \"min\" or \"max\"; received \"", mode, "\""));
   return monitor.find("acc") != std::string::npos || monitor.ends_with("auc");
 }
 
@@ -116,7 +114,8 @@ struct ProgbarLogger::State {
     for (const auto& [k, v] : logs)
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
     for (const std::string& k : keys)
-      if (auto it = logs.find(k); it != logs.end()) s += " - " + k + ": " + progbar_value(it->second);
+      if (auto it = logs.find(k); it != logs.end())
+        s += " - " + k + ": " + progbar_value(it->second);
     return s;
   }
 
@@ -169,7 +168,8 @@ ProgbarLogger::ProgbarLogger(int verbose, std::ostream* out)
     : state_(std::make_shared<State>(
           State{verbose, out, out == nullptr && isatty(fileno(stdout)) != 0})) {
   if (verbose < 1 || verbose > 2)
-    throw InvalidArgumentError(str_cat("ProgbarLogger: verbose must be 1 or 2; received ", verbose));
+    throw InvalidArgumentError(
+        str_cat("ProgbarLogger: verbose must be 1 or 2; received ", verbose));
 }
 
 void ProgbarLogger::on_train_begin(Logs&) {
@@ -230,7 +230,8 @@ struct EarlyStopping::State {
 };
 
 EarlyStopping::EarlyStopping(EarlyStoppingOptions options)
-    : state_(std::make_shared<State>(State{options, maximize(options.mode, options.monitor, "EarlyStopping")})) {
+    : state_(std::make_shared<State>(
+          State{options, maximize(options.mode, options.monitor, "EarlyStopping")})) {
   if (options.patience < 0)
     throw InvalidArgumentError(
         str_cat("EarlyStopping: patience must be >= 0; received ", options.patience));
@@ -239,7 +240,8 @@ EarlyStopping::EarlyStopping(EarlyStoppingOptions options)
 void EarlyStopping::on_train_begin(Logs&) {
   State& s = *state_;
   s.wait = s.stopped_epoch = s.best_epoch = 0;
-  s.best = s.max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  s.best =
+      s.max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
   s.best_weights.clear();
 }
 
@@ -268,8 +270,8 @@ void EarlyStopping::on_epoch_end(int epoch, Logs& logs) {
     model().set_stop_training(true);
     if (s.o.restore_best_weights && !s.best_weights.empty()) {
       if (s.o.verbose > 0)
-        std::cout << "Restoring model weights from the end of the best epoch: "
-                  << s.best_epoch + 1 << ".\n";
+        std::cout << "Restoring model weights from the end of the best epoch: " << s.best_epoch + 1
+                  << ".\n";
       model().set_weights(s.best_weights);
     }
   }
@@ -286,7 +288,8 @@ double EarlyStopping::best() const { return state_->best; }
 
 // ---- learning rate ------------------------------------------------------------------------------
 
-LearningRateScheduler::LearningRateScheduler(std::function<double(int, double)> schedule, int verbose)
+LearningRateScheduler::LearningRateScheduler(std::function<double(int, double)> schedule,
+                                             int verbose)
     : schedule_(std::move(schedule)), verbose_(verbose) {
   if (!schedule_) throw InvalidArgumentError("LearningRateScheduler: the schedule is empty");
 }
@@ -317,17 +320,19 @@ struct ReduceLROnPlateau::State {
 ReduceLROnPlateau::ReduceLROnPlateau(ReduceLROnPlateauOptions options)
     : state_(std::make_shared<State>(State{options, false})) {
   if (!(options.factor < 1.0))
-    throw InvalidArgumentError(str_cat(
-        "ReduceLROnPlateau does not support a factor >= 1.0. Got ", options.factor));
+    throw InvalidArgumentError(
+        str_cat("ReduceLROnPlateau does not support a factor >= 1.0. Got ", options.factor));
   // Keras' "auto" here: max when the name contains "acc".
-  state_->max = options.mode == "auto" ? options.monitor.find("acc") != std::string::npos
-                                       : maximize(options.mode, options.monitor, "ReduceLROnPlateau");
+  state_->max = options.mode == "auto"
+                    ? options.monitor.find("acc") != std::string::npos
+                    : maximize(options.mode, options.monitor, "ReduceLROnPlateau");
 }
 
 void ReduceLROnPlateau::on_train_begin(Logs&) {
   State& s = *state_;
   s.wait = s.cooldown_counter = 0;
-  s.best = s.max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  s.best =
+      s.max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
 }
 
 void ReduceLROnPlateau::on_epoch_end(int epoch, Logs& logs) {
@@ -391,7 +396,8 @@ void CSVLogger::on_train_begin(Logs&) {
                std::filesystem::file_size(s.filename, ec) > 0);
   s.file.close();
   s.file.open(s.filename, s.append ? std::ios::app : std::ios::trunc);
-  if (!s.file) throw NotFoundError(str_cat("CSVLogger: cannot open '", s.filename, "' for writing"));
+  if (!s.file)
+    throw NotFoundError(str_cat("CSVLogger: cannot open '", s.filename, "' for writing"));
   s.keys.clear();
 }
 
@@ -428,7 +434,8 @@ struct ModelCheckpoint::State {
 };
 
 ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options)
-    : state_(std::make_shared<State>(State{options, maximize(options.mode, options.monitor, "ModelCheckpoint")})) {
+    : state_(std::make_shared<State>(
+          State{options, maximize(options.mode, options.monitor, "ModelCheckpoint")})) {
   if (options.filepath.empty()) throw InvalidArgumentError("ModelCheckpoint: filepath is empty");
   if (options.save_freq && *options.save_freq <= 0)
     throw InvalidArgumentError(
@@ -448,7 +455,8 @@ std::string format_path(const std::string& pattern, int epoch, const Logs& logs)
     }
     const size_t close = pattern.find('}', i);
     if (close == std::string::npos)
-      throw InvalidArgumentError(str_cat("ModelCheckpoint: unclosed '{' in filepath '", pattern, "'"));
+      throw InvalidArgumentError(
+          str_cat("ModelCheckpoint: unclosed '{' in filepath '", pattern, "'"));
     std::string field = pattern.substr(i + 1, close - i - 1), spec;
     if (size_t colon = field.find(':'); colon != std::string::npos) {
       spec = field.substr(colon + 1);
@@ -472,11 +480,13 @@ std::string format_path(const std::string& pattern, int epoch, const Logs& logs)
     const char conv = spec.back();
     const bool ok_flags = spec.find_first_not_of("0123456789.+- ", 0) == spec.size() - 1;
     if (!ok_flags || (conv != 'd' && conv != 'f' && conv != 'e' && conv != 'g'))
-      throw InvalidArgumentError(
-          str_cat("ModelCheckpoint: unsupported format spec '", spec, "' in filepath '", pattern, "'"));
+      throw InvalidArgumentError(str_cat(
+          "ModelCheckpoint: unsupported format spec '", spec, "' in filepath '", pattern, "'"));
     char buf[128];
     if (conv == 'd')
-      std::snprintf(buf, sizeof buf, ("%" + spec.substr(0, spec.size() - 1) + "lld").c_str(),
+      std::snprintf(buf,
+                    sizeof buf,
+                    ("%" + spec.substr(0, spec.size() - 1) + "lld").c_str(),
                     (long long)std::llround(value));
     else
       std::snprintf(buf, sizeof buf, ("%" + spec).c_str(), value);
@@ -495,7 +505,9 @@ void ModelCheckpoint::on_train_begin(Logs&) {
 }
 
 namespace {
-std::string save_model(const Model& model, const ModelCheckpointOptions& o, const std::string& file) {
+std::string save_model(const Model& model,
+                       const ModelCheckpointOptions& o,
+                       const std::string& file) {
   std::string path = file;
   if (path.ends_with(".safetensors")) path.resize(path.size() - std::string(".safetensors").size());
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
@@ -531,13 +543,19 @@ void ModelCheckpoint::on_epoch_end(int epoch, Logs& logs) {
     const bool better = s.max ? current > s.best : current < s.best;
     if (!better) {
       if (s.o.verbose > 0)
-        std::printf("\nEpoch %05d: %s did not improve from %0.5f\n", epoch + 1,
-                    s.o.monitor.c_str(), s.best);
+        std::printf("\nEpoch %05d: %s did not improve from %0.5f\n",
+                    epoch + 1,
+                    s.o.monitor.c_str(),
+                    s.best);
       return;
     }
     if (s.o.verbose > 0)
       std::printf("\nEpoch %05d: %s improved from %0.5f to %0.5f, saving model to %s\n",
-                  epoch + 1, s.o.monitor.c_str(), s.best, current, file.c_str());
+                  epoch + 1,
+                  s.o.monitor.c_str(),
+                  s.best,
+                  current,
+                  file.c_str());
     s.best = current;
   } else if (s.o.verbose > 0) {
     std::printf("\nEpoch %05d: saving model to %s\n", epoch + 1, file.c_str());
@@ -587,7 +605,8 @@ void TensorBoard::on_epoch_end(int epoch, Logs& logs) {
       summary::scalar("epoch_" + k, v, epoch, s.train);
   }
   if (s.o.histogram_freq > 0 && epoch % s.o.histogram_freq == 0)
-    for (const Variable& v : model().variables()) summary::histogram(v.name(), v.peek(), epoch, s.train);
+    for (const Variable& v : model().variables())
+      summary::histogram(v.name(), v.peek(), epoch, s.train);
   s.train.flush();
   s.validation.flush();
 }

@@ -9,10 +9,10 @@
 #include <limits>
 
 #include "core/fail.hpp"
+#include "nn/model_state.hpp"
 #include "tapeflow/metrics.hpp"
 #include "tapeflow/ops.hpp"
 #include "tapeflow/tape.hpp"
-#include "nn/model_state.hpp"
 
 namespace tapeflow {
 
@@ -92,7 +92,9 @@ MetricSpec::Ops mean_metric(std::string name, PerExampleFn fn) {
             sums->second += double(v.num_elements());
           },
           [sums] { return sums->second == 0.0 ? 0.0 : sums->first / sums->second; },
-          [sums] { *sums = {0.0, 0.0}; }};
+          [sums] {
+            *sums = {0.0, 0.0};
+          }};
 }
 
 // y_true and y_pred with a trailing axis of 1 on one side only made to agree (Keras' squeeze).
@@ -104,9 +106,8 @@ std::pair<Tensor, Tensor> squeeze_pair(Tensor t, Tensor p) {
 
 Tensor binary_accuracy(const Tensor& y_true, const Tensor& y_pred) {
   auto [t, p] = squeeze_pair(y_true, y_pred);
-  Tensor hit = cast(equal(cast(t, float32), cast(greater(p, cast(constant(0.5), p.dtype())),
-                                                 float32)),
-                    float32);
+  Tensor hit = cast(
+      equal(cast(t, float32), cast(greater(p, cast(constant(0.5), p.dtype())), float32)), float32);
   return hit.rank() == 0 ? hit : reduce_mean(hit, {-1});
 }
 
@@ -144,7 +145,8 @@ MetricSpec::Ops MetricSpec::resolve(const losses::Loss* loss) const {
     // Keras picks the accuracy that matches the loss.
     if (dynamic_cast<const losses::SparseCategoricalCrossentropy*>(loss))
       return sparse_categorical_accuracy(n);
-    if (dynamic_cast<const losses::BinaryCrossentropy*>(loss)) return mean_metric(n, binary_accuracy);
+    if (dynamic_cast<const losses::BinaryCrossentropy*>(loss))
+      return mean_metric(n, binary_accuracy);
     return mean_metric(n, categorical_accuracy);
   }
   if (n == "sparse_categorical_accuracy") return sparse_categorical_accuracy(n);
@@ -190,7 +192,6 @@ Model& Callback::model() const {
 
 // ---- Model state --------------------------------------------------------------------------------
 
-
 namespace {
 
 using CallbackList = std::vector<std::shared_ptr<callbacks::Callback>>;
@@ -214,13 +215,13 @@ void check_cardinality(const Tensor& x, const Tensor& y, const Tensor& sample_we
   const int64_t nx = rows_of("x", x), ny = rows_of("y", y);
   const int64_t nw = sample_weight.defined() ? rows_of("sample_weight", sample_weight) : nx;
   if (nx != ny || nw != nx)
-    throw InvalidArgumentError(str_cat(
-        "Data cardinality is ambiguous: x sizes: ",
-        nx,
-        " y sizes: ",
-        ny,
-        sample_weight.defined() ? str_cat(" sample_weight sizes: ", nw) : std::string(),
-        ". Make sure all arrays contain the same number of samples."));
+    throw InvalidArgumentError(
+        str_cat("Data cardinality is ambiguous: x sizes: ",
+                nx,
+                " y sizes: ",
+                ny,
+                sample_weight.defined() ? str_cat(" sample_weight sizes: ", nw) : std::string(),
+                ". Make sure all arrays contain the same number of samples."));
 }
 
 void check_positive(const char* what, int64_t v) {
@@ -266,7 +267,10 @@ Tensor example_weights(const Tensor& y,
 // The loss of a batch. Unweighted, it is the loss object's own value (so the step is the
 // hand-written loop's); weighted, per-example losses times weights, reduced as Keras does
 // (sum_over_batch_size divides by the number of examples, not by the weights' sum).
-Tensor batch_loss(const losses::Loss& loss, const Tensor& y, const Tensor& y_pred, const Tensor& w) {
+Tensor batch_loss(const losses::Loss& loss,
+                  const Tensor& y,
+                  const Tensor& y_pred,
+                  const Tensor& w) {
   if (!w.defined()) return loss(y, y_pred);
   Tensor per = loss.call(y, y_pred);
   Tensor ww = w;
@@ -435,7 +439,9 @@ std::vector<layers::Layer> Model::layers() const {
 
 namespace {
 
-void require_compiled(const Model& model, bool needs_loss, const std::shared_ptr<const losses::Loss>& loss) {
+void require_compiled(const Model& model,
+                      bool needs_loss,
+                      const std::shared_ptr<const losses::Loss>& loss) {
   if (!model.compiled())
     throw FailedPreconditionError(
         "You must call `compile()` before using the model (fit, evaluate, train_on_batch, "
@@ -452,11 +458,12 @@ struct Batch {
 
 Batch unpack(const std::vector<Tensor>& element, const char* where) {
   if (element.size() < 2 || element.size() > 3)
-    throw InvalidArgumentError(str_cat(where,
-                                       ": dataset elements must be (x, y) or (x, y, sample_weight); "
-                                       "got ",
-                                       element.size(),
-                                       " components"));
+    throw InvalidArgumentError(
+        str_cat(where,
+                ": dataset elements must be (x, y) or (x, y, sample_weight); "
+                "got ",
+                element.size(),
+                " components"));
   return {element[0], element[1], element.size() == 3 ? element[2] : Tensor()};
 }
 
@@ -546,7 +553,8 @@ struct FitData {
 History run_fit(const Model& model, Model& self, Model::State& s, FitData d, const FitOptions& o) {
   require_compiled(model, true, s.loss);
   check_verbose(o.verbose);
-  if (o.epochs < 0) throw InvalidArgumentError(str_cat("`epochs` must be >= 0; received ", o.epochs));
+  if (o.epochs < 0)
+    throw InvalidArgumentError(str_cat("`epochs` must be >= 0; received ", o.epochs));
   if (o.initial_epoch < 0)
     throw InvalidArgumentError(str_cat("`initial_epoch` must be >= 0; received ", o.initial_epoch));
   if (o.steps_per_epoch) check_positive("steps_per_epoch", *o.steps_per_epoch);
@@ -557,7 +565,8 @@ History run_fit(const Model& model, Model& self, Model::State& s, FitData d, con
 
   const int64_t steps = o.steps_per_epoch ? *o.steps_per_epoch : d.train.cardinality();
   History history;
-  history.params = {{"epochs", double(o.epochs)}, {"steps", double(steps)}, {"verbose", double(o.verbose)}};
+  history.params = {
+      {"epochs", double(o.epochs)}, {"steps", double(steps)}, {"verbose", double(o.verbose)}};
   CallbackList cbs = make_callbacks(o.callbacks, o.verbose, &self, history.params);
   auto history_cb = std::make_shared<HistoryCallback>(&history);
   history_cb->set_model(&self);
@@ -624,8 +633,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions options) const {
   check_positive("batch_size", options.batch_size);
   const double split = options.validation_split;
   if (!(split >= 0.0 && split < 1.0))
-    throw InvalidArgumentError(
-        str_cat("`validation_split` must be in [0, 1); received ", split));
+    throw InvalidArgumentError(str_cat("`validation_split` must be in [0, 1); received ", split));
   const int64_t n = x.shape()[0];
   Tensor xt = x, yt = y, wt = options.sample_weight;
   std::optional<data::Dataset> validation;
@@ -661,9 +669,10 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions options) const {
   if (xt.shape()[0] == 0) throw InvalidArgumentError("fit: x and y have no rows");
   data::Dataset train = tensor_dataset(xt, yt, wt);
   if (options.shuffle) {
-    uint64_t seed = options.seed ? *options.seed
-                                 : uint64_t(random::uniform({}, 0.0, 9007199254740992.0, float64)
-                                                .item<double>());
+    uint64_t seed =
+        options.seed
+            ? *options.seed
+            : uint64_t(random::uniform({}, 0.0, 9007199254740992.0, float64).item<double>());
     train = train.shuffle(xt.shape()[0], seed);
   }
   train = train.batch(options.batch_size);
@@ -715,11 +724,11 @@ std::map<std::string, double> Model::evaluate(const data::Dataset& dataset,
   check_verbose(options.verbose);
   if (options.steps) check_positive("steps", *options.steps);
   Model self = *this;
-  CallbackList cbs = make_callbacks(options.callbacks,
-                                    options.verbose,
-                                    &self,
-                                    {{"steps", double(steps_of(dataset, options.steps))},
-                                     {"verbose", double(options.verbose)}});
+  CallbackList cbs = make_callbacks(
+      options.callbacks,
+      options.verbose,
+      &self,
+      {{"steps", double(steps_of(dataset, options.steps))}, {"verbose", double(options.verbose)}});
   return run_evaluation(*this, s, dataset, options.steps, cbs);
 }
 
@@ -733,8 +742,11 @@ Tensor Model::predict(const Tensor& x, PredictOptions options) const {
   Model self = *this;
   int64_t total = (n + options.batch_size - 1) / options.batch_size;
   if (options.steps) total = std::min(total, *options.steps);
-  CallbackList cbs = make_callbacks(
-      options.callbacks, options.verbose, &self, {{"steps", double(total)}, {"verbose", double(options.verbose)}});
+  CallbackList cbs =
+      make_callbacks(options.callbacks,
+                     options.verbose,
+                     &self,
+                     {{"steps", double(total)}, {"verbose", double(options.verbose)}});
   Logs logs;
   for (const auto& c : cbs) c->on_predict_begin(logs);
   std::vector<Tensor> outputs;
@@ -755,11 +767,11 @@ Tensor Model::predict(const data::Dataset& dataset, PredictOptions options) cons
   check_verbose(options.verbose);
   if (options.steps) check_positive("steps", *options.steps);
   Model self = *this;
-  CallbackList cbs = make_callbacks(options.callbacks,
-                                    options.verbose,
-                                    &self,
-                                    {{"steps", double(steps_of(dataset, options.steps))},
-                                     {"verbose", double(options.verbose)}});
+  CallbackList cbs = make_callbacks(
+      options.callbacks,
+      options.verbose,
+      &self,
+      {{"steps", double(steps_of(dataset, options.steps))}, {"verbose", double(options.verbose)}});
   Logs logs;
   for (const auto& c : cbs) c->on_predict_begin(logs);
   std::vector<Tensor> outputs;

@@ -43,7 +43,8 @@ void print_row(std::ostream& out, std::vector<std::string> fields) {
       line += fit;
       line += std::string(size_t(space), ' ');
       fields[col] = fields[col].size() > cutoff ? fields[col].substr(cutoff) : std::string();
-      if (int(line.size()) < kPositions[col]) line += std::string(size_t(kPositions[col]) - line.size(), ' ');
+      if (int(line.size()) < kPositions[col])
+        line += std::string(size_t(kPositions[col]) - line.size(), ' ');
     }
     out << line << "\n";
   }

@@ -25,7 +25,8 @@ tf::Tensor features() {
 tf::Tensor labels(const tf::Tensor& x) {
   std::vector<float> v = x.to_vector<float>();
   std::vector<int32_t> y;
-  for (int64_t i = 0; i < kRows; ++i) y.push_back(v[size_t(i * 3)] > 0 ? (v[size_t(i * 3 + 1)] > 0 ? 2 : 1) : 0);
+  for (int64_t i = 0; i < kRows; ++i)
+    y.push_back(v[size_t(i * 3)] > 0 ? (v[size_t(i * 3 + 1)] > 0 ? 2 : 1) : 0);
   return tf::constant(y, tf::Shape{kRows});
 }
 
@@ -88,24 +89,41 @@ struct Recorder : tf::callbacks::Callback {
   std::shared_ptr<std::vector<std::string>> events = std::make_shared<std::vector<std::string>>();
   void on_train_begin(tf::Logs&) override { events->push_back("train_begin"); }
   void on_train_end(tf::Logs&) override { events->push_back("train_end"); }
-  void on_epoch_begin(int e, tf::Logs&) override { events->push_back("epoch_begin " + std::to_string(e)); }
-  void on_epoch_end(int e, tf::Logs&) override { events->push_back("epoch_end " + std::to_string(e)); }
-  void on_train_batch_begin(int64_t b, tf::Logs&) override { events->push_back("batch_begin " + std::to_string(b)); }
-  void on_train_batch_end(int64_t b, tf::Logs&) override { events->push_back("batch_end " + std::to_string(b)); }
+  void on_epoch_begin(int e, tf::Logs&) override {
+    events->push_back("epoch_begin " + std::to_string(e));
+  }
+  void on_epoch_end(int e, tf::Logs&) override {
+    events->push_back("epoch_end " + std::to_string(e));
+  }
+  void on_train_batch_begin(int64_t b, tf::Logs&) override {
+    events->push_back("batch_begin " + std::to_string(b));
+  }
+  void on_train_batch_end(int64_t b, tf::Logs&) override {
+    events->push_back("batch_end " + std::to_string(b));
+  }
   void on_test_begin(tf::Logs&) override { events->push_back("test_begin"); }
   void on_test_end(tf::Logs&) override { events->push_back("test_end"); }
-  void on_test_batch_begin(int64_t b, tf::Logs&) override { events->push_back("test_batch_begin " + std::to_string(b)); }
-  void on_test_batch_end(int64_t b, tf::Logs&) override { events->push_back("test_batch_end " + std::to_string(b)); }
+  void on_test_batch_begin(int64_t b, tf::Logs&) override {
+    events->push_back("test_batch_begin " + std::to_string(b));
+  }
+  void on_test_batch_end(int64_t b, tf::Logs&) override {
+    events->push_back("test_batch_end " + std::to_string(b));
+  }
   void on_predict_begin(tf::Logs&) override { events->push_back("predict_begin"); }
   void on_predict_end(tf::Logs&) override { events->push_back("predict_end"); }
-  void on_predict_batch_begin(int64_t b, tf::Logs&) override { events->push_back("predict_batch_begin " + std::to_string(b)); }
-  void on_predict_batch_end(int64_t b, tf::Logs&) override { events->push_back("predict_batch_end " + std::to_string(b)); }
+  void on_predict_batch_begin(int64_t b, tf::Logs&) override {
+    events->push_back("predict_batch_begin " + std::to_string(b));
+  }
+  void on_predict_batch_end(int64_t b, tf::Logs&) override {
+    events->push_back("predict_batch_end " + std::to_string(b));
+  }
 };
 
 // Sets logs[name] = values[epoch] at each epoch end, for the callbacks that monitor it.
 tf::callbacks::LambdaCallback scripted(const std::string& name, std::vector<double> values) {
-  return tf::callbacks::LambdaCallback(
-      {.on_epoch_end = [name, values](int epoch, tf::Logs& logs) { logs[name] = values.at(size_t(epoch)); }});
+  return tf::callbacks::LambdaCallback({.on_epoch_end = [name, values](int epoch, tf::Logs& logs) {
+    logs[name] = values.at(size_t(epoch));
+  }});
 }
 
 // std::cout's text while alive.
@@ -141,7 +159,8 @@ TEST_CASE("fit gives the hand-written GradientTape loop's weights bit for bit", 
     model.fit(x, y, {.batch_size = 8, .epochs = 3, .verbose = 0, .shuffle = true, .seed = 99});
     L::Sequential net = make_net();
     tf::optimizers::Adam opt({.learning_rate = 0.01});
-    hand_loop(net, opt, tf::data::Dataset::from_tensor_slices({x, y}).shuffle(kRows, 99).batch(8), 3);
+    hand_loop(
+        net, opt, tf::data::Dataset::from_tensor_slices({x, y}).shuffle(kRows, 99).batch(8), 3);
     CHECK(weights_of(model) == weights_of(net));
     // And a different seed gives different weights (the shuffle is really applied).
     tf::Model other = compiled_model();
@@ -162,7 +181,9 @@ TEST_CASE("fit: history keys, validation_split from the end, validation_data", "
   const tf::Tensor x = features(), y = labels(x);
   tf::Model model = compiled_model();
   tf::History h = model.fit(
-      x, y, {.batch_size = 8, .epochs = 2, .verbose = 0, .validation_split = 0.25, .shuffle = false});
+      x,
+      y,
+      {.batch_size = 8, .epochs = 2, .verbose = 0, .validation_split = 0.25, .shuffle = false});
   std::vector<std::string> keys;
   for (const auto& [k, v] : h.history) {
     keys.push_back(k);
@@ -176,24 +197,37 @@ TEST_CASE("fit: history keys, validation_split from the end, validation_data", "
   CHECK(r.at("accuracy") == h.history.at("val_accuracy").back());
   // ... and training saw only the first 15: the same as fitting on them alone.
   tf::Model first = compiled_model();
-  first.fit(rows(x, 0, 15), rows(y, 0, 15), {.batch_size = 8, .epochs = 2, .verbose = 0, .shuffle = false});
+  first.fit(rows(x, 0, 15),
+            rows(y, 0, 15),
+            {.batch_size = 8, .epochs = 2, .verbose = 0, .shuffle = false});
   CHECK(weights_of(first) == weights_of(model));
 
   tf::Model with_data = compiled_model();
-  tf::History hv = with_data.fit(rows(x, 0, 15), rows(y, 0, 15),
-                                 {.batch_size = 8, .epochs = 2, .verbose = 0,
-                                  .validation_data = {rows(x, 15, 20), rows(y, 15, 20)}, .shuffle = false});
+  tf::History hv = with_data.fit(rows(x, 0, 15),
+                                 rows(y, 0, 15),
+                                 {.batch_size = 8,
+                                  .epochs = 2,
+                                  .verbose = 0,
+                                  .validation_data = {rows(x, 15, 20), rows(y, 15, 20)},
+                                  .shuffle = false});
   CHECK(hv.history.at("val_loss") == h.history.at("val_loss"));
   CHECK(hv.history.at("accuracy") == h.history.at("accuracy"));
 
   tf::Model freq = compiled_model();
-  tf::History hf = freq.fit(x, y, {.batch_size = 8, .epochs = 4, .verbose = 0, .validation_split = 0.25,
-                                   .shuffle = false, .validation_freq = 2});
+  tf::History hf = freq.fit(x,
+                            y,
+                            {.batch_size = 8,
+                             .epochs = 4,
+                             .verbose = 0,
+                             .validation_split = 0.25,
+                             .shuffle = false,
+                             .validation_freq = 2});
   CHECK(hf.history.at("loss").size() == 4);
   CHECK(hf.history.at("val_loss").size() == 2);  // after epochs 2 and 4 only
 }
 
-TEST_CASE("evaluate: the batch losses weighted by batch size; predict is the model's output", "[model]") {
+TEST_CASE("evaluate: the batch losses weighted by batch size; predict is the model's output",
+          "[model]") {
   const tf::Tensor x = features(), y = labels(x);
   tf::Model model = compiled_model();
   auto r = model.evaluate(x, y, {.batch_size = 8, .verbose = 0});
@@ -237,7 +271,8 @@ TEST_CASE("train_on_batch is one step of the loop; test_on_batch the batch's los
   CHECK(t.at("accuracy") == double(acc.result().item<float>()));
 }
 
-TEST_CASE("class_weight and sample_weight scale each example's loss (Keras' reduction)", "[model]") {
+TEST_CASE("class_weight and sample_weight scale each example's loss (Keras' reduction)",
+          "[model]") {
   const tf::Tensor x = features(), y = labels(x);
   tf::Model model = compiled_model();
   tf::Model reference = compiled_model();
@@ -257,7 +292,9 @@ TEST_CASE("class_weight and sample_weight scale each example's loss (Keras' redu
   // In fit: weights change the result.
   tf::Model a = compiled_model(), b = compiled_model();
   a.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0, .shuffle = false});
-  b.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0, .shuffle = false, .class_weight = {{1, 3.0}}});
+  b.fit(x,
+        y,
+        {.batch_size = 8, .epochs = 1, .verbose = 0, .shuffle = false, .class_weight = {{1, 3.0}}});
   CHECK(weights_of(a) != weights_of(b));
 }
 
@@ -286,7 +323,8 @@ TEST_CASE("fit: steps_per_epoch, initial_epoch, a Dataset that runs out", "[mode
   }
   SECTION("initial_epoch") {
     tf::Model model = compiled_model();
-    tf::History h = model.fit(x, y, {.batch_size = 8, .epochs = 3, .verbose = 0, .initial_epoch = 2});
+    tf::History h =
+        model.fit(x, y, {.batch_size = 8, .epochs = 3, .verbose = 0, .initial_epoch = 2});
     CHECK(h.epoch == std::vector<int>{2});
     CHECK(model.optimizer().iterations() == 3);
   }
@@ -309,10 +347,12 @@ TEST_CASE("compile by name: optimizers, losses, metrics", "[model]") {
   CHECK(h.history.at("loss").back() < h.history.at("loss").front());  // SGD learns the sum
   CHECK(dynamic_cast<tf::optimizers::SGD*>(&model.optimizer()) != nullptr);
   // A named function metric, and a metric object.
-  tf::Model m2 = compiled_model(7, {tf::MetricSpec("zero", [](const tf::Tensor& t, const tf::Tensor&) {
-                                      return tf::zeros({t.shape()[0]});
-                                    }),
-                                    tf::metrics::SparseCategoricalAccuracy({.name = "acc_obj"})});
+  tf::Model m2 = compiled_model(7,
+                                {tf::MetricSpec("zero",
+                                                [](const tf::Tensor& t, const tf::Tensor&) {
+                                                  return tf::zeros({t.shape()[0]});
+                                                }),
+                                 tf::metrics::SparseCategoricalAccuracy({.name = "acc_obj"})});
   const tf::Tensor y = labels(x);
   auto r2 = m2.evaluate(x, y, {.verbose = 0});
   CHECK(r2.at("zero") == 0.0);
@@ -331,19 +371,23 @@ TEST_CASE("Model errors name what is wrong", "[model]") {
   CHECK_THROWS_WITH(model.fit(x, rows(y, 0, 19)), Catch::Contains("x sizes: 20 y sizes: 19"));
   CHECK_THROWS_WITH(model.compile({.loss = "mse", .metrics = {"acuracy"}}),
                     Catch::Contains("Unknown metric function: 'acuracy'"));
-  CHECK_THROWS_WITH(model.compile({.loss = "hinge"}), Catch::Contains("Unknown loss function: 'hinge'"));
+  CHECK_THROWS_WITH(model.compile({.loss = "hinge"}),
+                    Catch::Contains("Unknown loss function: 'hinge'"));
   CHECK_THROWS_WITH(model.compile({.optimizer = "adamax", .loss = "mse"}),
                     Catch::Contains("optimizer identifier: 'adamax'"));
   CHECK(model.metrics_names() == std::vector<std::string>{"loss", "accuracy"});  // unchanged
   CHECK_THROWS_WITH(model.fit(x, y, {.verbose = 0, .validation_split = 1.0}),
                     Catch::Contains("`validation_split` must be in [0, 1)"));
-  CHECK_THROWS_WITH(model.fit(rows(x, 0, 1), rows(y, 0, 1), {.verbose = 0, .validation_split = 0.5}),
-                    Catch::Contains("not sufficient to split"));
+  CHECK_THROWS_WITH(
+      model.fit(rows(x, 0, 1), rows(y, 0, 1), {.verbose = 0, .validation_split = 0.5}),
+      Catch::Contains("not sufficient to split"));
   CHECK_THROWS_WITH(model.fit(tf::data::Dataset::from_tensor_slices({x, y}).batch(4),
                               {.verbose = 0, .validation_split = 0.2}),
                     Catch::Contains("only supported for tensors"));
-  CHECK_THROWS_WITH(model.fit(x, y, {.batch_size = 0}), Catch::Contains("`batch_size` must be positive"));
-  CHECK_THROWS_WITH(model.fit(x, y, {.verbose = 3}), Catch::Contains("`verbose` must be 0, 1 or 2"));
+  CHECK_THROWS_WITH(model.fit(x, y, {.batch_size = 0}),
+                    Catch::Contains("`batch_size` must be positive"));
+  CHECK_THROWS_WITH(model.fit(x, y, {.verbose = 3}),
+                    Catch::Contains("`verbose` must be 0, 1 or 2"));
   CHECK_THROWS_WITH(model.fit(tf::data::Dataset::from_tensor_slices(x).batch(4), {.verbose = 0}),
                     Catch::Contains("(x, y) or (x, y, sample_weight)"));
   CHECK_THROWS_AS(tf::Model().compile({}), tf::FailedPreconditionError);
@@ -356,17 +400,32 @@ TEST_CASE("callbacks: Keras' hook order in fit, evaluate and predict", "[model][
   Recorder rec;
   std::vector<std::string> lambda_events;
   tf::callbacks::LambdaCallback lambda({
-      .on_epoch_end = [&](int e, tf::Logs& logs) {
-        lambda_events.push_back("epoch_end " + std::to_string(e) + " keys " + std::to_string(logs.size()));
-      },
-      .on_batch_end = [&](int64_t b, tf::Logs&) { lambda_events.push_back("batch_end " + std::to_string(b)); },
+      .on_epoch_end =
+          [&](int e, tf::Logs& logs) {
+            lambda_events.push_back("epoch_end " + std::to_string(e) + " keys " +
+                                    std::to_string(logs.size()));
+          },
+      .on_batch_end = [&](int64_t b,
+                          tf::Logs&) { lambda_events.push_back("batch_end " + std::to_string(b)); },
       .on_train_begin = [&](tf::Logs&) { lambda_events.push_back("train_begin"); },
   });
-  model.fit(x, y, {.batch_size = 2, .epochs = 2, .verbose = 0,
-                   .validation_data = {x, y}, .shuffle = false, .validation_batch_size = 4,
-                   .callbacks = {rec, lambda}});
-  const std::vector<std::string> epoch = {"batch_begin 0", "batch_end 0", "batch_begin 1", "batch_end 1",
-                                          "test_begin", "test_batch_begin 0", "test_batch_end 0", "test_end"};
+  model.fit(x,
+            y,
+            {.batch_size = 2,
+             .epochs = 2,
+             .verbose = 0,
+             .validation_data = {x, y},
+             .shuffle = false,
+             .validation_batch_size = 4,
+             .callbacks = {rec, lambda}});
+  const std::vector<std::string> epoch = {"batch_begin 0",
+                                          "batch_end 0",
+                                          "batch_begin 1",
+                                          "batch_end 1",
+                                          "test_begin",
+                                          "test_batch_begin 0",
+                                          "test_batch_end 0",
+                                          "test_end"};
   std::vector<std::string> expected{"train_begin"};
   for (int e = 0; e < 2; ++e) {
     expected.push_back("epoch_begin " + std::to_string(e));
@@ -375,16 +434,26 @@ TEST_CASE("callbacks: Keras' hook order in fit, evaluate and predict", "[model][
   }
   expected.push_back("train_end");
   CHECK(*rec.events == expected);
-  CHECK(lambda_events == std::vector<std::string>{"train_begin", "batch_end 0", "batch_end 1",
-                                                  "epoch_end 0 keys 4", "batch_end 0", "batch_end 1",
+  CHECK(lambda_events == std::vector<std::string>{"train_begin",
+                                                  "batch_end 0",
+                                                  "batch_end 1",
+                                                  "epoch_end 0 keys 4",
+                                                  "batch_end 0",
+                                                  "batch_end 1",
                                                   "epoch_end 1 keys 4"});
   rec.events->clear();
   model.evaluate(x, y, {.batch_size = 4, .verbose = 0, .callbacks = {rec}});
   model.predict(x, {.batch_size = 2, .callbacks = {rec}});
-  CHECK(*rec.events == std::vector<std::string>{"test_begin", "test_batch_begin 0", "test_batch_end 0",
-                                                "test_end", "predict_begin", "predict_batch_begin 0",
-                                                "predict_batch_end 0", "predict_batch_begin 1",
-                                                "predict_batch_end 1", "predict_end"});
+  CHECK(*rec.events == std::vector<std::string>{"test_begin",
+                                                "test_batch_begin 0",
+                                                "test_batch_end 0",
+                                                "test_end",
+                                                "predict_begin",
+                                                "predict_batch_begin 0",
+                                                "predict_batch_end 0",
+                                                "predict_batch_begin 1",
+                                                "predict_batch_end 1",
+                                                "predict_end"});
 }
 
 TEST_CASE("TerminateOnNaN stops after the batch whose loss is NaN", "[model][callbacks]") {
@@ -394,8 +463,13 @@ TEST_CASE("TerminateOnNaN stops after the batch whose loss is NaN", "[model][cal
   x = tf::constant(xv, tf::Shape{kRows, 3});
   tf::Model model = compiled_model();
   CoutCapture out;
-  tf::History h = model.fit(x, y, {.batch_size = 8, .epochs = 3, .verbose = 0, .shuffle = false,
-                                   .callbacks = {tf::callbacks::TerminateOnNaN()}});
+  tf::History h = model.fit(x,
+                            y,
+                            {.batch_size = 8,
+                             .epochs = 3,
+                             .verbose = 0,
+                             .shuffle = false,
+                             .callbacks = {tf::callbacks::TerminateOnNaN()}});
   CHECK(model.optimizer().iterations() == 1);
   CHECK(h.epoch == std::vector<int>{0});
   CHECK_THAT(out.text(), Catch::Contains("Batch 0: Invalid loss, terminating training"));
@@ -408,11 +482,15 @@ TEST_CASE("EarlyStopping: patience, min_delta, mode, restore_best_weights", "[mo
     std::vector<std::vector<std::vector<float>>> per_epoch;
     tf::callbacks::LambdaCallback snapshot(
         {.on_epoch_end = [&](int, tf::Logs&) { per_epoch.push_back(weights_of(model)); }});
-    tf::callbacks::EarlyStopping es({.monitor = "score", .patience = 1, .mode = "min",
-                                     .restore_best_weights = true});
-    tf::History h = model.fit(x, y, {.batch_size = 8, .epochs = 10, .verbose = 0,
-                                     .callbacks = {scripted("score", {3, 1, 2, 0, 0, 0, 0, 0, 0, 0}),
-                                                   snapshot, es}});
+    tf::callbacks::EarlyStopping es(
+        {.monitor = "score", .patience = 1, .mode = "min", .restore_best_weights = true});
+    tf::History h =
+        model.fit(x,
+                  y,
+                  {.batch_size = 8,
+                   .epochs = 10,
+                   .verbose = 0,
+                   .callbacks = {scripted("score", {3, 1, 2, 0, 0, 0, 0, 0, 0, 0}), snapshot, es}});
     CHECK(h.epoch.size() == 3);
     CHECK(es.stopped_epoch() == 2);
     CHECK(es.best_epoch() == 1);
@@ -423,32 +501,47 @@ TEST_CASE("EarlyStopping: patience, min_delta, mode, restore_best_weights", "[mo
   }
   SECTION("max mode with min_delta: a gain of 0.05 < 0.1 is no improvement") {
     tf::Model model = compiled_model();
-    tf::callbacks::EarlyStopping es({.monitor = "score", .min_delta = 0.1, .patience = 1, .mode = "max"});
-    tf::History h = model.fit(x, y, {.batch_size = 8, .epochs = 5, .verbose = 0,
-                                     .callbacks = {scripted("score", {1, 1.05, 2, 3, 4}), es}});
+    tf::callbacks::EarlyStopping es(
+        {.monitor = "score", .min_delta = 0.1, .patience = 1, .mode = "max"});
+    tf::History h = model.fit(x,
+                              y,
+                              {.batch_size = 8,
+                               .epochs = 5,
+                               .verbose = 0,
+                               .callbacks = {scripted("score", {1, 1.05, 2, 3, 4}), es}});
     CHECK(es.stopped_epoch() == 1);
     CHECK(h.epoch.size() == 2);
   }
   SECTION("auto mode maximises accuracy; patience 2 on a constant value") {
     tf::Model model = compiled_model();
     tf::callbacks::EarlyStopping es({.monitor = "val_accuracy", .patience = 2});
-    tf::History h = model.fit(x, y, {.batch_size = 8, .epochs = 6, .verbose = 0,
-                                     .callbacks = {scripted("val_accuracy", {0.5, 0.6, 0.6, 0.6, 0.9, 1}), es}});
+    tf::History h =
+        model.fit(x,
+                  y,
+                  {.batch_size = 8,
+                   .epochs = 6,
+                   .verbose = 0,
+                   .callbacks = {scripted("val_accuracy", {0.5, 0.6, 0.6, 0.6, 0.9, 1}), es}});
     CHECK(es.stopped_epoch() == 3);
     CHECK(es.best() == 0.6);
   }
 }
 
-TEST_CASE("LearningRateScheduler and ReduceLROnPlateau set the rate and log it as lr", "[model][callbacks]") {
+TEST_CASE("LearningRateScheduler and ReduceLROnPlateau set the rate and log it as lr",
+          "[model][callbacks]") {
   const tf::Tensor x = features(), y = labels(x);
   SECTION("scheduler") {
     tf::Model model(make_net());
     model.compile({.optimizer = tf::optimizers::SGD({.learning_rate = 1.0}),
                    .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true})});
-    tf::History h = model.fit(
-        x, y, {.batch_size = 8, .epochs = 3, .verbose = 0,
-               .callbacks = {tf::callbacks::LearningRateScheduler(
-                   [](int epoch, double lr) { return epoch == 0 ? 0.1 : lr / 2; })}});
+    tf::History h =
+        model.fit(x,
+                  y,
+                  {.batch_size = 8,
+                   .epochs = 3,
+                   .verbose = 0,
+                   .callbacks = {tf::callbacks::LearningRateScheduler(
+                       [](int epoch, double lr) { return epoch == 0 ? 0.1 : lr / 2; })}});
     CHECK(h.history.at("lr") == std::vector<double>{0.1, 0.05, 0.025});
     CHECK(model.optimizer().learning_rate() == 0.025);
   }
@@ -457,10 +550,14 @@ TEST_CASE("LearningRateScheduler and ReduceLROnPlateau set the rate and log it a
     model.compile({.optimizer = tf::optimizers::SGD({.learning_rate = 0.1}),
                    .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true})});
     tf::History h = model.fit(
-        x, y, {.batch_size = 8, .epochs = 6, .verbose = 0,
-               .callbacks = {scripted("score", {1, 1, 1, 1, 0.5, 0.5}),
-                             tf::callbacks::ReduceLROnPlateau(
-                                 {.monitor = "score", .factor = 0.5, .patience = 2, .cooldown = 1})}});
+        x,
+        y,
+        {.batch_size = 8,
+         .epochs = 6,
+         .verbose = 0,
+         .callbacks = {scripted("score", {1, 1, 1, 1, 0.5, 0.5}),
+                       tf::callbacks::ReduceLROnPlateau(
+                           {.monitor = "score", .factor = 0.5, .patience = 2, .cooldown = 1})}});
     // Epoch 2 is the second without improvement: halved; epoch 3 cools down; epoch 4 improves;
     // epoch 5: one epoch without improvement, under patience.
     CHECK(h.history.at("lr") == std::vector<double>{0.1, 0.1, 0.1, 0.05, 0.05, 0.05});
@@ -472,8 +569,12 @@ TEST_CASE("CSVLogger writes a header and one row per epoch", "[model][callbacks]
   const tf::Tensor x = features(), y = labels(x);
   test::TempDir dir("csv");
   tf::Model model = compiled_model();
-  tf::History h = model.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0,
-                                   .callbacks = {tf::callbacks::CSVLogger(dir.file("log.csv"))}});
+  tf::History h = model.fit(x,
+                            y,
+                            {.batch_size = 8,
+                             .epochs = 2,
+                             .verbose = 0,
+                             .callbacks = {tf::callbacks::CSVLogger(dir.file("log.csv"))}});
   std::ifstream in(dir.file("log.csv"));
   std::string header, row;
   std::getline(in, header);
@@ -491,8 +592,12 @@ TEST_CASE("CSVLogger writes a header and one row per epoch", "[model][callbacks]
   }
   CHECK(!std::getline(in, row));
   // append = true adds rows without a second header.
-  model.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0,
-                   .callbacks = {tf::callbacks::CSVLogger(dir.file("log.csv"), ",", true)}});
+  model.fit(x,
+            y,
+            {.batch_size = 8,
+             .epochs = 1,
+             .verbose = 0,
+             .callbacks = {tf::callbacks::CSVLogger(dir.file("log.csv"), ",", true)}});
   std::ifstream again(dir.file("log.csv"));
   int lines = 0, headers = 0;
   for (std::string l; std::getline(again, l); ++lines) headers += l.starts_with("epoch") ? 1 : 0;
@@ -500,7 +605,8 @@ TEST_CASE("CSVLogger writes a header and one row per epoch", "[model][callbacks]
   CHECK(headers == 1);
 }
 
-TEST_CASE("ModelCheckpoint: save_best_only by the monitored value; files restore", "[model][callbacks]") {
+TEST_CASE("ModelCheckpoint: save_best_only by the monitored value; files restore",
+          "[model][callbacks]") {
   const tf::Tensor x = features(), y = labels(x);
   test::TempDir dir("model_ckpt");
   tf::Model model = compiled_model();
@@ -508,9 +614,15 @@ TEST_CASE("ModelCheckpoint: save_best_only by the monitored value; files restore
   tf::callbacks::LambdaCallback snapshot(
       {.on_epoch_end = [&](int, tf::Logs&) { per_epoch.push_back(weights_of(model)); }});
   tf::callbacks::ModelCheckpoint ckpt({.filepath = dir.file("best-{epoch:02d}-{score:.1f}"),
-                                       .monitor = "score", .save_best_only = true, .mode = "min"});
-  model.fit(x, y, {.batch_size = 8, .epochs = 3, .verbose = 0,
-                   .callbacks = {scripted("score", {3, 1, 2}), snapshot, ckpt}});
+                                       .monitor = "score",
+                                       .save_best_only = true,
+                                       .mode = "min"});
+  model.fit(x,
+            y,
+            {.batch_size = 8,
+             .epochs = 3,
+             .verbose = 0,
+             .callbacks = {scripted("score", {3, 1, 2}), snapshot, ckpt}});
   namespace fs = std::filesystem;
   CHECK(fs::exists(dir.file("best-01-3.0.safetensors")));
   CHECK(fs::exists(dir.file("best-02-1.0.safetensors")));
@@ -524,28 +636,38 @@ TEST_CASE("ModelCheckpoint: save_best_only by the monitored value; files restore
   CHECK(weights_of(fresh) == per_epoch[1]);
   CHECK(fresh.optimizer().iterations() == 6);
 
-  tf::callbacks::ModelCheckpoint weights_only({.filepath = dir.file("w"), .save_weights_only = true});
+  tf::callbacks::ModelCheckpoint weights_only(
+      {.filepath = dir.file("w"), .save_weights_only = true});
   model.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 0, .callbacks = {weights_only}});
   tf::Model other = compiled_model(12);
   tf::train::Checkpoint({}, {{"model", other}}).restore(dir.file("w"));
   CHECK(weights_of(other) == weights_of(model));
-  CHECK_THROWS_WITH(model.fit(x, y, {.verbose = 0, .callbacks = {tf::callbacks::ModelCheckpoint(
-                                                      {.filepath = dir.file("{nope}")})}}),
-                    Catch::Contains("no value named 'nope'"));
+  CHECK_THROWS_WITH(
+      model.fit(x,
+                y,
+                {.verbose = 0,
+                 .callbacks = {tf::callbacks::ModelCheckpoint({.filepath = dir.file("{nope}")})}}),
+      Catch::Contains("no value named 'nope'"));
 }
 
 TEST_CASE("TensorBoard writes epoch scalars for training and validation", "[model][callbacks]") {
   const tf::Tensor x = features(), y = labels(x);
   test::TempDir dir("model_tb", /*create=*/false);
   tf::Model model = compiled_model();
-  tf::History h = model.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0, .validation_split = 0.25,
-                                   .callbacks = {tf::callbacks::TensorBoard(
-                                       {.log_dir = dir.str(), .histogram_freq = 1, .update_freq = 1})}});
+  tf::History h = model.fit(x,
+                            y,
+                            {.batch_size = 8,
+                             .epochs = 2,
+                             .verbose = 0,
+                             .validation_split = 0.25,
+                             .callbacks = {tf::callbacks::TensorBoard(
+                                 {.log_dir = dir.str(), .histogram_freq = 1, .update_freq = 1})}});
   auto read = [](const std::string& sub) {
     std::map<std::string, std::vector<std::pair<int64_t, float>>> out;
     for (const auto& f : std::filesystem::directory_iterator(sub)) {
       std::ifstream in(f.path(), std::ios::binary);
-      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::string bytes((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
       for (const std::string& r : test::events::read_records(bytes)) {
         auto e = test::events::decode_event(r);
         if (e.tag.empty()) continue;
@@ -582,17 +704,19 @@ TEST_CASE("verbose 1 and 2 print Keras' progress lines", "[model][callbacks]") {
     CoutCapture out;
     model.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 2, .validation_split = 0.25});
     const std::string t = out.text();
-    CHECK_THAT(t, Catch::Contains("Epoch 1/2\n2/2 - ") && Catch::Contains("Epoch 2/2\n") &&
-                      Catch::Contains(" - loss: ") && Catch::Contains(" - accuracy: ") &&
-                      Catch::Contains(" - val_loss: ") && Catch::Contains("/step\n"));
+    CHECK_THAT(t,
+               Catch::Contains("Epoch 1/2\n2/2 - ") && Catch::Contains("Epoch 2/2\n") &&
+                   Catch::Contains(" - loss: ") && Catch::Contains(" - accuracy: ") &&
+                   Catch::Contains(" - val_loss: ") && Catch::Contains("/step\n"));
     CHECK(t.find(" - loss: ") < t.find(" - accuracy: "));  // Keras' column order
   }
   {
     CoutCapture out;
     model.fit(x, y, {.batch_size = 8, .epochs = 1, .verbose = 1});
-    CHECK_THAT(out.text(), Catch::Contains("Epoch 1/1\n") &&
-                               Catch::Contains("3/3 [==============================] - ") &&
-                               Catch::Contains(" - loss: "));
+    CHECK_THAT(out.text(),
+               Catch::Contains("Epoch 1/1\n") &&
+                   Catch::Contains("3/3 [==============================] - ") &&
+                   Catch::Contains(" - loss: "));
   }
   {
     CoutCapture out;
@@ -633,7 +757,9 @@ namespace {
 class TwoTowers final : public L::Layer::Impl {
  public:
   TwoTowers() : Impl("two_towers"), a_(3), b_(3) {}
-  tf::Tensor call(const tf::Tensor& x, bool training) override { return a_(x, training) + b_(x, training); }
+  tf::Tensor call(const tf::Tensor& x, bool training) override {
+    return a_(x, training) + b_(x, training);
+  }
   std::vector<L::Layer> sublayers() const override { return {a_, b_}; }
 
  private:
@@ -641,20 +767,24 @@ class TwoTowers final : public L::Layer::Impl {
 };
 }  // namespace
 
-TEST_CASE("a user-defined model trains with fit and lists its layers in summary", "[model][summary]") {
+TEST_CASE("a user-defined model trains with fit and lists its layers in summary",
+          "[model][summary]") {
   const tf::Tensor x = features(), y = labels(x);
   L::clear_session();
   tf::Model model{L::Layer(std::make_shared<TwoTowers>())};
-  model.compile({.optimizer = "adam", .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true}),
+  model.compile({.optimizer = "adam",
+                 .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true}),
                  .metrics = {"accuracy"}});
   tf::History h = model.fit(x, y, {.batch_size = 4, .epochs = 3, .verbose = 0, .seed = 1});
   CHECK(h.history.at("loss").size() == 3);
   CHECK(model.trainable_variables().size() == 4);
   std::ostringstream out;
   model.summary(out);
-  CHECK_THAT(out.str(), Catch::Contains("Model: \"two_towers\"") &&
-                            Catch::Contains(" dense (Dense)               multiple                  12        ") &&
-                            Catch::Contains("Total params: 24\n"));
+  CHECK_THAT(
+      out.str(),
+      Catch::Contains("Model: \"two_towers\"") &&
+          Catch::Contains(" dense (Dense)               multiple                  12        ") &&
+          Catch::Contains("Total params: 24\n"));
   CHECK(model.layers()[1].class_name() == "Dense");
   CHECK(L::Layer(std::make_shared<TwoTowers>()).class_name() == "TwoTowers");
 }
