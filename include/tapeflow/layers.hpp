@@ -42,6 +42,9 @@ class TAPEFLOW_API Layer {
     virtual Shape compute_output_shape(const Shape& input_shape) const;
     /// Layers nested in this one, whose variables follow its own.
     virtual std::vector<Layer> sublayers() const;
+    /// The layer's type as Keras names it ("Dense"), shown by Model::summary(). The default is
+    /// the C++ class name of the Impl without its namespaces and a trailing "Impl".
+    virtual std::string class_name() const;
 
     const std::string& name() const { return name_; }
     bool built() const { return built_; }
@@ -78,6 +81,8 @@ class TAPEFLOW_API Layer {
   /// All variables: trainable first, then non-trainable (as Keras' `weights`).
   std::vector<Variable> variables() const;
   std::string name() const;
+  /// The layer's type ("Dense", "Sequential", or a custom Impl's class_name()).
+  std::string class_name() const;
   bool built() const;
   bool defined() const { return impl_ != nullptr; }
   const std::shared_ptr<Impl>& impl() const { return impl_; }

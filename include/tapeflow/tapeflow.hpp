@@ -4,6 +4,7 @@
 //   #include <tapeflow/tapeflow.hpp>
 //   namespace tf = tapeflow;
 
+#include "tapeflow/callbacks.hpp"
 #include "tapeflow/checkpoint.hpp"
 #include "tapeflow/data.hpp"
 #include "tapeflow/datasets.hpp"
@@ -14,6 +15,7 @@
 #include "tapeflow/layers.hpp"
 #include "tapeflow/losses.hpp"
 #include "tapeflow/metrics.hpp"
+#include "tapeflow/model.hpp"
 #include "tapeflow/ops.hpp"
 #include "tapeflow/optimizers.hpp"
 #include "tapeflow/shape.hpp"

@@ -3,8 +3,12 @@
 // gradients, devices and tapes need nothing here.
 #include "tapeflow/layers.hpp"
 
+#include <cxxabi.h>
+
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <typeinfo>
 #include <mutex>
 #include <unordered_map>
 #include <unordered_set>
@@ -134,6 +138,17 @@ Shape Layer::Impl::compute_output_shape(const Shape&) const {
 }
 std::vector<Layer> Layer::Impl::sublayers() const { return {}; }
 
+std::string Layer::Impl::class_name() const {
+  const char* mangled = typeid(*this).name();
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : mangled;
+  std::free(demangled);
+  if (size_t colon = name.rfind("::"); colon != std::string::npos) name = name.substr(colon + 2);
+  if (name.size() > 4 && name.ends_with("Impl")) name.resize(name.size() - 4);
+  return name;
+}
+
 Variable Layer::Impl::add_weight(const std::string& name,
                                  const Tensor& initial_value,
                                  bool trainable) {
@@ -200,6 +215,7 @@ std::vector<Variable> Layer::variables() const {
 }
 
 std::string Layer::name() const { return checked_impl().name(); }
+std::string Layer::class_name() const { return checked_impl().class_name(); }
 bool Layer::built() const { return checked_impl().built(); }
 
 // ---- Dense --------------------------------------------------------------------------------------
@@ -207,6 +223,7 @@ bool Layer::built() const { return checked_impl().built(); }
 namespace {
 class DenseImpl final : public Layer::Impl {
  public:
+  std::string class_name() const override { return "Dense"; }
   explicit DenseImpl(DenseOptions o)
       : Impl(o.name.empty() ? unique_layer_name("dense") : o.name),
         units_(o.units),
@@ -268,6 +285,7 @@ Variable Dense::bias() const { return static_cast<DenseImpl&>(checked_impl()).bi
 namespace {
 class Conv2DImpl final : public Layer::Impl {
  public:
+  std::string class_name() const override { return "Conv2D"; }
   explicit Conv2DImpl(Conv2DOptions o)
       : Impl(o.name.empty() ? unique_layer_name("conv2d") : o.name),
         filters_(o.filters),
@@ -337,6 +355,7 @@ Variable Conv2D::bias() const { return static_cast<Conv2DImpl&>(checked_impl()).
 namespace {
 class Pool2DImpl final : public Layer::Impl {
  public:
+  std::string class_name() const override { return max_ ? "MaxPooling2D" : "AveragePooling2D"; }
   Pool2DImpl(Pool2DOptions o, bool max)
       : Impl(!o.name.empty() ? o.name
                              : unique_layer_name(max ? "max_pooling2d" : "average_pooling2d")),
@@ -381,6 +400,7 @@ AveragePooling2D::AveragePooling2D(Pool2DOptions options)
 namespace {
 class FlattenImpl final : public Layer::Impl {
  public:
+  std::string class_name() const override { return "Flatten"; }
   explicit FlattenImpl(std::string name)
       : Impl(name.empty() ? unique_layer_name("flatten") : std::move(name)) {}
 
@@ -398,6 +418,7 @@ class FlattenImpl final : public Layer::Impl {
 
 class DropoutImpl final : public Layer::Impl {
  public:
+  std::string class_name() const override { return "Dropout"; }
   explicit DropoutImpl(DropoutOptions o)
       : Impl(o.name.empty() ? unique_layer_name("dropout") : o.name), rate_(o.rate), seed_(o.seed) {
     if (!(rate_ >= 0.0 && rate_ < 1.0))
@@ -434,6 +455,7 @@ Dropout::Dropout(double rate) : Dropout(DropoutOptions{.rate = rate, .seed = {},
 namespace {
 class BatchNormImpl final : public Layer::Impl {
  public:
+  std::string class_name() const override { return "BatchNormalization"; }
   explicit BatchNormImpl(BatchNormalizationOptions o)
       : Impl(o.name.empty() ? unique_layer_name("batch_normalization") : o.name),
         momentum_(o.momentum),
@@ -510,6 +532,7 @@ Variable BatchNormalization::moving_variance() const {
 namespace {
 class SequentialImpl final : public Layer::Impl {
  public:
+  std::string class_name() const override { return "Sequential"; }
   SequentialImpl(std::vector<Layer> layers, std::string name)
       : Impl(name.empty() ? unique_layer_name("sequential") : std::move(name)) {
     for (Layer& l : layers) add(std::move(l));
