@@ -324,6 +324,39 @@ std::vector<tf::Tensor> shape_op(const tf::Tensor& x, const tf::Tensor& y, Bytes
   }
 }
 
+// ---- einsum, nn, image, random (issue #11 §3) ----------------------------------------------
+std::vector<tf::Tensor> nn_ext_op(const tf::Tensor& x, const tf::Tensor& y, Bytes& in) {
+  static const char* kEquations[] = {"ij,jk->ik", "bij,bjk->bik", "ii->i", "ii", "...ij,...jk",
+                                     "i...->i",   "ij->ji",       "i,i->", "ij,jk,kl->il", "iij->",
+                                     "ij->k",     "i..j",         "a,b",   "->",           "...,...->...",
+                                     "ij->i->j"};
+  const char* eq = kEquations[in.u8() % 16];
+  switch (in.u8() % 16) {
+    case 0: return {tf::einsum(eq, {x})};
+    case 1: return {tf::einsum(eq, {x, y})};
+    case 2: return {tf::einsum(eq, {x, y, x})};
+    case 3: return {tf::nn::conv2d(x, y, ints(in), in.padding(), ints(in))};
+    case 4: return {tf::nn::conv1d(x, y, ints(in), in.padding(), ints(in))};
+    case 5: {
+      const tf::Shape out(in.dims());
+      std::vector<int> s = ints(in);
+      return {tf::nn::conv2d_transpose(x, y, out, s, in.padding(), ints(in))};
+    }
+    case 6: return {tf::nn::depthwise_conv2d(x, y, ints(in), in.padding(), ints(in))};
+    case 7: return {tf::nn::embedding_lookup(x, y)};
+    case 8: return {tf::nn::batch_normalization(x, y, y, in.flag() ? std::optional<tf::Tensor>(x) : std::nullopt,
+                                                in.flag() ? std::optional<tf::Tensor>(y) : std::nullopt,
+                                                in.value())};
+    case 9: return {tf::image::resize(x, in.dims(), in.flag() ? "bilinear" : "nearest")};
+    case 10: return {in.flag() ? tf::image::flip_left_right(x) : tf::image::flip_up_down(x)};
+    case 11: return {in.flag() ? tf::image::random_flip_left_right(x, in.u8()) : tf::image::random_flip_up_down(x)};
+    case 12: return {tf::image::random_crop(x, in.dims(), in.u8())};
+    case 13: return {tf::image::per_image_standardization(x)};
+    case 14: return {tf::random::categorical(x, in.dim(), in.u8(), in.flag() ? tf::int64 : in.dtype())};
+    default: return {tf::random::shuffle(x, in.u8())};
+  }
+}
+
 void keep(Pool& pool, const tf::Tensor& t, Bytes& in) {
   if (!t.defined() || t.num_elements() > kMaxPooled) return;
   if (pool.size() < kPool)
@@ -340,7 +373,7 @@ void run(Bytes& in) {
   tape.watch(pool.back());
   for (int step = 0; step < kMaxSteps && !in.empty(); ++step) {
     try {
-      switch (in.u8() % 6) {
+      switch (in.u8() % 7) {
         case 0: {
           tf::Tensor t = make(in);
           if (in.flag()) tape.watch(t);
@@ -354,6 +387,11 @@ void run(Bytes& in) {
           break;
         }
         case 3: keep(pool, reduce(pick(pool, in), in), in); break;
+        case 5: {
+          const tf::Tensor& x = pick(pool, in);
+          for (const tf::Tensor& t : nn_ext_op(x, pick(pool, in), in)) keep(pool, t, in);
+          break;
+        }
         case 4: {
           const tf::Tensor& x = pick(pool, in);
           for (const tf::Tensor& t : shape_op(x, pick(pool, in), in)) keep(pool, t, in);
