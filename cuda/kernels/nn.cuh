@@ -59,7 +59,7 @@ struct Im2Col {
     const int64_t row = t / row_len, q = t - row * row_len;
     const int64_t ky = q / (a.kw * a.c), r2 = q - ky * (a.kw * a.c), kx = r2 / a.c, c = r2 - kx * a.c;
     const int64_t n = row / (a.oh * a.ow), p = row - n * (a.oh * a.ow), oy = p / a.ow, ox = p - oy * a.ow;
-    const int64_t iy = oy * a.sh - a.pad_top + ky, ix = ox * a.sw - a.pad_left + kx;
+    const int64_t iy = oy * a.sh - a.pad_top + ky * a.dh, ix = ox * a.sw - a.pad_left + kx * a.dw;
     const bool inside = iy >= 0 && iy < a.h && ix >= 0 && ix < a.w;
     col[t] = inside ? x[((n * a.h + iy) * a.w + ix) * a.c + c] : T(0);
   }
@@ -84,6 +84,7 @@ struct Col2Im {
   T* x;
   Conv2DAttrs a;
   TF_HD void operator()(int64_t t) const {
+    if (a.dh != 1 || a.dw != 1) return dilated(t);
     const auto [n, iy, ix, c, cy, cx] = image_cell(t, a);
     const int64_t row_len = a.kh * a.kw * a.c;
     T s = T(0);
@@ -91,6 +92,25 @@ struct Col2Im {
       const int64_t ky = iy - (oy * a.sh - a.pad_top);
       for (int64_t ox = cx.lo; ox <= cx.hi; ++ox) {
         const int64_t kx = ix - (ox * a.sw - a.pad_left);
+        s += col[((n * a.oh + oy) * a.ow + ox) * row_len + (ky * a.kw + kx) * a.c + c];
+      }
+    }
+    x[t] = s;
+  }
+  /// Dilated windows: tap ky covers row iy from window oy = (iy + pad_top − ky·dh) / sh when
+  /// that divides; taps in descending order visit the windows in ascending (CPU) order.
+  TF_HD void dilated(int64_t t) const {
+    const int64_t c = t % a.c, pix = t / a.c, ix = pix % a.w, r = pix / a.w, iy = r % a.h, n = r / a.h;
+    const int64_t row_len = a.kh * a.kw * a.c;
+    T s = T(0);
+    for (int64_t ky = a.kh - 1; ky >= 0; --ky) {
+      const int64_t ty = iy + a.pad_top - ky * a.dh;
+      if (ty < 0 || ty % a.sh != 0 || ty / a.sh >= a.oh) continue;
+      const int64_t oy = ty / a.sh;
+      for (int64_t kx = a.kw - 1; kx >= 0; --kx) {
+        const int64_t tx = ix + a.pad_left - kx * a.dw;
+        if (tx < 0 || tx % a.sw != 0 || tx / a.sw >= a.ow) continue;
+        const int64_t ox = tx / a.sw;
         s += col[((n * a.oh + oy) * a.ow + ox) * row_len + (ky * a.kw + kx) * a.c + c];
       }
     }

@@ -684,10 +684,11 @@ void test_creation() {
 
 // ---- sliding windows ---------------------------------------------------------------------------------
 
-kern::Conv2DAttrs geometry(const Shape& x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, bool same_pad) {
-  kern::Conv2DAttrs a{x[0], x[1], x[2], x[3], kh, kw, 0, 0, sh, sw, 0, 0};
-  const auto rows = tapeflow::detail::window_axis(a.h, a.kh, a.sh, same_pad);
-  const auto cols = tapeflow::detail::window_axis(a.w, a.kw, a.sw, same_pad);
+kern::Conv2DAttrs geometry(const Shape& x, int64_t kh, int64_t kw, int64_t sh, int64_t sw, bool same_pad,
+                           int64_t dh = 1, int64_t dw = 1) {
+  kern::Conv2DAttrs a{x[0], x[1], x[2], x[3], kh, kw, 0, 0, sh, sw, 0, 0, dh, dw};
+  const auto rows = tapeflow::detail::window_axis(a.h, a.kh, a.sh, same_pad, dh);
+  const auto cols = tapeflow::detail::window_axis(a.w, a.kw, a.sw, same_pad, dw);
   a.oh = rows.out;
   a.pad_top = rows.pad_before;
   a.ow = cols.out;
@@ -701,17 +702,20 @@ void test_windows() {
     Shape x;
     int64_t kh, kw, sh, sw;
     bool same;
+    int64_t dh = 1, dw = 1;  // dilations (conv2d only: the pools below skip dilated cases)
   };
   const std::vector<Case> cases = {{{2, 5, 6, 3}, 3, 2, 2, 1, true},  {{2, 5, 6, 3}, 3, 2, 2, 1, false},
                                    {{1, 7, 7, 2}, 3, 3, 1, 1, true},  {{2, 6, 5, 1}, 2, 2, 2, 2, false},
-                                   {{1, 4, 9, 2}, 4, 5, 3, 2, true},  {{1, 3, 3, 2}, 1, 1, 2, 2, true}};
+                                   {{1, 4, 9, 2}, 4, 5, 3, 2, true},  {{1, 3, 3, 2}, 1, 1, 2, 2, true},
+                                   {{2, 7, 8, 2}, 3, 2, 1, 2, true, 2, 3}, {{1, 9, 7, 3}, 2, 3, 2, 1, false, 3, 2}};
   for (const auto& c : cases) {
-    const kern::Conv2DAttrs a = geometry(c.x, c.kh, c.kw, c.sh, c.sw, c.same);
+    const kern::Conv2DAttrs a = geometry(c.x, c.kh, c.kw, c.sh, c.sw, c.same, c.dh, c.dw);
     const std::string pad = c.same ? "SAME" : "VALID";
     const std::string what = c.x.to_string() + " k" + std::to_string(c.kh) + "x" + std::to_string(c.kw) + " s" +
                              std::to_string(c.sh) + "x" + std::to_string(c.sw) + " " + pad;
     const std::vector<int> strides = {1, int(c.sh), int(c.sw), 1};
     const std::vector<int> ksize = {1, int(c.kh), int(c.kw), 1};
+    const std::vector<int> dilations = {int(c.dh), int(c.dw)};
     const Shape pooled{a.n, a.oh, a.ow, a.c};
     const int64_t row = a.kh * a.kw * a.c, rows = a.n * a.oh * a.ow;
     // ---- im2col / col2im against conv2d and its input gradient (float64)
@@ -721,7 +725,7 @@ void test_windows() {
       tf::Tensor x = rand_tensor(DType::float64, c.x), f = rand_tensor(DType::float64, {a.kh, a.kw, a.c, O});
       Buf bx = from(x), bf = from(f);
       Buf cols = run([&](auto& k) { kern::im2col(k, ex); }, {&bx}, DType::float64, Shape{rows, row}, &a);
-      tf::Tensor conv = tf::nn::conv2d(x, f, strides, pad);
+      tf::Tensor conv = tf::nn::conv2d(x, f, strides, pad, dilations);
       Buf out(DType::float64, conv.shape());
       for (int64_t r = 0; r < rows; ++r)
         for (int64_t o = 0; o < O; ++o) {
@@ -743,7 +747,7 @@ void test_windows() {
       tf::Tensor dy = rand_tensor(DType::float64, conv.shape());
       tf::GradientTape tape;
       tape.watch(x);
-      tf::Tensor g = tape.gradient(tf::nn::conv2d(x, f, strides, pad), x, dy);
+      tf::Tensor g = tape.gradient(tf::nn::conv2d(x, f, strides, pad, dilations), x, dy);
       Buf bdy = from(dy);
       Buf dcols(DType::float64, Shape{rows, row});
       for (int64_t rr = 0; rr < rows; ++rr)
@@ -756,6 +760,7 @@ void test_windows() {
       same(dx, g, 1e-12, "conv2d input gradient via col2im " + what);
     }
     // ---- pools (values with many ties: the first maximum must win)
+    if (c.dh != 1 || c.dw != 1) continue;  // the pools have no dilations
     begin("pools");
     for (DType dt : kFloat) {
       tf::Tensor x = tf::floor(rand_tensor(dt, c.x) * 2.0) / 2.0;  // steps of 0.5: many ties

@@ -214,9 +214,10 @@ TAPEFLOW_API Tensor softmax_cross_entropy_with_logits(const Tensor& labels, cons
 /// Element-wise, numerically stable: max(x,0) - x*z + log(1 + exp(-|x|)).
 TAPEFLOW_API Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
 /// 2-D convolution of NHWC input [N, H, W, C] with HWIO filters [KH, KW, C, O]; strides 1, 2 or
-/// 4 ints ([1, sh, sw, 1]); padding "SAME" or "VALID" (TF's sizes). float32/64; differentiable.
+/// 4 ints ([1, sh, sw, 1]); padding "SAME" or "VALID" (TF's sizes); dilations as strides (k-1
+/// skipped cells between filter taps). float32/64; differentiable.
 TAPEFLOW_API Tensor conv2d(const Tensor& input, const Tensor& filters, std::vector<int> strides,
-                           const std::string& padding);
+                           const std::string& padding, std::vector<int> dilations = {1, 1});
 /// Max over ksize windows of NHWC input (TF: MaxPool); the gradient goes to the first maximum.
 TAPEFLOW_API Tensor max_pool2d(const Tensor& input, std::vector<int> ksize,
                                std::vector<int> strides, const std::string& padding);
@@ -381,6 +382,76 @@ TAPEFLOW_API Tensor strided_slice(const Tensor& x, const std::vector<int64_t>& b
                                   const std::vector<int64_t>& end,
                                   const std::vector<int64_t>& strides = {},
                                   StridedSliceOptions options = {});
+
+// ---- einsum, nn, image, random (issue #11 §3) -------------------------------------------------
+
+/// tf.einsum: "ij,jk->ik", implicit output ("ij,jk" = the indices seen once, alphabetically),
+/// "..." batch dims (broadcast), repeated indices in one operand (traces, diagonals: "ii->i",
+/// "ii->"). Two-operand contractions run as one batched matmul; more operands contract left to
+/// right. Numeric dtypes (all operands one dtype); differentiable.
+TAPEFLOW_API Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs);
+
+namespace nn {
+/// 1-D convolution of NWC input [N, W, C] with filters [K, C, O] (via conv2d); stride and
+/// dilations: 1 int or 3 ([1, s, 1]).
+TAPEFLOW_API Tensor conv1d(const Tensor& input, const Tensor& filters, int stride,
+                           const std::string& padding, int dilations = 1);
+TAPEFLOW_API Tensor conv1d(const Tensor& input, const Tensor& filters, std::vector<int> stride,
+                           const std::string& padding, std::vector<int> dilations = {1});
+/// The transpose (gradient wrt its input) of conv2d: input [N, H, W, C], filters [KH, KW, O, C],
+/// output_shape [N, OH, OW, O] (TF's conv2d_backprop_input: conv2d of the output's shape with
+/// these filters, strides, padding and dilations must give the input's H, W).
+TAPEFLOW_API Tensor conv2d_transpose(const Tensor& input, const Tensor& filters,
+                                     const Shape& output_shape, std::vector<int> strides,
+                                     const std::string& padding = "SAME",
+                                     std::vector<int> dilations = {1, 1});
+/// Per-channel convolution: input [N, H, W, C], filter [KH, KW, C, M] → [N, OH, OW, C·M]
+/// (output channel c·M + m).
+TAPEFLOW_API Tensor depthwise_conv2d(const Tensor& input, const Tensor& filter,
+                                     std::vector<int> strides, const std::string& padding,
+                                     std::vector<int> dilations = {1, 1});
+/// Rows of params picked by integer ids (gather on axis 0); an id outside [0, rows) is an
+/// InvalidArgumentError.
+TAPEFLOW_API Tensor embedding_lookup(const Tensor& params, const Tensor& ids);
+/// (x - mean) · scale / sqrt(variance + variance_epsilon) + offset; offset and scale may be
+/// absent (std::nullopt or an undefined Tensor). Broadcasting; differentiable in every input.
+TAPEFLOW_API Tensor batch_normalization(const Tensor& x, const Tensor& mean,
+                                        const Tensor& variance,
+                                        const std::optional<Tensor>& offset,
+                                        const std::optional<Tensor>& scale,
+                                        double variance_epsilon);
+}  // namespace nn
+
+namespace image {
+/// Resizes [H, W, C] or [N, H, W, C] images to size {h, w}; method "bilinear" (TF2's
+/// half-pixel centers) or "nearest". Differentiable in images. Bilinear gives float32 for
+/// integer images and keeps float64 (TF gives float32); nearest keeps the dtype.
+TAPEFLOW_API Tensor resize(const Tensor& images, const std::vector<int64_t>& size,
+                           const std::string& method = "bilinear");
+/// Reverses the width (left_right) or height (up_down) axis of [H, W, C] or [N, H, W, C].
+TAPEFLOW_API Tensor flip_left_right(const Tensor& image);
+TAPEFLOW_API Tensor flip_up_down(const Tensor& image);
+/// Flips each image (each of the batch, independently) with probability 1/2.
+TAPEFLOW_API Tensor random_flip_left_right(const Tensor& image,
+                                           std::optional<uint64_t> seed = std::nullopt);
+TAPEFLOW_API Tensor random_flip_up_down(const Tensor& image,
+                                        std::optional<uint64_t> seed = std::nullopt);
+/// A block of `size` (one entry per axis) at a uniformly random offset.
+TAPEFLOW_API Tensor random_crop(const Tensor& value, const std::vector<int64_t>& size,
+                                std::optional<uint64_t> seed = std::nullopt);
+/// (x - mean) / max(stddev, 1/sqrt(N)) over each image's H·W·C values (float32 for integers).
+TAPEFLOW_API Tensor per_image_standardization(const Tensor& image);
+}  // namespace image
+
+namespace random {
+/// num_samples class indices per row of logits [batch, classes] (unnormalised log-probs):
+/// [batch, num_samples] of `dtype` (int64 or int32). A seed fixes the draw.
+TAPEFLOW_API Tensor categorical(const Tensor& logits, int64_t num_samples,
+                                std::optional<uint64_t> seed = std::nullopt,
+                                DType dtype = int64);
+/// x with its first axis randomly permuted. A seed fixes the permutation.
+TAPEFLOW_API Tensor shuffle(const Tensor& value, std::optional<uint64_t> seed = std::nullopt);
+}  // namespace random
 
 }  // namespace tapeflow
 

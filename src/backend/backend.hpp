@@ -88,9 +88,12 @@ struct FillAttrs {
 };
 /// A 2-D sliding window over NHWC images [n, h, w, c]: window kh×kw moved by strides sh, sw
 /// gives [n, oh, ow, ·]; pad_top / pad_left implicit rows / columns lie before the image (TF's
-/// SAME split). Im2Col / Col2Im, the pools and their gradients all use it.
+/// SAME split). Im2Col / Col2Im, the pools and their gradients all use it. dh / dw: the
+/// dilations of conv2d (tap ky of a window starting at row y0 reads row y0 + ky·dh); the pools
+/// keep 1.
 struct Conv2DAttrs {
   int64_t n, h, w, c, kh, kw, oh, ow, sh, sw, pad_top, pad_left;
+  int64_t dh = 1, dw = 1;
 };
 
 /// A scan (cumsum, cumprod) along the middle axis of [outer, n, inner]: exclusive starts from

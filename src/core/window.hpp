@@ -15,15 +15,18 @@ namespace tapeflow::detail {
 struct WindowAxis {
   int64_t out, pad_before;
 };
-/// As TensorFlow computes them for input length `in`, window `k` and stride `s`: SAME gives
-/// out = ceil(in / s), pad_total = max((out - 1)·s + k - in, 0) and pad_total / 2 before;
-/// VALID gives out = (in - k) / s + 1 (0 when k > in; the ops refuse that case first) and no
-/// padding.
-TAPEFLOW_HD constexpr WindowAxis window_axis(int64_t in, int64_t k, int64_t s, bool same) {
+/// As TensorFlow computes them for input length `in`, window `k`, stride `s` and dilation `d`
+/// (the window then spans k_eff = (k - 1)·d + 1 cells; callers check that this fits in int64):
+/// SAME gives out = ceil(in / s), pad_total = max((out - 1)·s + k_eff - in, 0) and
+/// pad_total / 2 before; VALID gives out = (in - k_eff) / s + 1 (0 when k_eff > in; the ops
+/// refuse that case first) and no padding.
+TAPEFLOW_HD constexpr WindowAxis window_axis(int64_t in, int64_t k, int64_t s, bool same,
+                                             int64_t d = 1) {
+  k = (k - 1) * d + 1;
   if (same) {
-    // Written so that no step overflows, even for an (empty) axis near INT64_MAX: in - (out-1)·s
-    // lies in (0, s], so (out - 1)·s + k - in = k - (in - (out - 1)·s).
-    const int64_t out = in / s + (in % s != 0 ? 1 : 0);
+    // Written so that no intermediate overflows for any in, k >= 0 and s >= 1: (out - 1)·s
+    // lies in (in - s, in), so in - (out - 1)·s is in [1, s].
+    const int64_t out = in > 0 ? (in - 1) / s + 1 : 0;
     const int64_t pad_total = k - (in - (out - 1) * s);
     return {out, (pad_total > 0 ? pad_total : 0) / 2};
   }

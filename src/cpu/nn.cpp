@@ -66,8 +66,64 @@ void pool_windows(const Conv2DAttrs& a, const T* x, T* out, Visit&& visit) {
   });
 }
 
+/// im2col of a dilated window (dh or dw > 1): tap (ky, kx) of the window at (y0, x0) reads
+/// pixel (y0 + ky·dh, x0 + kx·dw), so each tap is a run of C values of its own.
+template <class T>
+void im2col_dilated(const T* x, T* col, const Conv2DAttrs& a) {
+  const int64_t C = a.c, row = a.kh * a.kw * C;
+  parallel_for(a.n * a.oh, grain_for(a.ow * row), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / a.oh, oy = r % a.oh;
+      const T* img = x + n * a.h * a.w * C;
+      T* dst = col + r * a.ow * row;
+      const int64_t y0 = oy * a.sh - a.pad_top;
+      for (int64_t ox = 0; ox < a.ow; ++ox) {
+        const int64_t x0 = ox * a.sw - a.pad_left;
+        T* d = dst + ox * row;
+        for (int64_t ky = 0; ky < a.kh; ++ky) {
+          const int64_t iy = y0 + ky * a.dh;
+          for (int64_t kx = 0; kx < a.kw; ++kx, d += C) {
+            const int64_t ix = x0 + kx * a.dw;
+            if (iy < 0 || iy >= a.h || ix < 0 || ix >= a.w)
+              std::fill(d, d + C, T(0));
+            else
+              copy_run(d, img + (iy * a.w + ix) * C, C);
+          }
+        }
+      }
+    }
+  });
+}
+
+/// col2im of a dilated window: the adjoint of im2col_dilated, windows in (oy, ox) order.
+template <class T>
+void col2im_dilated(const T* col, T* x, const Conv2DAttrs& a) {
+  const int64_t C = a.c, row = a.kh * a.kw * C, image = a.h * a.w * C;
+  parallel_for(a.n, grain_for(a.oh * a.ow * row), [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      T* img = x + n * image;
+      std::fill(img, img + image, T(0));
+      const T* src = col + n * a.oh * a.ow * row;
+      for (int64_t oy = 0; oy < a.oh; ++oy) {
+        const int64_t y0 = oy * a.sh - a.pad_top;
+        for (int64_t ox = 0; ox < a.ow; ++ox) {
+          const int64_t x0 = ox * a.sw - a.pad_left;
+          for (int64_t ky = 0; ky < a.kh; ++ky) {
+            const int64_t iy = y0 + ky * a.dh;
+            for (int64_t kx = 0; kx < a.kw; ++kx, src += C) {
+              const int64_t ix = x0 + kx * a.dw;
+              if (iy >= 0 && iy < a.h && ix >= 0 && ix < a.w) add_run(img + (iy * a.w + ix) * C, src, C);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void im2col_impl(const T* x, T* col, const Conv2DAttrs& a) {
+  if (a.dh != 1 || a.dw != 1) return im2col_dilated(x, col, a);
   const int64_t C = a.c, row = a.kh * a.kw * C, run = a.kw * C;
   // Output columns whose window lies inside the image horizontally, [in0, in1): there each
   // window row is one copy of kw·C values. Windows that overhang an edge take the general path.
@@ -112,6 +168,7 @@ void im2col_impl(const T* x, T* col, const Conv2DAttrs& a) {
 
 template <class T>
 void col2im_impl(const T* col, T* x, const Conv2DAttrs& a) {
+  if (a.dh != 1 || a.dw != 1) return col2im_dilated(col, x, a);
   const int64_t C = a.c, row = a.kh * a.kw * C, image = a.h * a.w * C;
   // One image per task: windows of one image overlap, different images never do.
   parallel_for(a.n, grain_for(a.oh * a.ow * row), [&](int64_t n0, int64_t n1) {

@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/shape_check.hpp"
 #include "core/window.hpp"
+#include "ops/conv.hpp"
 #include "ops/run_op.hpp"
 
 namespace tapeflow {
@@ -22,13 +24,8 @@ using detail::KernelArgs;
 using detail::Require;
 using detail::run_op;
 
-namespace {
+namespace detail {
 
-struct HW {
-  int64_t h, w;
-};
-
-/// TF's forms of strides / ksize: 1 int (both axes), 2 ints (h, w) or 4 ints [1, h, w, 1].
 HW spatial_pair(const char* op, const char* what, const std::vector<int>& v) {
   HW p{};
   if (v.size() == 1) {
@@ -68,17 +65,20 @@ void check_image(const char* op, const Tensor& x, int index) {
                                x.shape());
 }
 
-/// Output size and SAME split as TF (detail::window_axis); VALID needs k <= in.
-/// `window` (the filter or ksize shape) only appears in the error message.
 Conv2DAttrs window_geometry(
-    const char* op, const Shape& x, HW k, HW s, bool same, const std::string& window) {
-  Conv2DAttrs a{x[0], x[1], x[2], x[3], k.h, k.w, 0, 0, s.h, s.w, 0, 0};
-  if (!same && (x[1] < k.h || x[2] < k.w))
+    const char* op, const Shape& x, HW k, HW s, bool same, const std::string& window, HW d) {
+  Conv2DAttrs a{x[0], x[1], x[2], x[3], k.h, k.w, 0, 0, s.h, s.w, 0, 0, d.h, d.w};
+  // The dilated window's extent (k - 1)·d + 1 must be countable (window_axis computes it).
+  const int64_t eh = checked_add(op, checked_mul(op, k.h - 1, d.h, "the dilated filter height"), 1,
+                                 "the dilated filter height");
+  const int64_t ew = checked_add(op, checked_mul(op, k.w - 1, d.w, "the dilated filter width"), 1,
+                                 "the dilated filter width");
+  if (!same && (x[1] < eh || x[2] < ew))
     fail<InvalidArgumentError>(op,
                                "Computed output size would be negative: the ",
-                               k.h,
+                               eh,
                                "x",
-                               k.w,
+                               ew,
                                " window is larger than the ",
                                x[1],
                                "x",
@@ -88,8 +88,8 @@ Conv2DAttrs window_geometry(
                                ", ",
                                window,
                                ")");
-  const detail::WindowAxis rows = detail::window_axis(a.h, a.kh, a.sh, same);
-  const detail::WindowAxis cols = detail::window_axis(a.w, a.kw, a.sw, same);
+  const WindowAxis rows = window_axis(a.h, a.kh, a.sh, same, a.dh);
+  const WindowAxis cols = window_axis(a.w, a.kw, a.sw, same, a.dw);
   a.oh = rows.out;
   a.pad_top = rows.pad_before;
   a.ow = cols.out;
@@ -97,10 +97,9 @@ Conv2DAttrs window_geometry(
   return a;
 }
 
+namespace {
 Shape image_shape(const Conv2DAttrs& a) { return Shape{a.n, a.h, a.w, a.c}; }
-Shape pooled_shape(const Conv2DAttrs& a) { return Shape{a.n, a.oh, a.ow, a.c}; }
-
-Tensor col2im(const Tensor& cols, const Conv2DAttrs& a);
+}  // namespace
 
 /// Patches of x as rows [n·oh·ow, kh·kw·c], zeros where a window hangs over the padding.
 Tensor im2col(const Tensor& x, const Conv2DAttrs& a) {
@@ -122,6 +121,21 @@ Tensor col2im(const Tensor& cols, const Conv2DAttrs& a) {
                  // Linear, the adjoint of Im2Col: its gradient is Im2Col of the upstream.
                  .grad = [a](const GradCall& g) -> GradList { return {im2col(g.upstream(), a)}; }});
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::check_image;
+using detail::col2im;
+using detail::HW;
+using detail::im2col;
+using detail::image_shape;
+using detail::is_same_padding;
+using detail::spatial_pair;
+using detail::window_geometry;
+
+Shape pooled_shape(const Conv2DAttrs& a) { return Shape{a.n, a.oh, a.ow, a.c}; }
 
 Tensor max_pool_grad_grad(const Tensor& x, const Tensor& ddx, const Conv2DAttrs& a);
 
@@ -211,7 +225,8 @@ namespace nn {
 Tensor conv2d(const Tensor& input,
               const Tensor& filters,
               std::vector<int> strides,
-              const std::string& padding) {
+              const std::string& padding,
+              std::vector<int> dilations) {
   const char* op = "Conv2D";
   check_image(op, input, 0);
   detail::check_defined(op, filters, 1);
@@ -235,9 +250,10 @@ Tensor conv2d(const Tensor& input,
                                fs,
                                "; grouped convolution is not supported)");
   HW s = spatial_pair(op, "strides", strides);
+  HW d = spatial_pair(op, "dilations", dilations);
   bool same = is_same_padding(op, padding);
   Conv2DAttrs a =
-      window_geometry(op, xs, {fs[0], fs[1]}, s, same, detail::str_cat("filter shape ", fs));
+      window_geometry(op, xs, {fs[0], fs[1]}, s, same, detail::str_cat("filter shape ", fs), d);
   const int64_t out_channels = fs[3];
   if (a.kh == 1 && a.kw == 1 && a.sh == 1 && a.sw == 1) {
     // A 1x1 stride-1 convolution is already a GEMM over pixels: no patches to build.

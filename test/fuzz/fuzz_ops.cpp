@@ -398,6 +398,40 @@ std::vector<tf::Tensor> indexing_op(const tf::Tensor& x, const tf::Tensor& y, By
                                 .new_axis_mask = in.u8() & 3, .shrink_axis_mask = in.u8()};
       return {tf::strided_slice(x, b, e, in.flag() ? std::vector<int64_t>{} : s, o)};
     }
+    }
+  }
+}
+
+// ---- einsum, nn, image, random (issue #11 §3) ----------------------------------------------
+std::vector<tf::Tensor> nn_ext_op(const tf::Tensor& x, const tf::Tensor& y, Bytes& in) {
+  static const char* kEquations[] = {"ij,jk->ik", "bij,bjk->bik", "ii->i", "ii", "...ij,...jk",
+                                     "i...->i",   "ij->ji",       "i,i->", "ij,jk,kl->il", "iij->",
+                                     "ij->k",     "i..j",         "a,b",   "->",           "...,...->...",
+                                     "ij->i->j"};
+  const char* eq = kEquations[in.u8() % 16];
+  switch (in.u8() % 16) {
+    case 0: return {tf::einsum(eq, {x})};
+    case 1: return {tf::einsum(eq, {x, y})};
+    case 2: return {tf::einsum(eq, {x, y, x})};
+    case 3: return {tf::nn::conv2d(x, y, ints(in), in.padding(), ints(in))};
+    case 4: return {tf::nn::conv1d(x, y, ints(in), in.padding(), ints(in))};
+    case 5: {
+      const tf::Shape out(in.dims());
+      std::vector<int> s = ints(in);
+      return {tf::nn::conv2d_transpose(x, y, out, s, in.padding(), ints(in))};
+    }
+    case 6: return {tf::nn::depthwise_conv2d(x, y, ints(in), in.padding(), ints(in))};
+    case 7: return {tf::nn::embedding_lookup(x, y)};
+    case 8: return {tf::nn::batch_normalization(x, y, y, in.flag() ? std::optional<tf::Tensor>(x) : std::nullopt,
+                                                in.flag() ? std::optional<tf::Tensor>(y) : std::nullopt,
+                                                in.value())};
+    case 9: return {tf::image::resize(x, in.dims(), in.flag() ? "bilinear" : "nearest")};
+    case 10: return {in.flag() ? tf::image::flip_left_right(x) : tf::image::flip_up_down(x)};
+    case 11: return {in.flag() ? tf::image::random_flip_left_right(x, in.u8()) : tf::image::random_flip_up_down(x)};
+    case 12: return {tf::image::random_crop(x, in.dims(), in.u8())};
+    case 13: return {tf::image::per_image_standardization(x)};
+    case 14: return {tf::random::categorical(x, in.dim(), in.u8(), in.flag() ? tf::int64 : in.dtype())};
+    default: return {tf::random::shuffle(x, in.u8())};
   }
 }
 
@@ -417,7 +451,7 @@ void run(Bytes& in) {
   tape.watch(pool.back());
   for (int step = 0; step < kMaxSteps && !in.empty(); ++step) {
     try {
-      switch (in.u8() % 8) {
+      switch (in.u8() % 9) {
         case 0: {
           tf::Tensor t = make(in);
           if (in.flag()) tape.watch(t);
@@ -431,6 +465,11 @@ void run(Bytes& in) {
           break;
         }
         case 3: keep(pool, reduce(pick(pool, in), in), in); break;
+        case 5: {
+          const tf::Tensor& x = pick(pool, in);
+          for (const tf::Tensor& t : nn_ext_op(x, pick(pool, in), in)) keep(pool, t, in);
+          break;
+        }
         case 4: {
           const tf::Tensor& x = pick(pool, in);
           for (const tf::Tensor& t : shape_op(x, pick(pool, in), in)) keep(pool, t, in);
@@ -465,6 +504,15 @@ void run(Bytes& in) {
 }
 
 }  // namespace
+
+// Tensors over 256 MiB are refused (ResourceExhaustedError, a tf::Error the runs expect), so
+// that an op asked for a large but plausible output (a 16k x 16k resize, say) is an error here
+// rather than a libFuzzer malloc-limit "crash"; what the harness hunts are allocations that
+// escape this check (host-side vectors sized from user input).
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  tf::config::set_allocation_limit(uint64_t(256) << 20);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Bytes in(data, size);

@@ -547,5 +547,35 @@ TEST_CASE("gpu: cumsum, cumprod, sort, argsort, top_k, nd indexing, masks, strid
     check_op("unique " + n, [](auto& v) { return tf::unique(tf::reshape(v[0], {-1})).idx; }, {xt}, 0);
     check_op("strided_slice " + n, [](auto& v) { return tf::strided_slice(v[0], {2, -1, 4}, {0, 0, 0}, {-1, -2, -3}); },
              {x}, 0);
+
+// ---- einsum, nn, image, random (issue #11 §3) ----------------------------------------------
+TEST_CASE("gpu: einsum, dilated and transposed convolutions, resize, random ops", "[gpu]") {
+  if (!have_gpu()) return;
+  for (tf::DType dt : kFloats) {
+    const std::string n = std::string(tf::dtype_name(dt));
+    const auto a = input({2, 3, 4}, dt, -1, 1, 81), b = input({2, 4, 5}, dt, -1, 1, 82);
+    check_op("einsum bij,bjk " + n, [](auto& v) { return tf::einsum("bij,bjk->bik", {v[0], v[1]}); }, {a, b},
+             tol(dt, 1e-5));
+    check_op("einsum iij->j " + n, [](auto& v) { return tf::einsum("iij->j", {v[0]}); },
+             {input({3, 3, 2}, dt, -1, 1, 83)}, tol(dt, 1e-5));
+    const auto x = input({2, 7, 6, 3}, dt, -1, 1, 84), f = input({3, 2, 3, 4}, dt, -1, 1, 85);
+    for (const char* pad : {"SAME", "VALID"})
+      check_op(std::string("conv2d dilated ") + pad + " " + n,
+               [pad](auto& v) { return tf::nn::conv2d(v[0], v[1], {1, 2}, pad, {2, 2}); }, {x, f}, tol(dt, 1e-5));
+    const auto dy = input({2, 4, 3, 4}, dt, -1, 1, 86);
+    check_op("conv2d_transpose " + n,
+             [](auto& v) { return tf::nn::conv2d_transpose(v[0], v[1], tf::Shape{2, 7, 6, 3}, {2}, "SAME"); },
+             {dy, f}, tol(dt, 1e-5));
+    check_op("depthwise_conv2d " + n,
+             [](auto& v) { return tf::nn::depthwise_conv2d(v[0], v[1], {1}, "SAME"); },
+             {x, input({3, 3, 3, 2}, dt, -1, 1, 87)}, tol(dt, 1e-5));
+    check_op("resize bilinear " + n, [](auto& v) { return tf::image::resize(v[0], {5, 9}); }, {x}, tol(dt, 1e-5));
+    check_op("resize nearest " + n, [](auto& v) { return tf::image::resize(v[0], {3, 11}, "nearest"); }, {x},
+             tol(dt, 1e-5));
+    check_op("random_flip_left_right " + n, [](auto& v) { return tf::image::random_flip_left_right(v[0], 5); }, {x},
+             0);
+    check_op("shuffle " + n, [](auto& v) { return tf::random::shuffle(v[0], 5); }, {x}, 0);
+    check_op("categorical " + n, [](auto& v) { return tf::random::categorical(v[0], 64, 9); },
+             {input({3, 6}, dt, -2, 2, 88)}, 0, false);
   }
 }
