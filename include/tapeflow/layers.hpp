@@ -102,6 +102,9 @@ class TAPEFLOW_API Layer {
 
  protected:
   Impl& checked_impl() const;
+  /// Checks a list of inputs and builds the layer from their shapes (the first input's dtype)
+  /// if it is not built yet; what operator()(std::vector<Tensor>) does before calling.
+  void build_for_inputs(const std::vector<Tensor>& inputs) const;
   std::shared_ptr<Impl> impl_;
 };
 

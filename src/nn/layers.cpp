@@ -210,7 +210,7 @@ Tensor Layer::operator()(const Tensor& x, bool training) const {
   return impl.call(x, training);
 }
 
-Tensor Layer::operator()(const std::vector<Tensor>& inputs, bool training) const {
+void Layer::build_for_inputs(const std::vector<Tensor>& inputs) const {
   Impl& impl = checked_impl();
   if (inputs.empty())
     throw InvalidArgumentError(
@@ -219,19 +219,22 @@ Tensor Layer::operator()(const std::vector<Tensor>& inputs, bool training) const
     if (!inputs[i].defined())
       throw InvalidArgumentError(str_cat(
           "Layer \"", impl.name_, "\" was called with an undefined tensor as input #", i));
-  if (!impl.built_) {
-    DType dtype = is_floating(inputs[0].dtype()) ? inputs[0].dtype() : float32;
-    std::vector<Shape> shapes;
-    for (const Tensor& t : inputs) shapes.push_back(t.shape());
-    try {
-      impl.build_inputs(shapes, dtype);
-    } catch (...) {
-      impl.weights_.clear();
-      throw;
-    }
-    impl.built_ = true;
+  if (impl.built_) return;
+  DType dtype = is_floating(inputs[0].dtype()) ? inputs[0].dtype() : float32;
+  std::vector<Shape> shapes;
+  for (const Tensor& t : inputs) shapes.push_back(t.shape());
+  try {
+    impl.build_inputs(shapes, dtype);
+  } catch (...) {
+    impl.weights_.clear();  // as build(): a failed build leaves the layer unbuilt
+    throw;
   }
-  return impl.call_inputs(inputs, training);
+  impl.built_ = true;
+}
+
+Tensor Layer::operator()(const std::vector<Tensor>& inputs, bool training) const {
+  build_for_inputs(inputs);
+  return impl_->call_inputs(inputs, training);
 }
 
 Shape Layer::compute_output_shape(const Shape& input_shape) const {
