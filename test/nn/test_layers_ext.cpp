@@ -196,6 +196,48 @@ TEST_CASE("a user-defined transformer block: causal attention, MLP, its variable
   CHECK(tf::test::max_gradient_error([&](auto& in) { return block(in[0]); }, {x}) < 1e-6);
 }
 
+namespace {
+// docs/training.md's residual block, verbatim.
+class ConvResidualBlockImpl : public L::Layer::Impl {
+ public:
+  explicit ConvResidualBlockImpl(int64_t filters)
+      : Impl(L::unique_layer_name("residual_block")),
+        conv1_(track(L::Conv2D({.filters = filters, .padding = "same", .use_bias = false}))),
+        bn1_(track(L::BatchNormalization())),
+        conv2_(track(L::Conv2D({.filters = filters, .padding = "same", .use_bias = false}))),
+        bn2_(track(L::BatchNormalization())) {}
+
+  tf::Tensor call(const tf::Tensor& x, bool training) override {
+    tf::Tensor y = tf::nn::relu(bn1_(conv1_(x), training));
+    y = bn2_(conv2_(y), training);
+    return tf::nn::relu(L::Add()({x, y}));
+  }
+
+ private:
+  L::Conv2D conv1_;
+  L::BatchNormalization bn1_;
+  L::Conv2D conv2_;
+  L::BatchNormalization bn2_;
+};
+}  // namespace
+
+TEST_CASE("a convolutional residual block inside a Sequential: variables in order",
+          "[layers_ext]") {
+  L::clear_session();
+  L::Sequential net({L::Conv2D({.filters = 2, .kernel_size = 1}),
+                     L::Layer(std::make_shared<ConvResidualBlockImpl>(2)),
+                     L::GlobalAveragePooling2D(),
+                     L::Dense(3)});
+  tf::Tensor y = net(det({2, 4, 4, 1}, 1.0), true);
+  CHECK(y.shape() == tf::Shape{2, 3});
+  CHECK(names(net.trainable_variables()) ==
+        std::vector<std::string>{"conv2d/kernel", "conv2d/bias", "conv2d_1/kernel",
+                                 "batch_normalization/gamma", "batch_normalization/beta",
+                                 "conv2d_2/kernel", "batch_normalization_1/gamma",
+                                 "batch_normalization_1/beta", "dense/kernel", "dense/bias"});
+  CHECK(net.non_trainable_variables().size() == 4);
+}
+
 TEST_CASE("track rejects the layer itself and undefined layers", "[layers_ext]") {
   struct Bad : L::Layer::Impl {
     Bad() : Impl("bad") {}
