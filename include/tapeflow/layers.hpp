@@ -40,11 +40,17 @@ class TAPEFLOW_API Layer {
     virtual Tensor call(const Tensor& x, bool training) = 0;
     /// The output shape for an input shape (UnimplementedError unless overridden).
     virtual Shape compute_output_shape(const Shape& input_shape) const;
-    /// Layers nested in this one, whose variables follow its own.
+    /// Layers nested in this one, whose variables follow its own. The default: the layers
+    /// declared with track(), in order.
     virtual std::vector<Layer> sublayers() const;
     /// The layer's type as Keras names it ("Dense"), shown by Model::summary(). The default is
     /// the C++ class name of the Impl without its namespaces and a trailing "Impl".
     virtual std::string class_name() const;
+    /// A layer with several inputs (Add, Concatenate, MultiHeadAttention) overrides these two,
+    /// which `layer({a, b})` calls. The defaults take exactly one input and forward it to
+    /// build(Shape, DType) and call(Tensor, bool).
+    virtual void build_inputs(const std::vector<Shape>& input_shapes, DType dtype);
+    virtual Tensor call_inputs(const std::vector<Tensor>& inputs, bool training);
 
     const std::string& name() const { return name_; }
     bool built() const { return built_; }
@@ -56,12 +62,22 @@ class TAPEFLOW_API Layer {
     Variable add_weight(const std::string& name,
                         const Tensor& initial_value,
                         bool trainable = true);
+    /// Declares `layer` a part of this one, so that trainable_variables(), checkpoints and
+    /// everything else walking the model see its variables; returns it. A user-defined layer
+    /// calls it once per sublayer, typically in its constructor: `dense_(track(Dense(64)))`.
+    template <class L>
+    L track(L layer) {
+      track_layer(layer);
+      return layer;
+    }
 
    private:
+    void track_layer(const Layer& layer);
     friend class Layer;
     std::string name_;
     bool built_ = false;
     std::vector<Variable> weights_;
+    std::vector<std::shared_ptr<Impl>> tracked_;
   };
 
   /// The undefined layer (`defined() == false`).
@@ -70,6 +86,8 @@ class TAPEFLOW_API Layer {
 
   /// Applies the layer, building it first if needed. Differentiable in x and the weights.
   Tensor operator()(const Tensor& x, bool training = false) const;
+  /// Applies a layer that takes several inputs, as Keras' list input: `Add()({a, b})`.
+  Tensor operator()(const std::vector<Tensor>& inputs, bool training = false) const;
   /// Creates the weights now, for inputs of `input_shape` and `dtype` (as Keras' build).
   void build(const Shape& input_shape, DType dtype = float32) const;
   Shape compute_output_shape(const Shape& input_shape) const;
@@ -89,6 +107,9 @@ class TAPEFLOW_API Layer {
 
  protected:
   Impl& checked_impl() const;
+  /// Checks a list of inputs and builds the layer from their shapes (the first input's dtype)
+  /// if it is not built yet; what operator()(std::vector<Tensor>) does before calling.
+  void build_for_inputs(const std::vector<Tensor>& inputs) const;
   std::shared_ptr<Impl> impl_;
 };
 
@@ -211,3 +232,6 @@ class TAPEFLOW_API Sequential : public Layer {
 };
 
 }  // namespace tapeflow::layers
+
+// ---- more layers (issue #12): merging, attention, recurrent, shape and augmentation layers ----
+#include "tapeflow/layers_ext.hpp"  // NOLINT(misc-header-include-cycle): after the Layer it extends

@@ -16,16 +16,20 @@
 #include "core/fail.hpp"
 #include "core/shape_check.hpp"
 #include "core/window.hpp"
+#include "nn/layer_util.hpp"
 #include "tapeflow/ops.hpp"
 
 namespace tapeflow::layers {
 
 using detail::str_cat;
+using namespace internal;  // NOLINT(google-build-using-namespace): the layers' shared helpers
 
 namespace {
-
 std::mutex names_mutex;
 std::unordered_map<std::string, int64_t> name_counts;
+}  // namespace
+
+namespace internal {
 
 [[noreturn]] void incompatible(const std::string& layer,
                                const Shape& shape,
@@ -38,7 +42,7 @@ std::unordered_map<std::string, int64_t> name_counts;
                                      shape));
 }
 
-void check_rank(const std::string& layer, const Shape& shape, int min_rank, int max_rank = 99) {
+void check_rank(const std::string& layer, const Shape& shape, int min_rank, int max_rank) {
   if (shape.rank() < min_rank)
     incompatible(
         layer, shape, str_cat("expected min_ndim=", min_rank, ", found ndim=", shape.rank()));
@@ -103,6 +107,10 @@ void check_positive(const char* what, const Size2& s) {
         str_cat("`", what, "` must be positive; received (", s.h, ", ", s.w, ")"));
 }
 
+}  // namespace internal
+
+namespace {
+
 void collect(const Layer& layer,
              int want_trainable,
              std::vector<Variable>& out,
@@ -136,7 +144,36 @@ Shape Layer::Impl::compute_output_shape(const Shape&) const {
   throw UnimplementedError(
       str_cat("Layer \"", name_, "\" does not implement compute_output_shape"));
 }
-std::vector<Layer> Layer::Impl::sublayers() const { return {}; }
+std::vector<Layer> Layer::Impl::sublayers() const {
+  std::vector<Layer> out;
+  out.reserve(tracked_.size());
+  for (const std::shared_ptr<Impl>& impl : tracked_) out.emplace_back(impl);
+  return out;
+}
+
+void Layer::Impl::track_layer(const Layer& layer) {
+  if (!layer.defined())
+    throw InvalidArgumentError(str_cat("Layer \"", name_, "\" cannot track an undefined layer"));
+  if (layer.impl().get() == this)
+    throw InvalidArgumentError(str_cat("Layer \"", name_, "\" cannot track itself"));
+  for (const std::shared_ptr<Impl>& t : tracked_)
+    if (t == layer.impl()) return;  // declared twice: once is enough
+  tracked_.push_back(layer.impl());
+}
+
+void Layer::Impl::build_inputs(const std::vector<Shape>& input_shapes, DType dtype) {
+  if (input_shapes.size() != 1)
+    throw InvalidArgumentError(str_cat(
+        "Layer \"", name_, "\" expects 1 input, but it received ", input_shapes.size(), " inputs"));
+  build(input_shapes[0], dtype);
+}
+
+Tensor Layer::Impl::call_inputs(const std::vector<Tensor>& inputs, bool training) {
+  if (inputs.size() != 1)
+    throw InvalidArgumentError(str_cat(
+        "Layer \"", name_, "\" expects 1 input, but it received ", inputs.size(), " inputs"));
+  return call(inputs[0], training);
+}
 
 std::string Layer::Impl::class_name() const {
   const char* mangled = typeid(*this).name();
@@ -186,6 +223,33 @@ Tensor Layer::operator()(const Tensor& x, bool training) const {
         str_cat("Layer \"", impl.name_, "\" was called on an undefined tensor"));
   if (!impl.built_) build(x.shape(), x.dtype());
   return impl.call(x, training);
+}
+
+void Layer::build_for_inputs(const std::vector<Tensor>& inputs) const {
+  Impl& impl = checked_impl();
+  if (inputs.empty())
+    throw InvalidArgumentError(
+        str_cat("Layer \"", impl.name_, "\" was called on an empty list of inputs"));
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (!inputs[i].defined())
+      throw InvalidArgumentError(str_cat(
+          "Layer \"", impl.name_, "\" was called with an undefined tensor as input #", i));
+  if (impl.built_) return;
+  DType dtype = is_floating(inputs[0].dtype()) ? inputs[0].dtype() : float32;
+  std::vector<Shape> shapes;
+  for (const Tensor& t : inputs) shapes.push_back(t.shape());
+  try {
+    impl.build_inputs(shapes, dtype);
+  } catch (...) {
+    impl.weights_.clear();  // as build(): a failed build leaves the layer unbuilt
+    throw;
+  }
+  impl.built_ = true;
+}
+
+Tensor Layer::operator()(const std::vector<Tensor>& inputs, bool training) const {
+  build_for_inputs(inputs);
+  return impl_->call_inputs(inputs, training);
 }
 
 Shape Layer::compute_output_shape(const Shape& input_shape) const {
