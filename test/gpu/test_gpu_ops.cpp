@@ -548,6 +548,8 @@ TEST_CASE("gpu: cumsum, cumprod, sort, argsort, top_k, nd indexing, masks, strid
     check_op("unique " + n, [](auto& v) { return tf::unique(tf::reshape(v[0], {-1})).idx; }, {xt}, 0);
     check_op("strided_slice " + n, [](auto& v) { return tf::strided_slice(v[0], {2, -1, 4}, {0, 0, 0}, {-1, -2, -3}); },
              {x}, 0);
+  }
+}
 
 // ---- einsum, nn, image, random (issue #11 §3) ----------------------------------------------
 TEST_CASE("gpu: einsum, dilated and transposed convolutions, resize, random ops", "[gpu]") {
