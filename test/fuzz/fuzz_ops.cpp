@@ -398,7 +398,6 @@ std::vector<tf::Tensor> indexing_op(const tf::Tensor& x, const tf::Tensor& y, By
                                 .new_axis_mask = in.u8() & 3, .shrink_axis_mask = in.u8()};
       return {tf::strided_slice(x, b, e, in.flag() ? std::vector<int64_t>{} : s, o)};
     }
-    }
   }
 }
 
