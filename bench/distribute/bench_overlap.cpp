@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
   tf::Tensor x = tf::random::normal(tf::Shape{batch, width});
   auto loss_of = [&] {
     tf::Tensor h = x;
-    for (int l = 0; l < layers; ++l) h = tf::relu(tf::matmul(h, vars[size_t(2 * l)]) + vars[size_t(2 * l + 1)]);
+    for (int l = 0; l < layers; ++l) h = tf::nn::relu(tf::matmul(h, vars[size_t(2 * l)]) + vars[size_t(2 * l + 1)]);
     return tf::reduce_mean(tf::square(h));
   };
   std::vector<double> t_local, t_after, t_overlap;

@@ -158,7 +158,8 @@ Tensor MultiWorkerMirroredStrategy::all_gather(const Tensor& tensor) const {
     fail<InvalidArgumentError>("CollectiveGatherV2", "all_gather needs a tensor of rank >= 1 (it concatenates along "
                                "axis 0); got shape ", tensor.shape());
   // Everything but the first dimension must agree; the first dimensions are gathered.
-  std::vector<int64_t> rest(tensor.shape().dims().begin() + 1, tensor.shape().dims().end());
+  const std::vector<int64_t> dims0 = tensor.shape().dims();  // dims() returns a copy
+  const std::vector<int64_t> rest(dims0.begin() + 1, dims0.end());
   detail::check_same_on_all_replicas(
       comm, detail::describe({TensorSpec{Shape(rest), tensor.dtype()}}, {true}) + " (after axis 0)",
       "CollectiveGatherV2", "all_gather");

@@ -133,7 +133,7 @@ int main() {
     tf::Tensor x = tf::fill(tf::Shape{2, 4}, tf::constant(float(r + 1)));
     auto loss_of = [&] {
       tf::Tensor h = x;
-      for (int i = 0; i < 6; ++i) h = tf::relu(tf::matmul(h, vars[size_t(i)]));
+      for (int i = 0; i < 6; ++i) h = tf::nn::relu(tf::matmul(h, vars[size_t(i)]));
       return tf::reduce_mean(tf::square(h));
     };
     std::vector<tf::Tensor> overlapped, plain, manual;

@@ -26,7 +26,7 @@ struct Mlp {
             tf::Variable(tf::zeros(tf::Shape{1}), {.name = "b2"})};
   }
   tf::Tensor loss(const tf::Tensor& x, const tf::Tensor& y) const {
-    tf::Tensor h = tf::relu(tf::matmul(x, vars[0]) + vars[1]);
+    tf::Tensor h = tf::nn::relu(tf::matmul(x, vars[0]) + vars[1]);
     return tf::reduce_mean(tf::square(tf::matmul(h, vars[2]) + vars[3] - y));
   }
 };
