@@ -8,6 +8,7 @@
 //   mpirun -np 2 bench_overlap [layers=8] [width=512] [batch=64] [steps=15]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <tapeflow/tapeflow.hpp>
@@ -28,7 +29,7 @@ int main(int argc, char** argv) {
   const int width = argc > 2 ? std::atoi(argv[2]) : 512;
   const int batch = argc > 3 ? std::atoi(argv[3]) : 64;
   const int steps = argc > 4 ? std::atoi(argv[4]) : 15;
-  tf::set_num_threads(1);
+  tf::config::set_num_threads(1);
   const int64_t bucket = int64_t(width) * width * 4;  // one weight matrix per bucket
   tf::distribute::MultiWorkerMirroredStrategy overlapped({.fusion_bytes = bucket, .overlap_backward = true});
   tf::distribute::MultiWorkerMirroredStrategy after({.fusion_bytes = bucket, .overlap_backward = false});

@@ -72,6 +72,9 @@ void on_terminate() {
   abort_job(why);
 }
 
+/// How long a wait polls without yielding the core.
+constexpr double kSpinSeconds = 0.05;
+
 class MpiCommunicator final : public Communicator {
  public:
   MpiCommunicator() {
@@ -167,11 +170,14 @@ class MpiCommunicator final : public Communicator {
       int flag = 0;
       MPI_Testall(int(reqs.size()), reqs.data(), &flag, MPI_STATUSES_IGNORE);
       if (flag) break;
-      if (timeout_seconds_ > 0 && polls % 64 == 0 &&
-          std::chrono::duration<double>(clock::now() - start).count() > timeout_seconds_)
+      if (polls % 256 != 255) continue;
+      const double waited = std::chrono::duration<double>(clock::now() - start).count();
+      if (timeout_seconds_ > 0 && waited > timeout_seconds_)
         abort_job(what + " did not complete within " + std::to_string(int(timeout_seconds_)) +
                   " s: another replica died, hangs, or skipped this collective");
-      std::this_thread::yield();
+      // Spin like MPI_Wait while the collective is moving; after a while (a replica is late),
+      // yield the core so that replicas sharing cores can catch up.
+      if (waited > kSpinSeconds) std::this_thread::yield();
     }
     reqs.clear();
   }

@@ -31,14 +31,29 @@ uint64_t fnv1a(const std::string& s) {
 
 }  // namespace
 
-BucketedReduce::BucketedReduce(Communicator& comm, std::vector<TensorSpec> specs, int64_t fusion_bytes,
-                               ReduceOp op, bool track_defined)
+Tensor BufferPool::acquire(DType dtype, int64_t elements) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = buffers_.begin(); it != buffers_.end(); ++it)
+    if (it->impl().use_count() == 1 && it->dtype() == dtype && it->num_elements() == elements) {
+      Tensor t = *it;  // most recently used last
+      buffers_.erase(it);
+      buffers_.push_back(t);
+      return t;
+    }
+  // Keep at most 32 buffers: drop the oldest free ones.
+  for (auto it = buffers_.begin(); buffers_.size() >= 32 && it != buffers_.end();)
+    it = it->impl().use_count() == 1 ? buffers_.erase(it) : it + 1;
+  buffers_.push_back(core::new_tensor(Shape{elements}, dtype, kCpu));
+  return buffers_.back();
+}
+
+BucketedReduce::BucketedReduce(Communicator& comm, BufferPool& pool, std::vector<TensorSpec> specs,
+                               int64_t fusion_bytes, ReduceOp op, bool track_defined)
     : comm_(comm), specs_(std::move(specs)), op_(op), track_defined_(track_defined) {
   const size_t n = specs_.size();
   bucket_of_.assign(n, 0);
   put_.assign(n, false);
   inputs_.resize(n);
-  outputs_.resize(n);
   defined_.assign(n, 0);
   std::vector<long> open_bucket(8, -1);  // per dtype: the bucket still filling
   for (size_t i = 0; i < n; ++i) {
@@ -47,12 +62,12 @@ BucketedReduce::BucketedReduce(Communicator& comm, std::vector<TensorSpec> specs
     const int64_t bytes = elems * dtype_size(dt);
     long& open = open_bucket[size_t(dt)];
     if (bytes >= fusion_bytes) {
-      buckets_.push_back(Bucket{dt, {i}, {0}, elems, {}, 0});
+      buckets_.push_back(Bucket{dt, {i}, {0}, elems, true, Tensor(), 0});
       bucket_of_[i] = buckets_.size() - 1;
       continue;
     }
     if (open < 0 || (buckets_[size_t(open)].elements + elems) * dtype_size(dt) > fusion_bytes) {
-      buckets_.push_back(Bucket{dt, {}, {}, 0, {}, 0});
+      buckets_.push_back(Bucket{dt, {}, {}, 0, false, Tensor(), 0});
       open = long(buckets_.size() - 1);
     }
     Bucket& b = buckets_[size_t(open)];
@@ -61,10 +76,7 @@ BucketedReduce::BucketedReduce(Communicator& comm, std::vector<TensorSpec> specs
     b.elements += elems;
     bucket_of_[i] = size_t(open);
   }
-  for (Bucket& b : buckets_) {
-    const bool own = b.members.size() == 1 && b.elements * dtype_size(b.dtype) >= fusion_bytes;
-    if (!own) b.buffer.assign(size_t(b.elements * dtype_size(b.dtype)), 0);
-  }
+  for (Bucket& b : buckets_) b.buffer = pool.acquire(b.dtype, b.elements);
 }
 
 void BucketedReduce::put(size_t i, const Tensor& t) {
@@ -72,21 +84,16 @@ void BucketedReduce::put(size_t i, const Tensor& t) {
   put_[i] = true;
   Bucket& b = buckets_[bucket_of_[i]];
   const TensorSpec& s = specs_[i];
-  if (t.defined()) {
+  size_t k = 0;
+  while (b.members[k] != i) ++k;
+  char* slot = static_cast<char*>(b.buffer.impl()->data) + b.offsets[k] * dtype_size(s.dtype);
+  const size_t bytes = size_t(s.shape.num_elements() * dtype_size(s.dtype));
+  if (!t.defined()) {
+    std::memset(slot, 0, bytes);  // counts as zeros (pooled memory holds old values)
+  } else {
     defined_[i] = 1;
-    inputs_[i] = t;
-    if (b.buffer.empty()) {
-      outputs_[i] = core::new_tensor(s.shape, s.dtype, kCpu);
-    } else {
-      size_t k = 0;
-      while (b.members[k] != i) ++k;
-      std::memcpy(b.buffer.data() + b.offsets[k] * dtype_size(s.dtype), t.impl()->data,
-                  size_t(s.shape.num_elements() * dtype_size(s.dtype)));
-      inputs_[i] = Tensor();  // copied: no need to keep it
-    }
-  } else if (b.buffer.empty()) {
-    outputs_[i] = core::new_tensor(s.shape, s.dtype, kCpu);  // reduced as zeros, in place
-    std::memset(outputs_[i].impl()->data, 0, size_t(s.shape.num_elements() * dtype_size(s.dtype)));
+    if (b.own) inputs_[i] = t;  // reduced from its own memory: keep it alive until finish()
+    else std::memcpy(slot, t.impl()->data, bytes);
   }
   ++b.ready;
   send_ready_buckets();
@@ -96,15 +103,10 @@ void BucketedReduce::send_ready_buckets() {
   for (; next_to_send_ < buckets_.size(); ++next_to_send_) {
     Bucket& b = buckets_[next_to_send_];
     if (b.ready < b.members.size()) break;
-    if (b.buffer.empty()) {
-      const size_t i = b.members[0];
-      void* out = outputs_[i].impl()->data;
-      const void* in = inputs_[i].defined() ? inputs_[i].impl()->data : out;
-      comm_.start_allreduce_sum(in, out, b.elements, b.dtype, "all-reduce of a fused gradient buffer");
-    } else {
-      comm_.start_allreduce_sum(b.buffer.data(), b.buffer.data(), b.elements, b.dtype,
-                                "all-reduce of a fused gradient buffer");
-    }
+    void* out = b.buffer.impl()->data;
+    const Tensor& in = inputs_[b.members[0]];
+    comm_.start_allreduce_sum(b.own && in.defined() ? in.impl()->data : out, out, b.elements, b.dtype,
+                              b.own ? "all-reduce of one tensor" : "all-reduce of a fused buffer");
   }
   comm_.poke();
 }
@@ -117,18 +119,13 @@ std::vector<Tensor> BucketedReduce::finish() {
   comm_.wait_all();
   inputs_.clear();
   std::vector<Tensor> out(specs_.size());
-  for (const Bucket& b : buckets_) {
+  for (Bucket& b : buckets_) {
+    if (op_ == ReduceOp::MEAN) divide(b.buffer.impl()->data, b.dtype, b.elements, comm_.size());
     for (size_t k = 0; k < b.members.size(); ++k) {
       const size_t i = b.members[k];
-      if (track_defined_ ? defined_[i] == 0 : !put_[i]) continue;
-      const TensorSpec& s = specs_[i];
-      const int64_t elems = s.shape.num_elements();
-      Tensor t = b.buffer.empty() ? outputs_[i] : core::new_tensor(s.shape, s.dtype, kCpu);
-      if (!b.buffer.empty())
-        std::memcpy(t.impl()->data, b.buffer.data() + b.offsets[k] * dtype_size(s.dtype),
-                    size_t(elems * dtype_size(s.dtype)));
-      if (op_ == ReduceOp::MEAN) divide(t.impl()->data, s.dtype, elems, comm_.size());
-      out[i] = std::move(t);
+      if (track_defined_ && defined_[i] == 0) continue;
+      const size_t offset = size_t(b.offsets[k] * dtype_size(b.dtype));
+      out[i] = Tensor(core::make_impl(b.buffer.impl(), specs_[i].shape, offset));
     }
   }
   return out;

@@ -19,6 +19,7 @@ namespace detail {
 class Runtime {
  public:
   std::shared_ptr<Communicator> comm;
+  BufferPool buffers;
 };
 
 }  // namespace detail
@@ -92,7 +93,7 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce(const std::vector<Te
       which.push_back(i);
       live.push_back(specs[i]);
     }
-  detail::BucketedReduce reduce(comm, live, options_.fusion_bytes, op, /*track_defined=*/false);
+  detail::BucketedReduce reduce(comm, runtime_->buffers, live, options_.fusion_bytes, op, /*track_defined=*/false);
   for (size_t k = 0; k < which.size(); ++k) reduce.put(k, tensors[which[k]].cpu());
   std::vector<Tensor> reduced = reduce.finish();
   std::vector<Tensor> out(tensors.size());
@@ -223,7 +224,7 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
   // Buckets in reverse variable order: the walk finishes the last layers' gradients first.
   const size_t n = vars.size();
   std::vector<TensorSpec> reversed(specs.rbegin(), specs.rend());
-  detail::BucketedReduce reduce(comm, reversed, options_.fusion_bytes, op, /*track_defined=*/true);
+  detail::BucketedReduce reduce(comm, runtime_->buffers, reversed, options_.fusion_bytes, op, /*track_defined=*/true);
   std::vector<Tensor> local;
   if (options_.overlap_backward) {
     const core::GradientReadyHook hook = [&](size_t i, const Tensor& g) {
