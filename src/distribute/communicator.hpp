@@ -35,6 +35,9 @@ class Communicator {
                                   const std::string& what) = 0;
   /// Drives pending collectives without blocking (nonblocking MPI needs calls to progress).
   virtual void poke() = 0;
+  /// Whether poke() may be called from another thread than the one that started collectives
+  /// (MPI initialized with at least MPI_THREAD_SERIALIZED).
+  virtual bool threads_may_poke() const { return false; }
   /// Waits for every collective started so far.
   virtual void wait_all() = 0;
 

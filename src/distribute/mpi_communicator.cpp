@@ -85,6 +85,11 @@ class MpiCommunicator final : public Communicator {
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string backend() const override { return "mpi"; }
+  bool threads_may_poke() const override {
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    return level >= MPI_THREAD_SERIALIZED;
+  }
 
   int start_allreduce_sum(const void* send, void* recv, int64_t count, DType dtype,
                           const std::string& what) override {

@@ -1,7 +1,10 @@
 // MultiWorkerMirroredStrategy: one replica per process over the process group of
 // communicator.hpp, with tensor fusion (reducer.hpp) and a gradient all-reduce that runs while
 // the tape's backward walk goes on (the tape's gradient-ready hook, tape_impl.hpp).
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 #include <cstring>
 
 #include "autodiff/tape_impl.hpp"
@@ -235,6 +238,26 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
       const core::GradientReadyHook* previous;
       ~Restore() { core::set_gradient_ready_hook(previous); }
     } restore{previous};
+    // Nonblocking MPI moves data only inside MPI calls: while the walk computes, a helper
+    // thread pokes the collectives in flight (Horovod runs all communication on a background
+    // thread for the same reason).
+    std::atomic<bool> walking{true};
+    std::thread progress;
+    if (options_.progress_thread && comm.threads_may_poke())
+      progress = std::thread([&] {
+        while (walking.load(std::memory_order_relaxed)) {
+          comm.poke();
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+      });
+    struct Join {
+      std::atomic<bool>& walking;
+      std::thread& t;
+      ~Join() {
+        walking = false;
+        if (t.joinable()) t.join();
+      }
+    } join{walking, progress};
     local = tape.gradient(target, vars);
   } else {
     local = tape.gradient(target, vars);
