@@ -4,6 +4,7 @@
 // averaged across replicas while the backward walk runs, and only the chief prints, writes
 // summaries and saves checkpoints. A plain ./fashion_mnist_distributed is one replica.
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <tapeflow/tapeflow.hpp>
@@ -19,6 +20,10 @@ int main(int argc, char** argv) {
   example::Flags flags{.epochs = 5, .batch_size = 64, .learning_rate = 1e-3, .threads = 1};
   std::string arch = "mlp";
   app.add_option("--model", arch, "mlp or cnn")->capture_default_str();
+  int64_t crash_at_step = 0;
+  app.add_option("--crash_at_step", crash_at_step,
+                 "recovery drill: the last replica dies (exit without cleanup) at this step of this "
+                 "run; relaunch with the same --ckpt_dir to resume");
   example::add_flags(app, flags);
   CLI11_PARSE(app, argc, argv);
   example::apply(flags);
@@ -60,11 +65,17 @@ int main(int argc, char** argv) {
 
   tf::losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
   double test_acc = 0;
+  int64_t total_steps = 0;
   for (int epoch = int(done_epochs.peek().item<int64_t>()) + 1; epoch <= flags.epochs; ++epoch) {
     tf::metrics::Mean mean_loss;
     auto start = std::chrono::steady_clock::now();
     int64_t steps = 0;
     for (const auto& b : ds) {
+      if (++total_steps == crash_at_step && strategy.worker_index() == replicas - 1) {
+        std::fprintf(stderr, "replica %d: dying at step %lld (--crash_at_step)\n", replicas - 1,
+                     (long long)total_steps);
+        std::_Exit(3);
+      }
       tf::GradientTape tape;
       tf::Tensor loss = loss_fn(b[1], model(b[0], /*training=*/true));
       opt.apply_gradients(strategy.gradient(tape, loss, vars), vars);
