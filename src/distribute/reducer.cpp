@@ -79,6 +79,10 @@ BucketedReduce::BucketedReduce(Communicator& comm, BufferPool& pool, std::vector
   for (Bucket& b : buckets_) b.buffer = pool.acquire(b.dtype, b.elements);
 }
 
+BucketedReduce::~BucketedReduce() {
+  if (!finished_ && next_to_send_ > 0) comm_.wait_all();
+}
+
 void BucketedReduce::put(size_t i, const Tensor& t) {
   if (put_[i]) return;
   put_[i] = true;
@@ -117,6 +121,7 @@ std::vector<Tensor> BucketedReduce::finish() {
     comm_.start_allreduce_sum(defined_.data(), defined_.data(), int64_t(defined_.size()),
                               DType::int64, "all-reduce of the gradients' defined flags");
   comm_.wait_all();
+  finished_ = true;
   inputs_.clear();
   std::vector<Tensor> out(specs_.size());
   for (Bucket& b : buckets_) {

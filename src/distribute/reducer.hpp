@@ -46,6 +46,11 @@ class BucketedReduce {
   /// where no replica had a value (one extra small reduce of flags in finish()).
   BucketedReduce(Communicator& comm, BufferPool& pool, std::vector<TensorSpec> specs,
                  int64_t fusion_bytes, ReduceOp op, bool track_defined);
+  /// Left early (an exception in the walk): waits for the reductions already sent, which write
+  /// into pooled buffers, before those can be handed out again (bounded by the timeout).
+  ~BucketedReduce();
+  BucketedReduce(const BucketedReduce&) = delete;
+  BucketedReduce& operator=(const BucketedReduce&) = delete;
   /// Tensor i's local value (a CPU tensor of specs[i], or undefined); sends what became complete.
   void put(size_t i, const Tensor& t);
   /// Puts every tensor not put yet as undefined, waits for all, and returns the results.
@@ -73,6 +78,7 @@ class BucketedReduce {
   std::vector<Tensor> inputs_;   // kept alive while a reduce reads them
   std::vector<int64_t> defined_;  // per tensor: 1 if defined here (summed over replicas)
   size_t next_to_send_ = 0;
+  bool finished_ = false;
 };
 
 /// "(2, 3) float32" per tensor, "undefined" for none, joined with ", ".

@@ -286,7 +286,7 @@ TEST_CASE("shard keeps every num_shards-th element from index; shards partition 
   CHECK(labels(ds.batch(4).shard(2, 1)) == std::vector<int>{4, 5, 6, 7});
 }
 
-TEST_CASE("shard rejects a non-positive shard count and an index outside [0, num_shards)",
+TEST_CASE("shard rejects a non-positive shard count and an index not below num_shards",
           "[data][distribute]") {
   auto ds = tf::data::Dataset::from_tensor_slices(pairs(4));
   CHECK_THROWS_AS(ds.shard(0, 0), tf::InvalidArgumentError);
