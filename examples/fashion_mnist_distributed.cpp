@@ -21,9 +21,11 @@ int main(int argc, char** argv) {
   std::string arch = "mlp";
   app.add_option("--model", arch, "mlp or cnn")->capture_default_str();
   int64_t crash_at_step = 0;
-  app.add_option("--crash_at_step", crash_at_step,
-                 "recovery drill: the last replica dies (exit without cleanup) at this step of this "
-                 "run; relaunch with the same --ckpt_dir to resume");
+  app.add_option(
+      "--crash_at_step",
+      crash_at_step,
+      "recovery drill: the last replica dies (exit without cleanup) at this step of this "
+      "run; relaunch with the same --ckpt_dir to resume");
   example::add_flags(app, flags);
   CLI11_PARSE(app, argc, argv);
   example::apply(flags);
@@ -60,7 +62,9 @@ int main(int argc, char** argv) {
   tf::summary::SummaryWriter writer;
   if (chief && !flags.logdir.empty()) writer = tf::summary::create_file_writer(flags.logdir);
   if (chief)
-    std::printf("%d replicas x batch %lld = global batch %lld\n", replicas, (long long)flags.batch_size,
+    std::printf("%d replicas x batch %lld = global batch %lld\n",
+                replicas,
+                (long long)flags.batch_size,
                 (long long)(replicas * flags.batch_size));
 
   tf::losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
@@ -72,7 +76,9 @@ int main(int argc, char** argv) {
     int64_t steps = 0;
     for (const auto& b : ds) {
       if (++total_steps == crash_at_step && strategy.worker_index() == replicas - 1) {
-        std::fprintf(stderr, "replica %d: dying at step %lld (--crash_at_step)\n", replicas - 1,
+        std::fprintf(stderr,
+                     "replica %d: dying at step %lld (--crash_at_step)\n",
+                     replicas - 1,
                      (long long)total_steps);
         std::_Exit(3);
       }
@@ -82,14 +88,22 @@ int main(int argc, char** argv) {
       mean_loss.update_state(loss);
       ++steps;
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // The epoch's loss over all replicas; test accuracy is the same everywhere (same weights).
-    const double loss = strategy.all_reduce(mean_loss.result(), tf::distribute::ReduceOp::MEAN).item<double>();
+    const double loss =
+        strategy.all_reduce(mean_loss.result(), tf::distribute::ReduceOp::MEAN).item<double>();
     test_acc = example::evaluate(model, test);
     if (chief) {
-      std::printf("Epoch %d/%d - %lld steps - %.1fs - %.0f images/s - loss: %.4f - test_accuracy: %.4f\n",
-                  epoch, flags.epochs, (long long)steps, secs,
-                  double(steps * flags.batch_size * replicas) / secs, loss, test_acc);
+      std::printf(
+          "Epoch %d/%d - %lld steps - %.1fs - %.0f images/s - loss: %.4f - test_accuracy: %.4f\n",
+          epoch,
+          flags.epochs,
+          (long long)steps,
+          secs,
+          double(steps * flags.batch_size * replicas) / secs,
+          loss,
+          test_acc);
       std::fflush(stdout);
       if (writer.defined()) {
         tf::summary::scalar("loss", loss, epoch, writer);

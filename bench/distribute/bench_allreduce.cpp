@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
     std::printf("D1 all-reduce %.0f MB float32, %d ranks, median of %d:\n", mb, n, reps);
     std::printf("  MPI_Allreduce (Open MPI)         %8.1f ms  %6.2f GB/s\n", r * 1e3, mb / 1e3 / r);
     const double nb = median(raw_nb);
-    std::printf("  MPI_Iallreduce + MPI_Wait        %8.1f ms  %6.2f GB/s\n", nb * 1e3, mb / 1e3 / nb);
+    std::printf(
+        "  MPI_Iallreduce + MPI_Wait        %8.1f ms  %6.2f GB/s\n", nb * 1e3, mb / 1e3 / nb);
     std::printf("  strategy.all_reduce (tapeflow)   %8.1f ms  %6.2f GB/s\n", o * 1e3, mb / 1e3 / o);
     std::printf("  tapeflow / MPI time ratio        %8.3f\n", o / r);
   }

@@ -32,22 +32,26 @@ int main(int argc, char** argv) {
   const int steps = argc > 4 ? std::atoi(argv[4]) : 15;
   tf::config::set_num_threads(1);
   const int64_t bucket = int64_t(width) * width * 4;  // one weight matrix per bucket
-  tf::distribute::MultiWorkerMirroredStrategy overlapped({.fusion_bytes = bucket, .overlap_backward = true});
+  tf::distribute::MultiWorkerMirroredStrategy overlapped(
+      {.fusion_bytes = bucket, .overlap_backward = true});
   tf::distribute::MultiWorkerMirroredStrategy threaded(
       {.fusion_bytes = bucket, .overlap_backward = true, .progress_thread = true});
-  tf::distribute::MultiWorkerMirroredStrategy after({.fusion_bytes = bucket, .overlap_backward = false});
+  tf::distribute::MultiWorkerMirroredStrategy after(
+      {.fusion_bytes = bucket, .overlap_backward = false});
   tf::random::set_seed(1);
   std::vector<tf::Variable> vars;
   for (int l = 0; l < layers; ++l) {
-    vars.emplace_back(tf::random::normal(tf::Shape{width, width}, 0.0, 1.0 / std::sqrt(double(width))),
-                      tf::VariableOptions{.name = "w"});
+    vars.emplace_back(
+        tf::random::normal(tf::Shape{width, width}, 0.0, 1.0 / std::sqrt(double(width))),
+        tf::VariableOptions{.name = "w"});
     vars.emplace_back(tf::zeros(tf::Shape{width}), tf::VariableOptions{.name = "b"});
   }
   overlapped.broadcast_variables(vars);
   tf::Tensor x = tf::random::normal(tf::Shape{batch, width});
   auto loss_of = [&] {
     tf::Tensor h = x;
-    for (int l = 0; l < layers; ++l) h = tf::nn::relu(tf::matmul(h, vars[size_t(2 * l)]) + vars[size_t(2 * l + 1)]);
+    for (int l = 0; l < layers; ++l)
+      h = tf::nn::relu(tf::matmul(h, vars[size_t(2 * l)]) + vars[size_t(2 * l + 1)]);
     return tf::reduce_mean(tf::square(h));
   };
   std::vector<double> t_local, t_after, t_overlap, t_threaded;
@@ -85,18 +89,27 @@ int main(int argc, char** argv) {
   }
   if (overlapped.is_chief()) {
     const double l = median(t_local), a = median(t_after), o = median(t_overlap);
-    std::printf("D2 gradient step, %d replicas x 1 thread, MLP %d x %d, batch %d, %.1f MB of gradients, "
-                "median of %d:\n",
-                overlapped.num_replicas_in_sync(), layers, width, batch,
-                layers * (double(width) * width + width) * 4 / 1e6, steps);
+    std::printf(
+        "D2 gradient step, %d replicas x 1 thread, MLP %d x %d, batch %d, %.1f MB of gradients, "
+        "median of %d:\n",
+        overlapped.num_replicas_in_sync(),
+        layers,
+        width,
+        batch,
+        layers * (double(width) * width + width) * 4 / 1e6,
+        steps);
     std::printf("  local (no all-reduce)        %8.2f ms\n", l * 1e3);
-    std::printf("  reduce after the walk        %8.2f ms  (+%.2f ms communication)\n", a * 1e3, (a - l) * 1e3);
+    std::printf("  reduce after the walk        %8.2f ms  (+%.2f ms communication)\n",
+                a * 1e3,
+                (a - l) * 1e3);
     std::printf("  reduce during the walk       %8.2f ms  (+%.2f ms)\n", o * 1e3, (o - l) * 1e3);
     const double th = median(t_threaded);
     std::printf("  during, with progress thread %8.2f ms  (+%.2f ms)\n", th * 1e3, (th - l) * 1e3);
-    std::printf("  overlap hides                %8.0f %% of the exposed communication (%.0f %% with the "
-                "progress thread)\n",
-                a > l ? 100.0 * (a - o) / (a - l) : 0.0, a > l ? 100.0 * (a - th) / (a - l) : 0.0);
+    std::printf(
+        "  overlap hides                %8.0f %% of the exposed communication (%.0f %% with the "
+        "progress thread)\n",
+        a > l ? 100.0 * (a - o) / (a - l) : 0.0,
+        a > l ? 100.0 * (a - th) / (a - l) : 0.0);
   }
   return 0;
 }

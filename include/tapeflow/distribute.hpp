@@ -1,6 +1,7 @@
 #pragma once
 
-// tf::distribute: synchronous data-parallel training, one replica per process (docs/distributed.md).
+// tf::distribute: synchronous data-parallel training, one replica per process
+// (docs/distributed.md).
 //
 //   // mpirun -np 4 ./train        (or srun; a plain ./train is one replica)
 //   tf::distribute::MultiWorkerMirroredStrategy strategy;
@@ -106,7 +107,8 @@ class TAPEFLOW_API MultiWorkerMirroredStrategy {
   /// tape.gradient(target, vars) all-reduced over replicas with `op` (MEAN: the gradient of the
   /// mean loss over the global batch). With overlap_backward the buckets are reduced while the
   /// tape is still walking back through earlier layers. Undefined gradients are reduced as zeros.
-  std::vector<Tensor> gradient(GradientTape& tape, const Tensor& target,
+  std::vector<Tensor> gradient(GradientTape& tape,
+                               const Tensor& target,
                                const std::vector<Variable>& vars,
                                ReduceOp op = ReduceOp::MEAN) const;
 

@@ -31,8 +31,8 @@ class Communicator {
 
   /// Starts an element-wise sum over ranks of `count` elements of `dtype` from `send` into
   /// `recv` (send == recv: in place). Returns a handle for wait(); `what` names it in errors.
-  virtual int start_allreduce_sum(const void* send, void* recv, int64_t count, DType dtype,
-                                  const std::string& what) = 0;
+  virtual int start_allreduce_sum(
+      const void* send, void* recv, int64_t count, DType dtype, const std::string& what) = 0;
   /// Drives pending collectives without blocking (nonblocking MPI needs calls to progress).
   virtual void poke() = 0;
   /// Whether poke() may be called from another thread than the one that started collectives
@@ -46,7 +46,9 @@ class Communicator {
   /// Rank r's `bytes` at out[r * bytes]; out holds size() * bytes.
   virtual void all_gather(const void* data, int64_t bytes, void* out, const std::string& what) = 0;
   /// Rank r's block at out + offset_r, blocks of the given sizes (bytes) in rank order.
-  virtual void all_gather_v(const void* data, const std::vector<int64_t>& bytes_per_rank, void* out,
+  virtual void all_gather_v(const void* data,
+                            const std::vector<int64_t>& bytes_per_rank,
+                            void* out,
                             const std::string& what) = 0;
   /// Element-wise max over ranks of `n` int64 values, in place.
   virtual void max_int64(int64_t* values, int n, const std::string& what) = 0;

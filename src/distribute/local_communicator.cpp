@@ -16,8 +16,8 @@ class LocalCommunicator final : public Communicator {
   int rank() const override { return 0; }
   int size() const override { return 1; }
   std::string backend() const override { return "local"; }
-  int start_allreduce_sum(const void* send, void* recv, int64_t count, DType dtype,
-                          const std::string&) override {
+  int start_allreduce_sum(
+      const void* send, void* recv, int64_t count, DType dtype, const std::string&) override {
     if (send != recv) std::memmove(recv, send, size_t(count) * size_t(dtype_size(dtype)));
     return 0;
   }
@@ -27,7 +27,9 @@ class LocalCommunicator final : public Communicator {
   void all_gather(const void* data, int64_t bytes, void* out, const std::string&) override {
     if (data != out) std::memmove(out, data, size_t(bytes));
   }
-  void all_gather_v(const void* data, const std::vector<int64_t>& bytes_per_rank, void* out,
+  void all_gather_v(const void* data,
+                    const std::vector<int64_t>& bytes_per_rank,
+                    void* out,
                     const std::string&) override {
     if (data != out) std::memmove(out, data, size_t(bytes_per_rank.at(0)));
   }

@@ -25,11 +25,16 @@ namespace {
 
 MPI_Datatype mpi_type(DType t) {
   switch (t) {
-    case DType::float32: return MPI_FLOAT;
-    case DType::float64: return MPI_DOUBLE;
-    case DType::int32: return MPI_INT32_T;
-    case DType::int64: return MPI_INT64_T;
-    case DType::boolean: break;
+    case DType::float32:
+      return MPI_FLOAT;
+    case DType::float64:
+      return MPI_DOUBLE;
+    case DType::int32:
+      return MPI_INT32_T;
+    case DType::int64:
+      return MPI_INT64_T;
+    case DType::boolean:
+      break;
   }
   throw InternalError("MPI communicator: no MPI datatype for bool (a tapeflow bug; please report)");
 }
@@ -51,8 +56,12 @@ void finalize_at_exit() {
 }
 
 [[noreturn]] void abort_job(const std::string& why) {
-  std::fprintf(stderr, "tapeflow.distribute: replica %d of %d: %s; aborting all %d replicas (MPI_Abort)\n",
-               g_rank, g_size, why.c_str(), g_size);
+  std::fprintf(stderr,
+               "tapeflow.distribute: replica %d of %d: %s; aborting all %d replicas (MPI_Abort)\n",
+               g_rank,
+               g_size,
+               why.c_str(),
+               g_size);
   std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, 70);
   std::_Exit(70);
@@ -91,8 +100,8 @@ class MpiCommunicator final : public Communicator {
     return level >= MPI_THREAD_SERIALIZED;
   }
 
-  int start_allreduce_sum(const void* send, void* recv, int64_t count, DType dtype,
-                          const std::string& what) override {
+  int start_allreduce_sum(
+      const void* send, void* recv, int64_t count, DType dtype, const std::string& what) override {
     std::lock_guard<std::mutex> lock(mu_);
     const int64_t elem = dtype_size(dtype);
     for (int64_t done = 0; done < count;) {  // MPI counts are int: split huge buffers
@@ -136,7 +145,9 @@ class MpiCommunicator final : public Communicator {
     MPI_Iallgather(data, n, MPI_BYTE, out, n, MPI_BYTE, comm_, &reqs[0]);
     wait(reqs, what);
   }
-  void all_gather_v(const void* data, const std::vector<int64_t>& bytes_per_rank, void* out,
+  void all_gather_v(const void* data,
+                    const std::vector<int64_t>& bytes_per_rank,
+                    void* out,
                     const std::string& what) override {
     std::lock_guard<std::mutex> lock(mu_);
     std::vector<int> counts(static_cast<size_t>(size_)), displs(static_cast<size_t>(size_));
@@ -147,8 +158,15 @@ class MpiCommunicator final : public Communicator {
       offset += bytes_per_rank[size_t(r)];
     }
     std::vector<MPI_Request> reqs(1);
-    MPI_Iallgatherv(data, counts[size_t(rank_)], MPI_BYTE, out, counts.data(), displs.data(),
-                    MPI_BYTE, comm_, &reqs[0]);
+    MPI_Iallgatherv(data,
+                    counts[size_t(rank_)],
+                    MPI_BYTE,
+                    out,
+                    counts.data(),
+                    displs.data(),
+                    MPI_BYTE,
+                    comm_,
+                    &reqs[0]);
     wait(reqs, what);
   }
   void max_int64(int64_t* values, int n, const std::string& what) override {

@@ -9,10 +9,11 @@ std::shared_ptr<Communicator> world() {
     const LaunchInfo launch = launcher_world();
     if (launch.processes > 1)
       throw FailedPreconditionError(
-          "MultiWorkerMirroredStrategy: this process was started by " + launch.launcher + " as one of " +
-          std::to_string(launch.processes) +
+          "MultiWorkerMirroredStrategy: this process was started by " + launch.launcher +
+          " as one of " + std::to_string(launch.processes) +
           " processes, but tapeflow was built without MPI (TAPEFLOW_MPI=OFF or MPI not found), so "
-          "the replicas cannot communicate; install Open MPI (scripts/install-deps.sh) and rebuild, "
+          "the replicas cannot communicate; install Open MPI (scripts/install-deps.sh) and "
+          "rebuild, "
           "or run a single process");
     return make_local_communicator();
   }();

@@ -19,8 +19,10 @@ void divide(T* data, int64_t n, int replicas) {
 }
 
 void divide(void* data, DType dtype, int64_t n, int replicas) {
-  if (dtype == DType::float32) divide(static_cast<float*>(data), n, replicas);
-  else if (dtype == DType::float64) divide(static_cast<double*>(data), n, replicas);
+  if (dtype == DType::float32)
+    divide(static_cast<float*>(data), n, replicas);
+  else if (dtype == DType::float64)
+    divide(static_cast<double*>(data), n, replicas);
 }
 
 uint64_t fnv1a(const std::string& s) {
@@ -47,8 +49,12 @@ Tensor BufferPool::acquire(DType dtype, int64_t elements) {
   return buffers_.back();
 }
 
-BucketedReduce::BucketedReduce(Communicator& comm, BufferPool& pool, std::vector<TensorSpec> specs,
-                               int64_t fusion_bytes, ReduceOp op, bool track_defined)
+BucketedReduce::BucketedReduce(Communicator& comm,
+                               BufferPool& pool,
+                               std::vector<TensorSpec> specs,
+                               int64_t fusion_bytes,
+                               ReduceOp op,
+                               bool track_defined)
     : comm_(comm), specs_(std::move(specs)), op_(op), track_defined_(track_defined) {
   const size_t n = specs_.size();
   bucket_of_.assign(n, 0);
@@ -96,8 +102,10 @@ void BucketedReduce::put(size_t i, const Tensor& t) {
     std::memset(slot, 0, bytes);  // counts as zeros (pooled memory holds old values)
   } else {
     defined_[i] = 1;
-    if (b.own) inputs_[i] = t;  // reduced from its own memory: keep it alive until finish()
-    else std::memcpy(slot, t.impl()->data, bytes);
+    if (b.own)
+      inputs_[i] = t;  // reduced from its own memory: keep it alive until finish()
+    else
+      std::memcpy(slot, t.impl()->data, bytes);
   }
   ++b.ready;
   send_ready_buckets();
@@ -109,7 +117,10 @@ void BucketedReduce::send_ready_buckets() {
     if (b.ready < b.members.size()) break;
     void* out = b.buffer.impl()->data;
     const Tensor& in = inputs_[b.members[0]];
-    comm_.start_allreduce_sum(b.own && in.defined() ? in.impl()->data : out, out, b.elements, b.dtype,
+    comm_.start_allreduce_sum(b.own && in.defined() ? in.impl()->data : out,
+                              out,
+                              b.elements,
+                              b.dtype,
                               b.own ? "all-reduce of one tensor" : "all-reduce of a fused buffer");
   }
   comm_.poke();
@@ -118,8 +129,11 @@ void BucketedReduce::send_ready_buckets() {
 std::vector<Tensor> BucketedReduce::finish() {
   for (size_t i = 0; i < specs_.size(); ++i) put(i, Tensor());
   if (track_defined_ && comm_.size() > 1)
-    comm_.start_allreduce_sum(defined_.data(), defined_.data(), int64_t(defined_.size()),
-                              DType::int64, "all-reduce of the gradients' defined flags");
+    comm_.start_allreduce_sum(defined_.data(),
+                              defined_.data(),
+                              int64_t(defined_.size()),
+                              DType::int64,
+                              "all-reduce of the gradients' defined flags");
   comm_.wait_all();
   finished_ = true;
   inputs_.clear();
@@ -140,13 +154,17 @@ std::string describe(const std::vector<TensorSpec>& specs, const std::vector<boo
   std::ostringstream os;
   for (size_t i = 0; i < specs.size(); ++i) {
     if (i) os << ", ";
-    if (!defined[i]) os << "undefined";
-    else os << specs[i].shape << ' ' << dtype_name(specs[i].dtype);
+    if (!defined[i])
+      os << "undefined";
+    else
+      os << specs[i].shape << ' ' << dtype_name(specs[i].dtype);
   }
   return os.str();
 }
 
-void check_same_on_all_replicas(Communicator& comm, const std::string& signature, const char* op,
+void check_same_on_all_replicas(Communicator& comm,
+                                const std::string& signature,
+                                const char* op,
                                 const char* what) {
   if (comm.size() == 1) return;
   const uint64_t h = fnv1a(signature);

@@ -44,8 +44,12 @@ class BucketedReduce {
  public:
   /// `track_defined`: an undefined tensor counts as zeros, and the result is undefined only
   /// where no replica had a value (one extra small reduce of flags in finish()).
-  BucketedReduce(Communicator& comm, BufferPool& pool, std::vector<TensorSpec> specs,
-                 int64_t fusion_bytes, ReduceOp op, bool track_defined);
+  BucketedReduce(Communicator& comm,
+                 BufferPool& pool,
+                 std::vector<TensorSpec> specs,
+                 int64_t fusion_bytes,
+                 ReduceOp op,
+                 bool track_defined);
   /// Left early (an exception in the walk): waits for the reductions already sent, which write
   /// into pooled buffers, before those can be handed out again (bounded by the timeout).
   ~BucketedReduce();
@@ -75,7 +79,7 @@ class BucketedReduce {
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_;
   std::vector<bool> put_;
-  std::vector<Tensor> inputs_;   // kept alive while a reduce reads them
+  std::vector<Tensor> inputs_;    // kept alive while a reduce reads them
   std::vector<int64_t> defined_;  // per tensor: 1 if defined here (summed over replicas)
   size_t next_to_send_ = 0;
   bool finished_ = false;
@@ -86,7 +90,9 @@ std::string describe(const std::vector<TensorSpec>& specs, const std::vector<boo
 
 /// Throws InvalidArgumentError on every replica unless all passed the same `signature`; the
 /// message lists each replica's signature. `op` is TensorFlow's collective op name.
-void check_same_on_all_replicas(Communicator& comm, const std::string& signature, const char* op,
+void check_same_on_all_replicas(Communicator& comm,
+                                const std::string& signature,
+                                const char* op,
                                 const char* what);
 
 }  // namespace tapeflow::distribute::detail

@@ -4,8 +4,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <thread>
 #include <cstring>
+#include <thread>
 
 #include "autodiff/tape_impl.hpp"
 #include "core/fail.hpp"
@@ -36,7 +36,8 @@ const Device kCpu{DeviceType::CPU, 0};
 
 void check_op(ReduceOp op, const char* name) {
   if (op != ReduceOp::SUM && op != ReduceOp::MEAN)
-    fail<InvalidArgumentError>(name, "Unknown reduce op ", int(op), "; expected ReduceOp::SUM or ReduceOp::MEAN");
+    fail<InvalidArgumentError>(
+        name, "Unknown reduce op ", int(op), "; expected ReduceOp::SUM or ReduceOp::MEAN");
 }
 
 const char* op_name(ReduceOp op) { return op == ReduceOp::SUM ? "SUM" : "MEAN"; }
@@ -79,14 +80,23 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce(const std::vector<Te
     specs.push_back(t.defined() ? TensorSpec{t.shape(), t.dtype()} : TensorSpec{Shape{}, float32});
     if (!t.defined()) continue;
     if (t.dtype() == DType::boolean)
-      fail<InvalidArgumentError>("CollectiveReduceV2", "all_reduce: tensor #", i,
+      fail<InvalidArgumentError>("CollectiveReduceV2",
+                                 "all_reduce: tensor #",
+                                 i,
                                  " is bool; only float32, float64, int32 and int64 can be reduced");
     if (op == ReduceOp::MEAN && !is_floating(t.dtype()))
-      fail<InvalidArgumentError>("CollectiveReduceV2", "all_reduce with ReduceOp::MEAN needs floating tensors; tensor #",
-                                 i, " is ", dtype_name(t.dtype()), " (use ReduceOp::SUM)");
+      fail<InvalidArgumentError>("CollectiveReduceV2",
+                                 "all_reduce with ReduceOp::MEAN needs floating tensors; tensor #",
+                                 i,
+                                 " is ",
+                                 dtype_name(t.dtype()),
+                                 " (use ReduceOp::SUM)");
   }
-  detail::check_same_on_all_replicas(comm, std::string(op_name(op)) + ": " + detail::describe(specs, defined),
-                                     "CollectiveReduceV2", "all_reduce");
+  detail::check_same_on_all_replicas(
+      comm,
+      std::string(op_name(op)) + ": " + detail::describe(specs, defined),
+      "CollectiveReduceV2",
+      "all_reduce");
   if (comm.size() == 1) return tensors;
 
   std::vector<size_t> which;  // the defined tensors
@@ -96,11 +106,13 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce(const std::vector<Te
       which.push_back(i);
       live.push_back(specs[i]);
     }
-  detail::BucketedReduce reduce(comm, runtime_->buffers, live, options_.fusion_bytes, op, /*track_defined=*/false);
+  detail::BucketedReduce reduce(
+      comm, runtime_->buffers, live, options_.fusion_bytes, op, /*track_defined=*/false);
   for (size_t k = 0; k < which.size(); ++k) reduce.put(k, tensors[which[k]].cpu());
   std::vector<Tensor> reduced = reduce.finish();
   std::vector<Tensor> out(tensors.size());
-  for (size_t k = 0; k < which.size(); ++k) out[which[k]] = to_device_of(reduced[k], tensors[which[k]]);
+  for (size_t k = 0; k < which.size(); ++k)
+    out[which[k]] = to_device_of(reduced[k], tensors[which[k]]);
   return out;
 }
 
@@ -112,16 +124,23 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::broadcast(const std::vector<Ten
                                                            int root) const {
   detail::Communicator& comm = *runtime_->comm;
   if (root < 0 || root >= comm.size())
-    fail<InvalidArgumentError>("CollectiveBcastSend", "broadcast: root ", root, " is not a replica (there are ",
-                               comm.size(), ")");
+    fail<InvalidArgumentError>("CollectiveBcastSend",
+                               "broadcast: root ",
+                               root,
+                               " is not a replica (there are ",
+                               comm.size(),
+                               ")");
   std::vector<TensorSpec> specs;
   std::vector<bool> defined;
   for (const Tensor& t : tensors) {
     defined.push_back(t.defined());
     specs.push_back(t.defined() ? TensorSpec{t.shape(), t.dtype()} : TensorSpec{Shape{}, float32});
   }
-  detail::check_same_on_all_replicas(comm, "root " + std::to_string(root) + ": " + detail::describe(specs, defined),
-                                     "CollectiveBcastSend", "broadcast");
+  detail::check_same_on_all_replicas(
+      comm,
+      "root " + std::to_string(root) + ": " + detail::describe(specs, defined),
+      "CollectiveBcastSend",
+      "broadcast");
   if (comm.size() == 1) return tensors;
   // One fused byte buffer: broadcast moves bytes, so dtypes can share it.
   int64_t total = 0;
@@ -136,7 +155,8 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::broadcast(const std::vector<Ten
         std::memcpy(buffer.data() + offset, t.cpu().impl()->data, size_t(n));
         offset += n;
       }
-  comm.broadcast(buffer.data(), total, root, "broadcast of " + std::to_string(tensors.size()) + " tensors");
+  comm.broadcast(
+      buffer.data(), total, root, "broadcast of " + std::to_string(tensors.size()) + " tensors");
   std::vector<Tensor> out(tensors.size());
   offset = 0;
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -157,16 +177,21 @@ Tensor MultiWorkerMirroredStrategy::broadcast(const Tensor& tensor, int root) co
 
 Tensor MultiWorkerMirroredStrategy::all_gather(const Tensor& tensor) const {
   detail::Communicator& comm = *runtime_->comm;
-  if (!tensor.defined()) throw InvalidArgumentError("all_gather: the tensor is undefined [Op:CollectiveGatherV2]");
+  if (!tensor.defined())
+    throw InvalidArgumentError("all_gather: the tensor is undefined [Op:CollectiveGatherV2]");
   if (tensor.rank() < 1)
-    fail<InvalidArgumentError>("CollectiveGatherV2", "all_gather needs a tensor of rank >= 1 (it concatenates along "
-                               "axis 0); got shape ", tensor.shape());
+    fail<InvalidArgumentError>("CollectiveGatherV2",
+                               "all_gather needs a tensor of rank >= 1 (it concatenates along "
+                               "axis 0); got shape ",
+                               tensor.shape());
   // Everything but the first dimension must agree; the first dimensions are gathered.
   const std::vector<int64_t> dims0 = tensor.shape().dims();  // dims() returns a copy
   const std::vector<int64_t> rest(dims0.begin() + 1, dims0.end());
   detail::check_same_on_all_replicas(
-      comm, detail::describe({TensorSpec{Shape(rest), tensor.dtype()}}, {true}) + " (after axis 0)",
-      "CollectiveGatherV2", "all_gather");
+      comm,
+      detail::describe({TensorSpec{Shape(rest), tensor.dtype()}}, {true}) + " (after axis 0)",
+      "CollectiveGatherV2",
+      "all_gather");
   if (comm.size() == 1) return tensor;
   std::vector<int64_t> rows(size_t(comm.size()));
   const int64_t mine = tensor.shape()[0];
@@ -181,7 +206,10 @@ Tensor MultiWorkerMirroredStrategy::all_gather(const Tensor& tensor) const {
   std::vector<int64_t> dims{total_rows};
   dims.insert(dims.end(), rest.begin(), rest.end());
   Tensor out = core::new_tensor(Shape(dims), tensor.dtype(), kCpu);
-  comm.all_gather_v(tensor.cpu().impl()->data, bytes, out.impl()->data, "all_gather of " + tensor.shape().to_string());
+  comm.all_gather_v(tensor.cpu().impl()->data,
+                    bytes,
+                    out.impl()->data,
+                    "all_gather of " + tensor.shape().to_string());
   return to_device_of(out, tensor);
 }
 
@@ -207,7 +235,8 @@ void MultiWorkerMirroredStrategy::broadcast_variables(const std::vector<Variable
   optimizer.set_iterations(broadcast(step, 0).item<int64_t>());
 }
 
-std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, const Tensor& target,
+std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape,
+                                                          const Tensor& target,
                                                           const std::vector<Variable>& vars,
                                                           ReduceOp op) const {
   check_op(op, "CollectiveReduceV2");
@@ -215,19 +244,29 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
   std::vector<TensorSpec> specs;
   for (size_t i = 0; i < vars.size(); ++i) {
     if (!is_floating(vars[i].dtype()))
-      fail<InvalidArgumentError>("CollectiveReduceV2", "gradient: variable #", i, " ('", vars[i].name(),
-                                 "') is ", dtype_name(vars[i].dtype()), "; only floating variables have gradients");
+      fail<InvalidArgumentError>("CollectiveReduceV2",
+                                 "gradient: variable #",
+                                 i,
+                                 " ('",
+                                 vars[i].name(),
+                                 "') is ",
+                                 dtype_name(vars[i].dtype()),
+                                 "; only floating variables have gradients");
     specs.push_back(TensorSpec{vars[i].shape(), vars[i].dtype()});
   }
   if (comm.size() == 1) return tape.gradient(target, vars);
   detail::check_same_on_all_replicas(
-      comm, std::string(op_name(op)) + ": " + detail::describe(specs, std::vector<bool>(specs.size(), true)),
-      "CollectiveReduceV2", "gradient all-reduce");
+      comm,
+      std::string(op_name(op)) + ": " +
+          detail::describe(specs, std::vector<bool>(specs.size(), true)),
+      "CollectiveReduceV2",
+      "gradient all-reduce");
 
   // Buckets in reverse variable order: the walk finishes the last layers' gradients first.
   const size_t n = vars.size();
   std::vector<TensorSpec> reversed(specs.rbegin(), specs.rend());
-  detail::BucketedReduce reduce(comm, runtime_->buffers, reversed, options_.fusion_bytes, op, /*track_defined=*/true);
+  detail::BucketedReduce reduce(
+      comm, runtime_->buffers, reversed, options_.fusion_bytes, op, /*track_defined=*/true);
   std::vector<Tensor> local;
   if (options_.overlap_backward) {
     const core::GradientReadyHook hook = [&](size_t i, const Tensor& g) {
@@ -261,7 +300,8 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
     local = tape.gradient(target, vars);
   } else {
     local = tape.gradient(target, vars);
-    for (size_t i = n; i > 0; --i) reduce.put(n - i, local[i - 1].defined() ? local[i - 1].cpu() : Tensor());
+    for (size_t i = n; i > 0; --i)
+      reduce.put(n - i, local[i - 1].defined() ? local[i - 1].cpu() : Tensor());
   }
   std::vector<Tensor> reduced = reduce.finish();
   std::vector<Tensor> out(n);
@@ -271,28 +311,40 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape, co
 
 // ---- MirroredStrategy ------------------------------------------------------------------------
 
-MirroredStrategy::MirroredStrategy(std::vector<std::string> devices) : devices_(std::move(devices)) {
+MirroredStrategy::MirroredStrategy(std::vector<std::string> devices)
+    : devices_(std::move(devices)) {
   if (devices_.empty()) throw InvalidArgumentError("MirroredStrategy: the device list is empty");
   for (const std::string& d : devices_) {
     const Device dev = Device::parse(d);
     if (dev.type != DeviceType::CPU)
-      throw FailedPreconditionError("MirroredStrategy: device '" + d +
-                                    "' is a GPU, and this build has no NCCL all-reduce; use "
-                                    "MultiWorkerMirroredStrategy (one process per GPU) or CPU devices");
+      throw FailedPreconditionError(
+          "MirroredStrategy: device '" + d +
+          "' is a GPU, and this build has no NCCL all-reduce; use "
+          "MultiWorkerMirroredStrategy (one process per GPU) or CPU devices");
   }
 }
 
-std::vector<Tensor> MirroredStrategy::all_reduce(const std::vector<Tensor>& per_device, ReduceOp op) const {
+std::vector<Tensor> MirroredStrategy::all_reduce(const std::vector<Tensor>& per_device,
+                                                 ReduceOp op) const {
   check_op(op, "CollectiveReduceV2");
   if (per_device.size() != devices_.size())
-    fail<InvalidArgumentError>("CollectiveReduceV2", "MirroredStrategy.all_reduce: expected one tensor per device (",
-                               devices_.size(), "), got ", per_device.size());
+    fail<InvalidArgumentError>("CollectiveReduceV2",
+                               "MirroredStrategy.all_reduce: expected one tensor per device (",
+                               devices_.size(),
+                               "), got ",
+                               per_device.size());
   Tensor sum = per_device[0];
   for (size_t i = 1; i < per_device.size(); ++i) {
     if (!(per_device[i].shape() == sum.shape()) || per_device[i].dtype() != sum.dtype())
-      fail<InvalidArgumentError>("CollectiveReduceV2", "MirroredStrategy.all_reduce: devices disagree: ",
-                                 per_device[0].shape(), " ", dtype_name(per_device[0].dtype()), " vs. ",
-                                 per_device[i].shape(), " ", dtype_name(per_device[i].dtype()));
+      fail<InvalidArgumentError>("CollectiveReduceV2",
+                                 "MirroredStrategy.all_reduce: devices disagree: ",
+                                 per_device[0].shape(),
+                                 " ",
+                                 dtype_name(per_device[0].dtype()),
+                                 " vs. ",
+                                 per_device[i].shape(),
+                                 " ",
+                                 dtype_name(per_device[i].dtype()));
     sum = add(sum, per_device[i].to(sum.device()));
   }
   if (op == ReduceOp::MEAN) sum = sum / cast(constant(double(per_device.size())), sum.dtype());

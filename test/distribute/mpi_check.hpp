@@ -25,7 +25,9 @@ inline void check(bool ok, const char* what, const char* file, int line) {
 }
 
 template <class T>
-bool same(const std::vector<T>& a, const std::vector<T>& b) { return a == b; }
+bool same(const std::vector<T>& a, const std::vector<T>& b) {
+  return a == b;
+}
 
 inline bool close(const std::vector<float>& a, const std::vector<float>& b, double rel) {
   if (a.size() != b.size()) return false;

@@ -44,7 +44,8 @@ int main() {
 
   {  // SUM and MEAN of several dtypes, fused and alone.
     std::vector<tf::Tensor> in;
-    for (int i = 0; i < 40; ++i) in.push_back(tf::constant(std::vector<float>{float(r), float(i)}, tf::Shape{2}));
+    for (int i = 0; i < 40; ++i)
+      in.push_back(tf::constant(std::vector<float>{float(r), float(i)}, tf::Shape{2}));
     in.push_back(tf::constant(iota<float>(100, float(r)), tf::Shape{10, 10}));  // 400 bytes: alone
     in.push_back(tf::constant(std::vector<double>{0.5 * r, 1.0}, tf::Shape{2}));
     in.push_back(tf::constant(std::vector<int32_t>{r, 7}, tf::Shape{2}));
@@ -52,7 +53,8 @@ int main() {
     std::vector<tf::Tensor> out = strategy.all_reduce(in, ReduceOp::SUM);
     MPI_CHECK(out.size() == in.size());
     for (int i = 0; i < 40; ++i)
-      MPI_CHECK(out[size_t(i)].to_vector<float>() == (std::vector<float>{float(sum_ranks), float(n * i)}));
+      MPI_CHECK(out[size_t(i)].to_vector<float>() ==
+                (std::vector<float>{float(sum_ranks), float(n * i)}));
     std::vector<float> big(100);
     for (int k = 0; k < 100; ++k) big[size_t(k)] = float(n * k + sum_ranks);
     MPI_CHECK(out[40].to_vector<float>() == big);
@@ -64,8 +66,8 @@ int main() {
     // The inputs are untouched (reduced into new buffers).
     MPI_CHECK(in[0].to_vector<float>() == (std::vector<float>{float(r), 0.f}));
 
-    tf::Tensor mean = strategy.all_reduce(tf::constant(std::vector<float>{float(2 * r), 1.f}, tf::Shape{2}),
-                                          ReduceOp::MEAN);
+    tf::Tensor mean = strategy.all_reduce(
+        tf::constant(std::vector<float>{float(2 * r), 1.f}, tf::Shape{2}), ReduceOp::MEAN);
     MPI_CHECK(mean.to_vector<float>() == (std::vector<float>{float(2 * sum_ranks / n), 1.f}));
     std::vector<tf::Tensor> with_undefined =
         strategy.all_reduce({tf::Tensor(), tf::constant(1.f)}, ReduceOp::SUM);
@@ -74,8 +76,10 @@ int main() {
   }
 
   {  // broadcast from the chief and from the last replica; all_gather with unequal first dims.
-    std::vector<tf::Tensor> b = strategy.broadcast(
-        {tf::constant(std::vector<float>{float(r), 2.f}, tf::Shape{2}), tf::constant(int64_t(10 + r))}, 0);
+    std::vector<tf::Tensor> b =
+        strategy.broadcast({tf::constant(std::vector<float>{float(r), 2.f}, tf::Shape{2}),
+                            tf::constant(int64_t(10 + r))},
+                           0);
     MPI_CHECK(b[0].to_vector<float>() == (std::vector<float>{0.f, 2.f}));
     MPI_CHECK(b[1].item<int64_t>() == 10);
     MPI_CHECK(strategy.broadcast(tf::constant(float(r)), n - 1).item<float>() == float(n - 1));
@@ -90,7 +94,8 @@ int main() {
   }
 
   {  // broadcast_variables: weights, then optimizer slots and step.
-    tf::Variable w(tf::constant(std::vector<float>{float(r), float(r)}, tf::Shape{2}), {.name = "w"});
+    tf::Variable w(tf::constant(std::vector<float>{float(r), float(r)}, tf::Shape{2}),
+                   {.name = "w"});
     tf::Variable b(tf::constant(float(100 + r)), {.name = "b"});
     tf::optimizers::Adam opt;
     opt.build({w, b});
@@ -104,20 +109,23 @@ int main() {
   }
 
   {  // Bad input: the same clear error on every replica, and collectives still work afterwards.
-    const std::string mismatch = error_of([&] {
-      strategy.all_reduce({tf::zeros(tf::Shape{r == 1 ? 3 : 2})}, ReduceOp::SUM);
-    });
+    const std::string mismatch = error_of(
+        [&] { strategy.all_reduce({tf::zeros(tf::Shape{r == 1 ? 3 : 2})}, ReduceOp::SUM); });
     MPI_CHECK(mismatch.find("replicas passed different tensors") != std::string::npos);
     MPI_CHECK(mismatch.find("replica 0: [SUM: (2,) float32]") != std::string::npos);
     MPI_CHECK(mismatch.find("replica 1: [SUM: (3,) float32]") != std::string::npos);
     MPI_CHECK(mismatch.find("[Op:CollectiveReduceV2]") != std::string::npos);
-    if (mismatch.find("replica 1") == std::string::npos) std::fprintf(stderr, "got: %s\n", mismatch.c_str());
-    const std::string unknown = error_of([&] { strategy.all_reduce({tf::zeros(tf::Shape{2})}, ReduceOp(7)); });
+    if (mismatch.find("replica 1") == std::string::npos)
+      std::fprintf(stderr, "got: %s\n", mismatch.c_str());
+    const std::string unknown =
+        error_of([&] { strategy.all_reduce({tf::zeros(tf::Shape{2})}, ReduceOp(7)); });
     MPI_CHECK(unknown.find("Unknown reduce op 7") != std::string::npos);
-    const std::string int_mean = error_of([&] { strategy.all_reduce(tf::constant(int32_t(1)), ReduceOp::MEAN); });
+    const std::string int_mean =
+        error_of([&] { strategy.all_reduce(tf::constant(int32_t(1)), ReduceOp::MEAN); });
     MPI_CHECK(int_mean.find("MEAN needs floating tensors") != std::string::npos);
     const std::string dtype = error_of([&] {
-      strategy.all_reduce(r == 0 ? tf::zeros(tf::Shape{2}) : tf::zeros(tf::Shape{2}, tf::float64), ReduceOp::SUM);
+      strategy.all_reduce(r == 0 ? tf::zeros(tf::Shape{2}) : tf::zeros(tf::Shape{2}, tf::float64),
+                          ReduceOp::SUM);
     });
     MPI_CHECK(dtype.find("(2,) float64") != std::string::npos);
     MPI_CHECK(strategy.all_reduce(tf::constant(1.f), ReduceOp::SUM).item<float>() == float(n));
@@ -126,7 +134,8 @@ int main() {
   {  // gradient(): overlapped, not overlapped, and all_reduce after tape.gradient agree.
     tf::random::set_seed(3);
     std::vector<tf::Variable> vars;
-    for (int i = 0; i < 6; ++i) vars.emplace_back(tf::random::normal(tf::Shape{4, 4}), tf::VariableOptions{.name = "w"});
+    for (int i = 0; i < 6; ++i)
+      vars.emplace_back(tf::random::normal(tf::Shape{4, 4}), tf::VariableOptions{.name = "w"});
     tf::Variable unused(tf::ones(tf::Shape{3}), {.name = "unused"});
     vars.push_back(unused);
     strategy.broadcast_variables(vars);
@@ -142,7 +151,8 @@ int main() {
       overlapped = strategy.gradient(tape, loss_of(), vars);
     }
     {
-      tf::distribute::MultiWorkerMirroredStrategy no_overlap({.fusion_bytes = 256, .overlap_backward = false});
+      tf::distribute::MultiWorkerMirroredStrategy no_overlap(
+          {.fusion_bytes = 256, .overlap_backward = false});
       tf::GradientTape tape;
       plain = no_overlap.gradient(tape, loss_of(), vars);
     }
@@ -152,7 +162,8 @@ int main() {
     }
     for (size_t i = 0; i < 6; ++i) {
       MPI_CHECK(overlapped[i].to_vector<float>() == plain[i].to_vector<float>());
-      MPI_CHECK(mpi_test::close(overlapped[i].to_vector<float>(), manual[i].to_vector<float>(), 1e-6));
+      MPI_CHECK(
+          mpi_test::close(overlapped[i].to_vector<float>(), manual[i].to_vector<float>(), 1e-6));
     }
     MPI_CHECK(!overlapped[6].defined());  // no replica had a gradient for it
     MPI_CHECK(!manual[6].defined());

@@ -20,10 +20,11 @@ struct Mlp {
   std::vector<tf::Variable> vars;
   explicit Mlp(uint64_t seed) {
     tf::random::set_seed(seed);
-    vars = {tf::Variable(tf::random::normal(tf::Shape{kFeatures, kHidden}, 0.0, 0.3), {.name = "w1"}),
-            tf::Variable(tf::zeros(tf::Shape{kHidden}), {.name = "b1"}),
-            tf::Variable(tf::random::normal(tf::Shape{kHidden, 1}, 0.0, 0.3), {.name = "w2"}),
-            tf::Variable(tf::zeros(tf::Shape{1}), {.name = "b2"})};
+    vars = {
+        tf::Variable(tf::random::normal(tf::Shape{kFeatures, kHidden}, 0.0, 0.3), {.name = "w1"}),
+        tf::Variable(tf::zeros(tf::Shape{kHidden}), {.name = "b1"}),
+        tf::Variable(tf::random::normal(tf::Shape{kHidden, 1}, 0.0, 0.3), {.name = "w2"}),
+        tf::Variable(tf::zeros(tf::Shape{1}), {.name = "b2"})};
   }
   tf::Tensor loss(const tf::Tensor& x, const tf::Tensor& y) const {
     tf::Tensor h = tf::nn::relu(tf::matmul(x, vars[0]) + vars[1]);
@@ -32,8 +33,11 @@ struct Mlp {
 };
 
 std::unique_ptr<tf::optimizers::Optimizer> make_optimizer(const std::string& name) {
-  if (name == "sgd") return std::make_unique<tf::optimizers::SGD>(tf::optimizers::SGDOptions{.learning_rate = 0.05f, .momentum = 0.9f});
-  return std::make_unique<tf::optimizers::Adam>(tf::optimizers::AdamOptions{.learning_rate = 0.01f});
+  if (name == "sgd")
+    return std::make_unique<tf::optimizers::SGD>(
+        tf::optimizers::SGDOptions{.learning_rate = 0.05f, .momentum = 0.9f});
+  return std::make_unique<tf::optimizers::Adam>(
+      tf::optimizers::AdamOptions{.learning_rate = 0.01f});
 }
 
 }  // namespace
@@ -45,7 +49,8 @@ int main(int argc, char** argv) {
   const int r = strategy.worker_index();
   mpi_test::rank_for_messages() = r;
   if (kGlobalBatch % n != 0) {
-    std::fprintf(stderr, "mpi_training: %d replicas do not divide the global batch %d\n", n, kGlobalBatch);
+    std::fprintf(
+        stderr, "mpi_training: %d replicas do not divide the global batch %d\n", n, kGlobalBatch);
     return 1;
   }
 
@@ -53,7 +58,8 @@ int main(int argc, char** argv) {
   tf::random::set_seed(11);
   tf::Tensor x = tf::random::uniform(tf::Shape{kGlobalBatch * kSteps, kFeatures}, -1.0, 1.0);
   tf::Tensor a = tf::random::normal(tf::Shape{kFeatures, 1});
-  tf::Tensor y = tf::sin(tf::matmul(x, a)) + 0.1 * tf::random::normal(tf::Shape{kGlobalBatch * kSteps, 1});
+  tf::Tensor y =
+      tf::sin(tf::matmul(x, a)) + 0.1 * tf::random::normal(tf::Shape{kGlobalBatch * kSteps, 1});
   auto data = tf::data::Dataset::from_tensor_slices({x, y});
 
   // The reference: one process, global batches.
@@ -91,7 +97,8 @@ int main(int argc, char** argv) {
     std::vector<float> got = model.vars[i].value().to_vector<float>();
     std::vector<float> want = ref.vars[i].value().to_vector<float>();
     for (size_t k = 0; k < got.size(); ++k)
-      worst = std::max(worst, std::abs(double(got[k]) - double(want[k])) / (1.0 + std::abs(double(want[k]))));
+      worst = std::max(
+          worst, std::abs(double(got[k]) - double(want[k])) / (1.0 + std::abs(double(want[k]))));
     MPI_CHECK(mpi_test::close(got, want, tol));
   }
   // And every replica holds the same weights, bit for bit.
@@ -100,10 +107,18 @@ int main(int argc, char** argv) {
     MPI_CHECK(chief.to_vector<float>() == v.value().to_vector<float>());
   }
   // The weights moved (the comparison is not trivially true).
-  MPI_CHECK(!mpi_test::close(model.vars[0].value().to_vector<float>(), init.vars[0].value().to_vector<float>(), 1e-3));
+  MPI_CHECK(!mpi_test::close(
+      model.vars[0].value().to_vector<float>(), init.vars[0].value().to_vector<float>(), 1e-3));
   if (strategy.is_chief())
-    std::printf("mpi_training %s: %d replicas x batch %d vs 1 x batch %d after %d steps: max relative "
-                "difference %.3g (tolerance %.0e)\n",
-                opt_name.c_str(), n, kGlobalBatch / n, kGlobalBatch, kSteps, worst, tol);
+    std::printf(
+        "mpi_training %s: %d replicas x batch %d vs 1 x batch %d after %d steps: max relative "
+        "difference %.3g (tolerance %.0e)\n",
+        opt_name.c_str(),
+        n,
+        kGlobalBatch / n,
+        kGlobalBatch,
+        kSteps,
+        worst,
+        tol);
   return mpi_test::failures() == 0 ? 0 : 1;
 }

@@ -17,13 +17,15 @@ int main(int argc, char** argv) {
   try {
     auto comm = d::world();
     if (mode != "single") {
-      std::fprintf(stderr, "FAILED: expected a refusal, got %d of %d\n", comm->rank(), comm->size());
+      std::fprintf(
+          stderr, "FAILED: expected a refusal, got %d of %d\n", comm->rank(), comm->size());
       return 1;
     }
     std::vector<float> in{1.f, 2.f}, out(2);
     comm->start_allreduce_sum(in.data(), out.data(), 2, tapeflow::float32, "test");
     comm->wait_all();
-    const bool ok = comm->rank() == 0 && comm->size() == 1 && comm->backend() == "local" && out == in;
+    const bool ok =
+        comm->rank() == 0 && comm->size() == 1 && comm->backend() == "local" && out == in;
     std::printf("%s: one local replica\n", ok ? "PASSED" : "FAILED");
     return ok ? 0 : 1;
   } catch (const tapeflow::FailedPreconditionError& e) {

@@ -39,17 +39,21 @@ TEST_CASE("bad collective arguments are InvalidArgumentErrors naming the problem
   tf::distribute::MultiWorkerMirroredStrategy strategy;
   auto x = tf::constant({1.f, 2.f});
   CHECK_THROWS_AS(strategy.all_reduce(x, ReduceOp(7)), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(strategy.all_reduce(x, ReduceOp(7)),
-                    Catch::Contains("Unknown reduce op 7") && Catch::Contains("[Op:CollectiveReduceV2]"));
+  CHECK_THROWS_WITH(
+      strategy.all_reduce(x, ReduceOp(7)),
+      Catch::Contains("Unknown reduce op 7") && Catch::Contains("[Op:CollectiveReduceV2]"));
   CHECK_THROWS_WITH(strategy.all_reduce(tf::constant(int32_t(1)), ReduceOp::MEAN),
                     Catch::Contains("MEAN needs floating tensors") && Catch::Contains("int32"));
-  CHECK_THROWS_WITH(strategy.all_reduce(tf::constant(true), ReduceOp::SUM), Catch::Contains("is bool"));
+  CHECK_THROWS_WITH(strategy.all_reduce(tf::constant(true), ReduceOp::SUM),
+                    Catch::Contains("is bool"));
   CHECK_THROWS_WITH(strategy.broadcast(x, 1), Catch::Contains("root 1 is not a replica"));
   CHECK_THROWS_WITH(strategy.all_gather(tf::constant(1.f)), Catch::Contains("rank >= 1"));
-  CHECK_THROWS_AS(tf::distribute::MultiWorkerMirroredStrategy({.fusion_bytes = 0}), tf::InvalidArgumentError);
+  CHECK_THROWS_AS(tf::distribute::MultiWorkerMirroredStrategy({.fusion_bytes = 0}),
+                  tf::InvalidArgumentError);
 }
 
-TEST_CASE("MirroredStrategy on CPU devices sums per-device values; GPUs need NCCL", "[distribute]") {
+TEST_CASE("MirroredStrategy on CPU devices sums per-device values; GPUs need NCCL",
+          "[distribute]") {
   tf::distribute::MirroredStrategy cpu({"/cpu:0", "/cpu:0"});
   CHECK(cpu.num_replicas_in_sync() == 2);
   auto out = cpu.all_reduce({tf::constant({1.f, 2.f}), tf::constant({3.f, 4.f})}, ReduceOp::MEAN);
