@@ -61,6 +61,12 @@ struct MultiWorkerOptions {
   bool progress_thread = true;
 };
 
+/// What a strategy's last gradient() call did (for tests and benchmarks).
+struct GradientStats {
+  int buckets = 0;           // all-reduces of fused buffers or single large tensors
+  int sent_during_walk = 0;  // of those, started before the backward walk ended
+};
+
 /// Synchronous data parallelism across processes (tf.distribute.MultiWorkerMirroredStrategy):
 /// one replica per process, launched by mpirun or srun. Initializes MPI unless the program
 /// already did, and then finalizes it at exit. Run without a launcher it is one replica and
@@ -111,6 +117,8 @@ class TAPEFLOW_API MultiWorkerMirroredStrategy {
                                const Tensor& target,
                                const std::vector<Variable>& vars,
                                ReduceOp op = ReduceOp::MEAN) const;
+  /// Bucket counts of the last gradient() call with more than one replica.
+  GradientStats last_gradient_stats() const;
 
  private:
   MultiWorkerOptions options_;

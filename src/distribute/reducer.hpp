@@ -59,6 +59,9 @@ class BucketedReduce {
   void put(size_t i, const Tensor& t);
   /// Puts every tensor not put yet as undefined, waits for all, and returns the results.
   std::vector<Tensor> finish();
+  int buckets() const { return int(buckets_.size()); }
+  /// Buckets whose all-reduce has started.
+  int sent() const { return int(next_to_send_); }
 
  private:
   struct Bucket {

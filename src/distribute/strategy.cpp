@@ -23,6 +23,7 @@ class Runtime {
  public:
   std::shared_ptr<Communicator> comm;
   BufferPool buffers;
+  GradientStats last_gradient;
 };
 
 }  // namespace detail
@@ -303,10 +304,15 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape,
     for (size_t i = n; i > 0; --i)
       reduce.put(n - i, local[i - 1].defined() ? local[i - 1].cpu() : Tensor());
   }
+  runtime_->last_gradient = {reduce.buckets(), options_.overlap_backward ? reduce.sent() : 0};
   std::vector<Tensor> reduced = reduce.finish();
   std::vector<Tensor> out(n);
   for (size_t i = 0; i < n; ++i) out[i] = to_device_of(reduced[n - 1 - i], vars[i].peek());
   return out;
+}
+
+GradientStats MultiWorkerMirroredStrategy::last_gradient_stats() const {
+  return runtime_->last_gradient;
 }
 
 // ---- MirroredStrategy ------------------------------------------------------------------------

@@ -149,12 +149,17 @@ int main() {
     {
       tf::GradientTape tape;
       overlapped = strategy.gradient(tape, loss_of(), vars);
+      // 256-byte buckets, last variable first: [unused, w5, w4, w3] and [w2, w1, w0]; both are
+      // sent from inside the walk, the first as soon as w3's gradient is final.
+      MPI_CHECK(strategy.last_gradient_stats().buckets == 2);
+      MPI_CHECK(strategy.last_gradient_stats().sent_during_walk == 2);
     }
     {
       tf::distribute::MultiWorkerMirroredStrategy no_overlap(
           {.fusion_bytes = 256, .overlap_backward = false});
       tf::GradientTape tape;
       plain = no_overlap.gradient(tape, loss_of(), vars);
+      MPI_CHECK(no_overlap.last_gradient_stats().sent_during_walk == 0);
     }
     {
       tf::GradientTape tape;
