@@ -54,6 +54,12 @@ class TAPEFLOW_API Dataset {
   /// At most the first `count` elements (-1: all of them).
   Dataset take(int64_t count) const;
 
+  /// Every `num_shards`-th element starting at element `index` (tf.data's shard): element i of
+  /// the input is kept when i % num_shards == index. Put it before shuffle() (or shuffle with
+  /// the same seed on every replica) so that the shards of a distributed job are disjoint.
+  /// InvalidArgumentError unless num_shards > 0 and 0 <= index < num_shards.
+  Dataset shard(int64_t num_shards, int64_t index) const;
+
   /// Number of elements per epoch.
   int64_t cardinality() const;
 

@@ -11,6 +11,7 @@
 #include "tapeflow/debugging.hpp"
 #include "tapeflow/device.hpp"
 #include "tapeflow/dtype.hpp"
+#include "tapeflow/distribute.hpp"
 #include "tapeflow/errors.hpp"
 #include "tapeflow/layers.hpp"
 #include "tapeflow/losses.hpp"

@@ -30,6 +30,13 @@ std::vector<TapeImpl*>& tape_stack() {
 }
 
 thread_local int t_recording_tapes = 0;
+thread_local const GradientReadyHook* t_ready_hook = nullptr;
+
+const GradientReadyHook* set_gradient_ready_hook(const GradientReadyHook* hook) {
+  const GradientReadyHook* previous = t_ready_hook;
+  t_ready_hook = hook;
+  return previous;
+}
 
 void TapeImpl::set_recording(bool on) {
   if (on == recording) return;
@@ -142,9 +149,46 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
     grads.get(target.id()) = seed;
     pending = 1;
   }
+  // A source's gradient is the sum of the gradients of its ids (a variable's several values).
+  std::vector<Tensor> out(sources.size());
+  std::vector<bool> finished(sources.size(), false);
+  auto finish = [&](size_t s_index) {
+    const SourceIds& s = sources[s_index];
+    Tensor sum;
+    if (is_floating(s.value.dtype()))
+      for (uint64_t id : s.ids)
+        if (Tensor* g = grads.find(id); g && g->defined()) sum = sum.defined() ? add(sum, *g) : *g;
+    if (!sum.defined() && unconnected == UnconnectedGradients::Zero && is_floating(s.value.dtype()))
+      sum = zeros_like(s.value);
+    out[s_index] = std::move(sum);
+    finished[s_index] = true;
+    if (t_ready_hook) (*t_ready_hook)(s_index, out[s_index]);
+  };
+  // With a ready hook: (oldest record index reading the source, source), newest first; a source
+  // is final once the walk has run that record. Sources no record reads are final now.
+  std::vector<std::pair<size_t, size_t>> final_after;
+  if (t_ready_hook) {
+    IdMap<size_t> oldest_reader;
+    for (size_t r = self.records.size(); r > 0; --r) {
+      const TensorList& ins = self.records[r - 1].inputs;
+      for (size_t k = 0; k < ins.size(); ++k)
+        if (ins[k].defined()) oldest_reader.get(ins[k].id()) = r;  // 1-based; 0 = never read
+    }
+    for (size_t i = 0; i < sources.size(); ++i) {
+      size_t oldest = 0;
+      for (uint64_t id : sources[i].ids)
+        if (size_t* r = oldest_reader.find(id); r && *r && (!oldest || *r < oldest)) oldest = *r;
+      if (oldest) final_after.emplace_back(oldest, i);
+      else finish(i);
+    }
+    std::sort(final_after.begin(), final_after.end(), std::greater<>());
+  }
+  size_t next_final = 0;
   // Newest first. With `release` the record visited last is always the vector's last one, so
   // popping it destroys it once, as soon as the walk has moved past it.
   for (size_t idx = self.records.size(); idx > 0 && pending > 0; --idx) {
+    for (; next_final < final_after.size() && final_after[next_final].first > idx; ++next_final)
+      finish(final_after[next_final].second);
     if (release && self.records.size() > idx) self.records.pop_back();
     TapeRecord& rec = self.records[idx - 1];
     Tensor* g = grads.find(rec.output.id());
@@ -176,17 +220,9 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
     }
   }
   if (release) self.records.clear();
-  std::vector<Tensor> out;
-  out.reserve(sources.size());
-  for (const SourceIds& s : sources) {
-    Tensor sum;
-    if (is_floating(s.value.dtype()))
-      for (uint64_t id : s.ids)
-        if (Tensor* g = grads.find(id); g && g->defined()) sum = sum.defined() ? add(sum, *g) : *g;
-    if (!sum.defined() && unconnected == UnconnectedGradients::Zero && is_floating(s.value.dtype()))
-      sum = zeros_like(s.value);
-    out.push_back(sum);
-  }
+  for (; next_final < final_after.size(); ++next_final) finish(final_after[next_final].second);
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (!finished[i]) finish(i);
   return out;
 }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -37,6 +38,14 @@ struct TapeImpl {
   void watch_tensor(const Tensor& t);
   void watch_variable(const Variable& v);
 };
+
+/// Called by gradient() on this thread as soon as the gradient of source `index` is final, i.e.
+/// once the walk has passed the oldest record that reads it, with the tensor gradient() will
+/// return for it (undefined if none). Sources nothing reads are final before the walk starts.
+/// tf::distribute uses it to start all-reducing gradients while the walk goes on.
+using GradientReadyHook = std::function<void(size_t index, const Tensor& grad)>;
+/// Installs `hook` (nullptr: none) for this thread's gradient() calls; returns the previous one.
+const GradientReadyHook* set_gradient_ready_hook(const GradientReadyHook* hook);
 
 /// Tapes alive on this thread, innermost last.
 std::vector<TapeImpl*>& tape_stack();

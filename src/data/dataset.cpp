@@ -346,6 +346,47 @@ class TakeNode final : public DatasetNode {
   int64_t count_;
 };
 
+// ---- shard ----------------------------------------------------------------------------------
+
+// Keeps every num_shards-th element starting at index (tf.data's shard): with the same input
+// order on every replica, the shards are disjoint and together cover the input.
+class ShardIterator final : public ItemIterator {
+ public:
+  ShardIterator(std::unique_ptr<ItemIterator> in, int64_t num_shards, int64_t index)
+      : in_(std::move(in)), num_shards_(num_shards), index_(index) {}
+  bool next(Item& out) override {
+    for (int64_t skip = first_ ? index_ : num_shards_ - 1; skip > 0; --skip)
+      if (!in_->next(out)) return false;
+    first_ = false;
+    return in_->next(out);
+  }
+
+ private:
+  std::unique_ptr<ItemIterator> in_;
+  int64_t num_shards_;
+  int64_t index_;
+  bool first_ = true;
+};
+
+class ShardNode final : public DatasetNode {
+ public:
+  ShardNode(std::shared_ptr<const DatasetNode> in, int64_t num_shards, int64_t index)
+      : in_(std::move(in)), num_shards_(num_shards), index_(index) {}
+  std::unique_ptr<ItemIterator> make_iterator() const override {
+    return std::make_unique<ShardIterator>(in_->make_iterator(), num_shards_, index_);
+  }
+  int64_t cardinality() const override {
+    const int64_t n = in_->cardinality();
+    return n <= index_ ? 0 : (n - index_ + num_shards_ - 1) / num_shards_;
+  }
+  std::shared_ptr<const Source> source() const override { return in_->source(); }
+
+ private:
+  std::shared_ptr<const DatasetNode> in_;
+  int64_t num_shards_;
+  int64_t index_;
+};
+
 // ---- prefetch -------------------------------------------------------------------------------
 
 /// A producer thread runs the input chain up to `capacity` elements ahead into a bounded queue.
@@ -539,6 +580,19 @@ Dataset Dataset::prefetch(int64_t buffer_size) const {
 
 Dataset Dataset::take(int64_t count) const {
   return Dataset(std::make_shared<detail::TakeNode>(node_, count < 0 ? -1 : count));
+}
+
+Dataset Dataset::shard(int64_t num_shards, int64_t index) const {
+  if (num_shards <= 0)
+    fail<InvalidArgumentError>(
+        "ShardDataset", "Number of shards must be greater than zero, got ", num_shards);
+  if (index < 0 || index >= num_shards)
+    fail<InvalidArgumentError>("ShardDataset",
+                               "Index must be between 0 and ",
+                               num_shards - 1,
+                               " (inclusive), got ",
+                               index);
+  return Dataset(std::make_shared<detail::ShardNode>(node_, num_shards, index));
 }
 
 int64_t Dataset::cardinality() const { return node_->cardinality(); }

@@ -260,3 +260,38 @@ TEST_CASE("tensors made on the prefetch thread can be kept and freed on the main
   }
   kept.clear();
 }
+
+TEST_CASE("shard keeps every num_shards-th element from index; shards partition the input",
+          "[data][distribute]") {
+  auto ds = tf::data::Dataset::from_tensor_slices(pairs(10));
+  CHECK(labels(ds.shard(3, 0)) == std::vector<int>{0, 3, 6, 9});
+  CHECK(labels(ds.shard(3, 1)) == std::vector<int>{1, 4, 7});
+  CHECK(labels(ds.shard(3, 2)) == std::vector<int>{2, 5, 8});
+  CHECK(ds.shard(3, 0).cardinality() == 4);
+  CHECK(ds.shard(3, 2).cardinality() == 3);
+  CHECK(labels(ds.shard(1, 0)) == labels(ds));
+  CHECK(labels(ds.shard(20, 12)).empty());
+  CHECK(ds.shard(20, 12).cardinality() == 0);
+  // Rows stay rows: the x component of shard (2, 1) is rows 1, 3, 5, ...
+  auto first = *ds.shard(2, 1).begin();
+  CHECK(first[0].to_vector<float>() == std::vector<float>{2.f, 3.f});
+  // Before shuffle and batch, as a distributed input pipeline: disjoint shards, same seed.
+  std::vector<int> all;
+  for (int r = 0; r < 4; ++r) {
+    std::vector<int> part = labels(ds.shard(4, r).shuffle(10, 7).batch(2));
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  CHECK(is_permutation_of_range(all, 10));
+  // Sharding a batched dataset shards batches.
+  CHECK(labels(ds.batch(4).shard(2, 1)) == std::vector<int>{4, 5, 6, 7});
+}
+
+TEST_CASE("shard rejects a non-positive shard count and an index not below num_shards",
+          "[data][distribute]") {
+  auto ds = tf::data::Dataset::from_tensor_slices(pairs(4));
+  CHECK_THROWS_AS(ds.shard(0, 0), tf::InvalidArgumentError);
+  CHECK_THROWS_WITH(ds.shard(0, 0), Catch::Contains("greater than zero, got 0") &&
+                                        Catch::Contains("[Op:ShardDataset]"));
+  CHECK_THROWS_WITH(ds.shard(2, 2), Catch::Contains("Index must be between 0 and 1 (inclusive), got 2"));
+  CHECK_THROWS_AS(ds.shard(2, -1), tf::InvalidArgumentError);
+}
