@@ -496,6 +496,7 @@ TEST_CASE("gpu: tf::linalg (cuSOLVER/cuBLAS) against LAPACK, with gradients; qr/
   }
   CHECK_THROWS_WITH(tf::linalg::solve(tf::constant({{1.0, 2.0}, {2.0, 4.0}}), tf::constant({{1.0}, {1.0}})),
                     Catch::Contains("not invertible") && Catch::Contains("[Op:MatrixSolve]"));
+}
 
 // ---- indexing, ordering and scans (issue #11) ----
 TEST_CASE("gpu: cumsum, cumprod, sort, argsort, top_k, nd indexing, masks, strided_slice", "[gpu][indexing]") {
