@@ -1,13 +1,16 @@
-// Shared by the Fashion-MNIST examples: data loading, an imperative GradientTape training loop
-// with a Keras-style progress bar, and evaluation. Only the public tapeflow API is used.
+// Shared by the Fashion-MNIST examples: data loading, training with Model::fit and the library's
+// callbacks (fit_model), the same training as an imperative GradientTape loop with a Keras-style
+// progress bar (fit), and evaluation. Only the public tapeflow API is used.
 #pragma once
 
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <tapeflow/tapeflow.hpp>
@@ -118,6 +121,69 @@ inline double evaluate(const tf::layers::Layer& model, const Split& test, int64_
   auto ds = tf::data::Dataset::from_tensor_slices({test.x, test.y}).batch(batch);
   for (const auto& b : ds) acc.update_state(b[1], model(b[0], /*training=*/false));
   return acc.result().item<double>();
+}
+
+/// The highest N of the `ckpt-N.safetensors` files in `dir` (what fit_model's ModelCheckpoint
+/// writes), 0 if there is none.
+inline int latest_epoch(const std::string& dir) {
+  namespace fs = std::filesystem;
+  int latest = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("ckpt-") || !name.ends_with(".safetensors")) continue;
+    const std::string digits = name.substr(5, name.size() - 5 - 12);
+    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    latest = std::max(latest, std::stoi(digits));
+  }
+  return latest;
+}
+
+/// The Keras path: trains the compiled `model` with Model::fit for `epochs` (shuffled with
+/// `seed`), validating on `test` after each epoch, with the library's progress bar. With
+/// `logdir`, the TensorBoard callback writes scalars and weight histograms there; with
+/// `ckpt_dir`, training first resumes from the model saved there last (ckpt-N.safetensors, N
+/// the epoch) and ModelCheckpoint saves the whole model after each epoch, keeping the last 3.
+/// Returns the final test accuracy.
+inline double fit_model(const tf::Model& model, const Split& train, const Split& test, int epochs,
+                        int64_t batch, uint64_t seed, const std::string& logdir = "",
+                        const std::string& ckpt_dir = "") {
+  std::vector<tf::callbacks::CallbackRef> callbacks;
+  int initial_epoch = 0;
+  if (!ckpt_dir.empty()) {
+    if (const int latest = latest_epoch(ckpt_dir); latest > 0) {
+      // A saved model is also a checkpoint of {"model", "optimizer"}: restore it into this
+      // model, built and compiled as when it was saved.
+      tf::Shape one = train.x.shape();
+      one[0] = 1;
+      model.build(one, train.x.dtype());
+      const std::string path = ckpt_dir + "/ckpt-" + std::to_string(latest);
+      tf::train::Checkpoint({}, {{"model", tf::layers::Layer(model)}, {"optimizer", model.optimizer()}})
+          .restore(path);
+      std::printf("Restored %s (epoch %d)\n", path.c_str(), latest);
+      initial_epoch = latest;
+    }
+    callbacks.push_back(
+        tf::callbacks::ModelCheckpoint({.filepath = ckpt_dir + "/ckpt-{epoch}", .verbose = 1}));
+    callbacks.push_back(tf::callbacks::LambdaCallback({.on_epoch_end = [ckpt_dir](int epoch, tf::Logs&) {
+      std::error_code ec;  // keep 3: ckpt-(epoch+1) was just written
+      std::filesystem::remove(ckpt_dir + "/ckpt-" + std::to_string(epoch + 1 - 3) + ".safetensors", ec);
+    }}));
+  }
+  if (!logdir.empty())
+    callbacks.push_back(tf::callbacks::TensorBoard({.log_dir = logdir, .histogram_freq = 1}));
+  if (initial_epoch < epochs)
+    model.fit(train.x, train.y,
+              {.batch_size = batch,
+               .epochs = epochs,
+               .verbose = 1,
+               .validation_data = {test.x, test.y},
+               .shuffle = true,
+               .seed = seed,
+               .initial_epoch = initial_epoch,
+               .validation_batch_size = 256,
+               .callbacks = callbacks});
+  return model.evaluate(test.x, test.y, {.batch_size = 256, .verbose = 0}).at("accuracy");
 }
 
 /// Trains `model` with `opt` for `epochs`, printing progress and test accuracy per epoch.

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "core/fail.hpp"
 #include "io/checkpoint_state.hpp"
@@ -36,7 +37,8 @@ constexpr int kMaxDepth = 64;  // nesting of layers in a saved config
 json layer_json(const layers::Layer& layer) {
   const layers::Layer::Impl& impl = *layer.impl();
   json options = json::object();
-  for (const auto& [key, text] : impl.get_config().values()) options[key] = json::parse(text);
+  const layers::LayerConfig config = impl.get_config();
+  for (const auto& [key, text] : config.values()) options[key] = json::parse(text);
   json node = {{"class_name", impl.class_name()}, {"name", impl.name()}, {"config", options}};
   if (impl.build_input_shape())
     node["build_config"] = {{"input_shape", impl.build_input_shape()->dims()},
@@ -321,7 +323,7 @@ void Model::save(const std::string& path, SaveOptions options) const {
     std::string why;
     if (auto c = compile_json(s, why))
       metadata[kCompileKey] = c->dump();
-    else
+    else if (!std::exchange(s.warned_compile_config, true))
       std::fprintf(stderr,
                    "WARNING: Model.save: the compile config of \"%s\" is not saved (%s); "
                    "load_model will return it uncompiled.\n",

@@ -18,6 +18,7 @@ struct Model::State {
   // Per metric, the name it was given by, or "" if given as an object or function (model.save
   // can only name the former).
   std::vector<std::string> metric_names;
+  bool warned_compile_config = false;  // model.save said once that it cannot name it
   bool stop_training = false;
   std::optional<Shape> input_shape;  // the last input seen, for summary()
   double loss_total = 0.0, loss_count = 0.0;

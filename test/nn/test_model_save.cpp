@@ -210,10 +210,12 @@ TEST_CASE("load_model: a user layer loads by its registered name; unregistered i
   tf::random::set_seed(8);
   tf::Model model(L::Sequential(
       {L::Layer(std::make_shared<ScaledImpl>("scaled", 2.5, L::Dense(3, "relu"))), L::Dense(2)}));
-  model.build({4, 5});
+  const tf::Tensor x = tf::random::normal({4, 5});
+  // A call, not just build: Sequential's build stops at a layer without compute_output_shape,
+  // and the layers after it get their weights (and saved build shapes) on the first call.
+  model(x);
   const std::string path = dir.file("custom.safetensors");
   model.save(path);
-  const tf::Tensor x = tf::random::normal({4, 5});
 
   if (!L::is_layer_registered("ScaledBlock")) {
     CHECK_THROWS_AS(tf::models::load_model(path), tf::NotFoundError);
@@ -236,13 +238,15 @@ TEST_CASE("load_model: a factory that throws, or bad options, return no model", 
   const std::string path = dir.file("m.safetensors");
   model.save(path);
   // Options of the wrong type reach the factory's typed getters: a clear InvalidArgumentError.
-  write_bytes(path, edit_header(read_bytes(path), "\"use_bias\":true", "\"use_bias\":1234"));
+  // (The architecture is a JSON string inside the header: its quotes are escaped.)
+  write_bytes(path,
+              edit_header(read_bytes(path), R"(\"use_bias\":true)", R"(\"use_bias\":1234)"));
   CHECK_THROWS_AS(tf::models::load_model(path), tf::InvalidArgumentError);
   CHECK_THROWS_WITH(tf::models::load_model(path),
                     Catch::Contains("use_bias") && Catch::Contains("a boolean"));
   // A different width than the saved weights: refused by the restore, before returning.
   model.save(path);
-  write_bytes(path, edit_header(read_bytes(path), "\"units\":3", "\"units\":4"));
+  write_bytes(path, edit_header(read_bytes(path), R"(\"units\":3)", R"(\"units\":4)"));
   CHECK_THROWS_AS(tf::models::load_model(path), tf::Error);
 }
 
