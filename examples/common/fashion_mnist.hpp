@@ -16,6 +16,8 @@
 #include <tapeflow/tapeflow.hpp>
 #include <vector>
 
+#include "common/models.hpp"
+
 namespace example {
 
 namespace tf = tapeflow;
@@ -123,22 +125,6 @@ inline double evaluate(const tf::layers::Layer& model, const Split& test, int64_
   return acc.result().item<double>();
 }
 
-/// The highest N of the `ckpt-N.safetensors` files in `dir` (what fit_model's ModelCheckpoint
-/// writes), 0 if there is none.
-inline int latest_epoch(const std::string& dir) {
-  namespace fs = std::filesystem;
-  int latest = 0;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (!name.starts_with("ckpt-") || !name.ends_with(".safetensors")) continue;
-    const std::string digits = name.substr(5, name.size() - 5 - 12);
-    if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos) continue;
-    latest = std::max(latest, std::stoi(digits));
-  }
-  return latest;
-}
-
 /// The Keras path: trains the compiled `model` with Model::fit for `epochs` (shuffled with
 /// `seed`), validating on `test` after each epoch, with the library's progress bar. With
 /// `logdir`, the TensorBoard callback writes scalars and weight histograms there; with
@@ -151,7 +137,7 @@ inline double fit_model(const tf::Model& model, const Split& train, const Split&
   std::vector<tf::callbacks::CallbackRef> callbacks;
   int initial_epoch = 0;
   if (!ckpt_dir.empty()) {
-    if (const int latest = latest_epoch(ckpt_dir); latest > 0) {
+    if (const int latest = latest_saved_epoch(ckpt_dir); latest > 0) {
       // A saved model is also a checkpoint of {"model", "optimizer"}: restore it into this
       // model, built and compiled as when it was saved.
       tf::Shape one = train.x.shape();
