@@ -136,6 +136,10 @@ int main(int argc, char** argv) {
     one[0] = 1;
     model.build(one);
     ckpt_path = tf::train::latest_checkpoint(o.ckpt_dir);
+    // The training examples save whole models (ckpt-N.safetensors, no state file); a saved
+    // model restores as a checkpoint of {"model", "optimizer"}.
+    if (const int n = example::latest_saved_epoch(o.ckpt_dir); ckpt_path.empty() && n > 0)
+      ckpt_path = o.ckpt_dir + "/ckpt-" + std::to_string(n);
     if (ckpt_path.empty()) {
       std::fprintf(stderr,
                    "serve: no checkpoint found in --ckpt_dir '%s' (write one with "

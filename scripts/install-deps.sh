@@ -9,7 +9,7 @@ packages=(
   libxtensor-dev xtl-dev libxsimd-dev libxtensor-blas-dev libopenblas-dev
   catch2 libcli11-dev zlib1g-dev
   python3-numpy
-  libcpp-httplib-dev nlohmann-json3-dev  # examples/serve.cpp only
+  libcpp-httplib-dev nlohmann-json3-dev  # serve.cpp (httplib); saved models (json)
   dataset-fashion-mnist
   libopenmpi-dev openmpi-bin  # tf::distribute (MPI) and its mpirun tests
   clang libclang-rt-14-dev  # scripts/sanitize.sh and fuzz.sh: ASan/UBSan/TSan, libFuzzer

@@ -4,11 +4,14 @@
     read_safetensors.py FILE.safetensors           print every tensor
     read_safetensors.py --dir DIR                  the latest checkpoint named in DIR/checkpoint
     read_safetensors.py --dir DIR --expect J       compare with the values in J (exact)
-    read_safetensors.py --fixture EXE --workdir W  run EXE W first, then as --dir W --expect W/expected.json
+    read_safetensors.py --fixture EXE --workdir W  run EXE W first, then as --dir W --expect W/expected.json,
+                                                   and W/model.safetensors (Model::save) against
+                                                   W/model_expected.json
 
 Checks the format strictly (8-byte little-endian header length, JSON header padded with
 spaces to a multiple of 8, string-only __metadata__, data offsets that tile the data with
-no gap or overlap) and tapeflow's CRC-32C (metadata "crc32c": the whole file with those 8 hex
+no gap or overlap, each tensor at an offset that is a multiple of its element size) and
+tapeflow's CRC-32C (metadata "crc32c": the whole file with those 8 hex
 digits set to '0'). If the `safetensors` package is installed, loads the file with it too and
 checks that it agrees. Exit status: 0 ok, 1 mismatch or bad file, 77 numpy missing (skipped).
 Shares no code with tapeflow: it is written from the format's description.
@@ -82,6 +85,8 @@ def read(path):
         count = int(np.prod(shape, dtype=np.int64)) if shape else 1
         if end - begin != count * dt.itemsize:
             fail(f"{path}: {name}: {end - begin} bytes for shape {shape} of {code}")
+        if begin % dt.itemsize != 0:
+            fail(f"{path}: {name}: offset {begin} is not a multiple of its {dt.itemsize}-byte dtype")
         spans.append((begin, end))
         tensors[name] = np.frombuffer(data[begin:end], dtype=dt).reshape(shape)
         codes[name] = code
@@ -137,6 +142,27 @@ def check_with_safetensors(path, tensors):
     print(f"safetensors package: the same {len(loaded)} tensors")
 
 
+def check_model(path, expected):
+    """A file of Model::save: tensors as expected, and the architecture in the metadata."""
+    meta, tensors, codes = read(path)
+    with open(expected) as f:
+        compare(tensors, codes, json.load(f))
+    if meta.get("model_format_version") != "1":
+        fail(f"{path}: model_format_version is {meta.get('model_format_version')!r}, not '1'")
+    config = json.loads(meta["model_config"])
+    layers = [layer["class_name"] for layer in config["layers"]]
+    if config["class_name"] != "Sequential" or layers != ["Dense", "Dense"]:
+        fail(f"{path}: model_config describes {config['class_name']} of {layers}")
+    if config["layers"][0]["config"].get("units") != 4:
+        fail(f"{path}: the first Dense has no units 4: {config['layers'][0]['config']}")
+    compile_config = json.loads(meta["compile_config"])
+    if compile_config["optimizer"]["class_name"] != "Adam":
+        fail(f"{path}: compile_config names optimizer {compile_config['optimizer']}")
+    print(f"{path}: {len(tensors)} tensors match exactly; model_config {config['class_name']}"
+          f" of {layers}; optimizer {compile_config['optimizer']['class_name']}")
+    check_with_safetensors(path, tensors)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("file", nargs="?")
@@ -171,6 +197,9 @@ def main():
         for name, arr in sorted(tensors.items()):
             print(f"{name}: {codes[name]} {list(arr.shape)}\n{arr}")
     check_with_safetensors(path, tensors)
+    if a.fixture:
+        check_model(os.path.join(a.workdir, "model.safetensors"),
+                    os.path.join(a.workdir, "model_expected.json"))
     print("PASS")
 
 

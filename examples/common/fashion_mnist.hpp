@@ -1,17 +1,22 @@
-// Shared by the Fashion-MNIST examples: data loading, an imperative GradientTape training loop
-// with a Keras-style progress bar, and evaluation. Only the public tapeflow API is used.
+// Shared by the Fashion-MNIST examples: data loading, training with Model::fit and the library's
+// callbacks (fit_model), the same training as an imperative GradientTape loop with a Keras-style
+// progress bar (fit), and evaluation. Only the public tapeflow API is used.
 #pragma once
 
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <tapeflow/tapeflow.hpp>
 #include <vector>
+
+#include "common/models.hpp"
 
 namespace example {
 
@@ -118,6 +123,53 @@ inline double evaluate(const tf::layers::Layer& model, const Split& test, int64_
   auto ds = tf::data::Dataset::from_tensor_slices({test.x, test.y}).batch(batch);
   for (const auto& b : ds) acc.update_state(b[1], model(b[0], /*training=*/false));
   return acc.result().item<double>();
+}
+
+/// The Keras path: trains the compiled `model` with Model::fit for `epochs` (shuffled with
+/// `seed`), validating on `test` after each epoch, with the library's progress bar. With
+/// `logdir`, the TensorBoard callback writes scalars and weight histograms there; with
+/// `ckpt_dir`, training first resumes from the model saved there last (ckpt-N.safetensors, N
+/// the epoch) and ModelCheckpoint saves the whole model after each epoch, keeping the last 3.
+/// Returns the final test accuracy.
+inline double fit_model(const tf::Model& model, const Split& train, const Split& test, int epochs,
+                        int64_t batch, uint64_t seed, const std::string& logdir = "",
+                        const std::string& ckpt_dir = "") {
+  std::vector<tf::callbacks::CallbackRef> callbacks;
+  int initial_epoch = 0;
+  if (!ckpt_dir.empty()) {
+    if (const int latest = latest_saved_epoch(ckpt_dir); latest > 0) {
+      // A saved model is also a checkpoint of {"model", "optimizer"}: restore it into this
+      // model, built and compiled as when it was saved.
+      tf::Shape one = train.x.shape();
+      one[0] = 1;
+      model.build(one, train.x.dtype());
+      const std::string path = ckpt_dir + "/ckpt-" + std::to_string(latest);
+      tf::train::Checkpoint({}, {{"model", tf::layers::Layer(model)}, {"optimizer", model.optimizer()}})
+          .restore(path);
+      std::printf("Restored %s (epoch %d)\n", path.c_str(), latest);
+      initial_epoch = latest;
+    }
+    callbacks.push_back(
+        tf::callbacks::ModelCheckpoint({.filepath = ckpt_dir + "/ckpt-{epoch}", .verbose = 1}));
+    callbacks.push_back(tf::callbacks::LambdaCallback({.on_epoch_end = [ckpt_dir](int epoch, tf::Logs&) {
+      std::error_code ec;  // keep 3: ckpt-(epoch+1) was just written
+      std::filesystem::remove(ckpt_dir + "/ckpt-" + std::to_string(epoch + 1 - 3) + ".safetensors", ec);
+    }}));
+  }
+  if (!logdir.empty())
+    callbacks.push_back(tf::callbacks::TensorBoard({.log_dir = logdir, .histogram_freq = 1}));
+  if (initial_epoch < epochs)
+    model.fit(train.x, train.y,
+              {.batch_size = batch,
+               .epochs = epochs,
+               .verbose = 1,
+               .validation_data = {test.x, test.y},
+               .shuffle = true,
+               .seed = seed,
+               .initial_epoch = initial_epoch,
+               .validation_batch_size = 256,
+               .callbacks = callbacks});
+  return model.evaluate(test.x, test.y, {.batch_size = 256, .verbose = 0}).at("accuracy");
 }
 
 /// Trains `model` with `opt` for `epochs`, printing progress and test accuracy per epoch.

@@ -3,7 +3,9 @@
 // public tapeflow API is used (no CLI11, no data loading).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <tapeflow/tapeflow.hpp>
 
@@ -46,6 +48,24 @@ inline tf::layers::Sequential make_model(const std::string& arch, uint64_t seed 
   if (arch == "mlp") return make_mlp();
   if (arch == "cnn") return make_cnn(seed);
   throw tf::InvalidArgumentError("unknown model '" + arch + "': expected cnn or mlp");
+}
+
+/// The highest N of the `ckpt-N.safetensors` files in `dir` (the whole models the training
+/// examples' ModelCheckpoint writes each epoch), 0 if there is none.
+inline int latest_saved_epoch(const std::string& dir) {
+  namespace fs = std::filesystem;
+  int latest = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("ckpt-") || !name.ends_with(".safetensors")) continue;
+    const std::string digits = name.substr(5, name.size() - 5 - 12);
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    latest = std::max(latest, std::stoi(digits));
+  }
+  return latest;
 }
 
 }  // namespace example

@@ -172,7 +172,8 @@ struct ModelCheckpointOptions {
   int verbose = 0;
   /// Save only when the monitored value improves on the best so far.
   bool save_best_only = false;
-  /// Only the model's variables; otherwise the optimizer's slots and iterations too.
+  /// Only the model's variables; otherwise the whole model (Model::save: architecture,
+  /// optimizer state and compile config too).
   bool save_weights_only = false;
   /// "min", "max" or "auto" (max for names containing "acc").
   std::string mode = "auto";
@@ -180,8 +181,10 @@ struct ModelCheckpointOptions {
   std::optional<int64_t> save_freq{};
 };
 
-/// Saves the model with tf::train::Checkpoint after each epoch (or the best one): restore with
-/// `tf::train::Checkpoint({}, {{"model", model}, {"optimizer", model.optimizer()}})`.
+/// Saves the model after each epoch (or the best one): with save_weights_only, a
+/// tf::train::Checkpoint of {"model"}; otherwise model.save (load with tf::models::load_model),
+/// a file that also restores as `tf::train::Checkpoint({}, {{"model", model}, {"optimizer",
+/// model.optimizer()}})`.
 class TAPEFLOW_API ModelCheckpoint : public Callback {
  public:
   explicit ModelCheckpoint(ModelCheckpointOptions options);

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +21,44 @@ struct Size2 {
   Size2(int64_t height, int64_t width) : h(height), w(width) {}
   int64_t h;
   int64_t w;
+};
+
+class Layer;
+
+/// A layer's options as a saved model stores them (Keras' get_config): option name → value,
+/// plus the layer's name. Values are kept as JSON text; the typed getters throw
+/// InvalidArgumentError naming the option when it is missing or of another type.
+class TAPEFLOW_API LayerConfig {
+ public:
+  LayerConfig() = default;
+  explicit LayerConfig(std::string name) : name_(std::move(name)) {}
+
+  LayerConfig& set_bool(const std::string& key, bool value);
+  LayerConfig& set_int(const std::string& key, int64_t value);
+  LayerConfig& set_double(const std::string& key, double value);
+  LayerConfig& set_string(const std::string& key, const std::string& value);
+  LayerConfig& set_ints(const std::string& key, const std::vector<int64_t>& value);
+  /// A value given as JSON text (InvalidArgumentError if it is not valid JSON).
+  LayerConfig& set_json(const std::string& key, const std::string& json);
+
+  bool has(const std::string& key) const { return values_.count(key) != 0; }
+  bool get_bool(const std::string& key) const;
+  int64_t get_int(const std::string& key) const;
+  double get_double(const std::string& key) const;
+  std::string get_string(const std::string& key) const;
+  std::vector<int64_t> get_ints(const std::string& key) const;
+  /// The value as JSON text (InvalidArgumentError if missing).
+  const std::string& get_json(const std::string& key) const;
+
+  const std::string& name() const { return name_; }
+  void set_name(std::string name) { name_ = std::move(name); }
+  /// Every option: key → JSON text.
+  const std::map<std::string, std::string>& values() const { return values_; }
+
+ private:
+  const std::string& raw(const std::string& key) const;
+  std::string name_;
+  std::map<std::string, std::string> values_;
 };
 
 /// A Keras-style layer: a shared handle (copies refer to the same weights) over an `Impl`.
@@ -51,9 +91,15 @@ class TAPEFLOW_API Layer {
     /// build(Shape, DType) and call(Tensor, bool).
     virtual void build_inputs(const std::vector<Shape>& input_shapes, DType dtype);
     virtual Tensor call_inputs(const std::vector<Tensor>& inputs, bool training);
+    /// The options that rebuild this layer through the factory registered under class_name()
+    /// (Keras' get_config), for model.save. Sublayers are saved separately. Default: none.
+    virtual LayerConfig get_config() const;
 
     const std::string& name() const { return name_; }
     bool built() const { return built_; }
+    /// The input shape and dtype of the build that created the weights (unset before).
+    const std::optional<Shape>& build_input_shape() const { return build_input_shape_; }
+    DType build_dtype() const { return build_dtype_; }
     /// This layer's own variables (not its sublayers'), in creation order.
     const std::vector<Variable>& weights() const { return weights_; }
 
@@ -76,6 +122,8 @@ class TAPEFLOW_API Layer {
     friend class Layer;
     std::string name_;
     bool built_ = false;
+    std::optional<Shape> build_input_shape_;
+    DType build_dtype_ = float32;
     std::vector<Variable> weights_;
     std::vector<std::shared_ptr<Impl>> tracked_;
   };
@@ -112,6 +160,23 @@ class TAPEFLOW_API Layer {
   void build_for_inputs(const std::vector<Tensor>& inputs) const;
   std::shared_ptr<Impl> impl_;
 };
+
+/// Rebuilds a layer from its saved config and its sublayers (already rebuilt, in order); the
+/// counterpart of Layer::Impl::get_config (Keras' from_config).
+using LayerFactory =
+    std::function<Layer(const LayerConfig& config, const std::vector<Layer>& sublayers)>;
+
+/// Registers a layer type for tf::models::load_model under its class_name() (Keras'
+/// register_keras_serializable). Registering a name again replaces its factory. The built-in
+/// layers are registered already.
+TAPEFLOW_API void register_layer(const std::string& class_name, LayerFactory factory);
+/// Whether a factory is registered under class_name.
+TAPEFLOW_API bool is_layer_registered(const std::string& class_name);
+/// Rebuilds a layer with the factory registered under class_name (NotFoundError naming it if
+/// none is; whatever the factory throws otherwise).
+TAPEFLOW_API Layer layer_from_config(const std::string& class_name,
+                                     const LayerConfig& config,
+                                     const std::vector<Layer>& sublayers);
 
 /// `prefix`, then `prefix_1`, `prefix_2`, ... on later calls (Keras' automatic layer names).
 TAPEFLOW_API std::string unique_layer_name(const std::string& prefix);

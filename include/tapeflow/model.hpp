@@ -123,6 +123,8 @@ class TAPEFLOW_API MetricSpec {
   }
 
   const std::string& name() const { return name_; }
+  /// Given by name only (so a saved model can name it again), not as an object or function.
+  bool by_name() const { return !fn_ && !ops_; }
   /// The metric, given the compiled loss ("accuracy" picks sparse / binary / categorical
   /// accuracy from it, as Keras). InvalidArgumentError for an unknown name.
   Ops resolve(const losses::Loss* loss) const;
@@ -282,6 +284,12 @@ struct BatchOptions {
   bool reset_metrics = true;
 };
 
+struct SaveOptions {
+  /// Also save the optimizer's state (slots, iterations) and the compile config, so that the
+  /// loaded model trains on as if it had never stopped.
+  bool include_optimizer = true;
+};
+
 /// Keras' Model over any layer (a Sequential or a user-defined model). A shared handle, and a
 /// Layer itself: it can be called, checkpointed (tf::train::Checkpoint) and nested.
 class TAPEFLOW_API Model : public layers::Layer {
@@ -343,6 +351,12 @@ class TAPEFLOW_API Model : public layers::Layer {
   bool stop_training() const;
   void set_stop_training(bool stop) const;
 
+  /// Writes the whole model to one safetensors file, atomically: the weights, the architecture
+  /// (every layer's class name, config and sublayers, as JSON in the metadata) and, if compiled
+  /// and include_optimizer, the optimizer state and compile config. Needs a built model
+  /// (FailedPreconditionError). File format: docs/checkpoints.md.
+  void save(const std::string& path, SaveOptions options = {}) const;
+
   /// Copies of every variable's value (trainable first), and their assignment back.
   std::vector<Tensor> get_weights() const;
   void set_weights(const std::vector<Tensor>& weights) const;
@@ -354,6 +368,25 @@ class TAPEFLOW_API Model : public layers::Layer {
  private:
   std::shared_ptr<State> state_;
 };
+
+namespace models {
+
+struct LoadOptions {
+  /// Compile the model with the saved compile config and restore the optimizer state (when the
+  /// file has them); otherwise the model comes back uncompiled.
+  bool compile = true;
+};
+
+/// Rebuilds a model saved by Model::save with no code of the program that saved it: built-in
+/// layers, and user layers registered with tf::layers::register_layer (NotFoundError naming
+/// the first one that is not). A damaged file is a DataLossError, one from a newer format an
+/// UnimplementedError; nothing is returned unless everything loaded.
+TAPEFLOW_API Model load_model(const std::string& path, LoadOptions options = {});
+
+/// The format version Model::save writes ("model_format_version" in the metadata).
+inline constexpr int kModelFormatVersion = 1;
+
+}  // namespace models
 
 }  // namespace tapeflow
 

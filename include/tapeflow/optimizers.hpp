@@ -49,6 +49,8 @@ class TAPEFLOW_API Optimizer {
   /// The learning rate the next update uses: the schedule evaluated at iterations().
   double learning_rate() const { return options_.learning_rate(iterations_); }
   void set_learning_rate(LearningRate lr) { options_.learning_rate = std::move(lr); }
+  /// The learning rate as set: a number or a schedule (saved models name the number).
+  const LearningRate& learning_rate_setting() const { return options_.learning_rate; }
   const std::optional<double>& weight_decay() const { return options_.weight_decay; }
   const std::optional<double>& clipnorm() const { return options_.clipnorm; }
   const std::optional<double>& clipvalue() const { return options_.clipvalue; }

@@ -403,9 +403,12 @@ std::vector<std::pair<std::string, Tensor>> Checkpoint::tensors() const {
   return graph_tensors(flatten(*impl_), impl_->save_counter);
 }
 
-std::string Checkpoint::write(const std::string& path) const {
-  const Graph g = flatten(*impl_);
-  std::vector<std::pair<std::string, Tensor>> values = graph_tensors(g, impl_->save_counter);
+namespace detail {
+
+std::string encode_checkpoint(const CheckpointImpl& checkpoint,
+                              const std::map<std::string, std::string>& extra_metadata) {
+  const Graph g = flatten(checkpoint);
+  std::vector<std::pair<std::string, Tensor>> values = graph_tensors(g, checkpoint.save_counter);
   std::vector<Tensor> host;  // keeps the CPU copies alive while the file is assembled
   std::vector<tapeflow::detail::SafetensorsEntry> entries;
   host.reserve(values.size());
@@ -451,8 +454,18 @@ std::string Checkpoint::write(const std::string& path) const {
   }
   graph += "],\"checkpoints\":" + quoted_list(g.checkpoints) + "}";
 
-  const std::string bytes =
-      tapeflow::detail::encode_safetensors(entries, {{"format", kFormat}, {"object_graph", graph}});
+  std::map<std::string, std::string> metadata{{"format", kFormat}, {"object_graph", graph}};
+  for (const auto& [key, value] : extra_metadata)
+    if (!metadata.emplace(key, value).second || key == "crc32c")
+      throw InvalidArgumentError(
+          str_cat("Checkpoint: the metadata key '", key, "' is taken by the checkpoint itself"));
+  return tapeflow::detail::encode_safetensors(entries, metadata);
+}
+
+}  // namespace detail
+
+std::string Checkpoint::write(const std::string& path) const {
+  const std::string bytes = encode_checkpoint(*impl_, {});
   tapeflow::detail::write_file_atomically(file_of(path), bytes);
   return path;
 }
@@ -486,9 +499,17 @@ void Checkpoint::restore(const std::string& path) const {
     throw NotFoundError(
         "Checkpoint.restore: empty checkpoint path (latest_checkpoint found no checkpoint?)");
   const std::string file = file_of(path);
-  const SafetensorsFile f = decode_safetensors(read_file(file), file);
+  restore_checkpoint(*impl_, decode_safetensors(read_file(file), file), path);
+}
+
+namespace detail {
+
+void restore_checkpoint(CheckpointImpl& checkpoint,
+                        const SafetensorsFile& f,
+                        const std::string& path) {
+  const std::string file = file_of(path);
   const SavedGraph saved(f, file);
-  const Graph g = flatten(*impl_);
+  const Graph g = flatten(checkpoint);
 
   // 1. Validate everything, collecting what to assign.
   std::vector<Assignment> plan;
@@ -526,7 +547,9 @@ void Checkpoint::restore(const std::string& path) const {
     a.var.assign(make_tensor(f.data(t), t.dtype, t.shape.num_elements(), t.shape, t.dtype));
   }
   for (const auto& [opt, it] : iterations) opt->set_iterations(it);
-  impl_->save_counter = counter;
+  checkpoint.save_counter = counter;
 }
+
+}  // namespace detail
 
 }  // namespace tapeflow::train

@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "io/safetensors.hpp"
 #include "tapeflow/checkpoint.hpp"
 
 namespace tapeflow::train::detail {
@@ -19,6 +21,15 @@ struct CheckpointImpl {
   std::vector<std::pair<std::string, Trackable>> objects;
   int64_t save_counter = 0;
 };
+
+/// The whole checkpoint file Checkpoint::write writes, with `extra_metadata` added to its
+/// metadata (model.save adds the architecture); InvalidArgumentError if a key is taken.
+std::string encode_checkpoint(const CheckpointImpl& checkpoint,
+                              const std::map<std::string, std::string>& extra_metadata);
+/// Checkpoint::restore from a file already read and verified; `path` is named in errors.
+void restore_checkpoint(CheckpointImpl& checkpoint,
+                        const tapeflow::detail::SafetensorsFile& file,
+                        const std::string& path);
 
 /// The file of a checkpoint path: `path` + ".safetensors" unless it already ends so.
 std::string file_of(const std::string& path);

@@ -97,7 +97,12 @@ std::string encode_safetensors(const std::vector<SafetensorsEntry>& entries,
                                const std::map<std::string, std::string>& metadata) {
   std::vector<const SafetensorsEntry*> sorted;
   for (const auto& e : entries) sorted.push_back(&e);
-  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->name < b->name; });
+  // As the reference writer: largest dtype first, then by name, so that every tensor starts at
+  // an offset that is a multiple of its element size (typed-array readers require it).
+  std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) {
+    const int sa = dtype_size(a->dtype), sb = dtype_size(b->dtype);
+    return sa != sb ? sa > sb : a->name < b->name;
+  });
 
   // The checksum goes first in the metadata, written as zeros until the file is complete.
   std::string header = "{\"__metadata__\":{\"" + std::string(kCrcKey) + "\":\"00000000\"";

@@ -28,7 +28,8 @@ struct SafetensorsEntry {
   const void* data;
 };
 
-/// The whole file: header (names sorted), checksum in the metadata, data.
+/// The whole file: header, checksum in the metadata, data; tensors ordered by element size,
+/// largest first, then by name, so each is aligned to its element size.
 std::string encode_safetensors(const std::vector<SafetensorsEntry>& entries,
                                const std::map<std::string, std::string>& metadata);
 

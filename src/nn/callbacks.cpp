@@ -515,8 +515,7 @@ std::string save_model(const Model& model,
   if (o.save_weights_only)
     train::Checkpoint({}, {{"model", layers::Layer(model)}}).write(path);
   else
-    train::Checkpoint({}, {{"model", layers::Layer(model)}, {"optimizer", model.optimizer()}})
-        .write(path);
+    model.save(path + ".safetensors");  // also a checkpoint of {"model", "optimizer"}
   return path + ".safetensors";
 }
 }  // namespace

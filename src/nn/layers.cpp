@@ -174,6 +174,7 @@ Tensor Layer::Impl::call_inputs(const std::vector<Tensor>& inputs, bool training
         "Layer \"", name_, "\" expects 1 input, but it received ", inputs.size(), " inputs"));
   return call(inputs[0], training);
 }
+LayerConfig Layer::Impl::get_config() const { return LayerConfig(name_); }
 
 std::string Layer::Impl::class_name() const {
   const char* mangled = typeid(*this).name();
@@ -214,6 +215,8 @@ void Layer::build(const Shape& input_shape, DType dtype) const {
     throw;
   }
   impl.built_ = true;
+  impl.build_input_shape_ = input_shape;
+  impl.build_dtype_ = dtype;
 }
 
 Tensor Layer::operator()(const Tensor& x, bool training) const {
@@ -292,6 +295,7 @@ class DenseImpl final : public Layer::Impl {
       : Impl(o.name.empty() ? unique_layer_name("dense") : o.name),
         units_(o.units),
         activation_(activation_fn(o.activation)),
+        activation_name_(o.activation),
         use_bias_(o.use_bias) {
     if (units_ <= 0)
       throw InvalidArgumentError(str_cat(
@@ -329,11 +333,19 @@ class DenseImpl final : public Layer::Impl {
     return Shape(d);
   }
 
+  LayerConfig get_config() const override {
+    return LayerConfig(name())
+        .set_int("units", units_)
+        .set_string("activation", activation_name_)
+        .set_bool("use_bias", use_bias_);
+  }
+
   Variable kernel_, bias_;
 
  private:
   int64_t units_;
   ActivationFn activation_;
+  std::string activation_name_;
   bool use_bias_;
 };
 }  // namespace
@@ -357,6 +369,7 @@ class Conv2DImpl final : public Layer::Impl {
         strides_(o.strides),
         padding_(padding_attr("Conv2D", o.padding)),
         activation_(activation_fn(o.activation)),
+        activation_name_(o.activation),
         use_bias_(o.use_bias) {
     if (filters_ <= 0)
       throw InvalidArgumentError(
@@ -394,6 +407,16 @@ class Conv2DImpl final : public Layer::Impl {
             filters_};
   }
 
+  LayerConfig get_config() const override {
+    return LayerConfig(name())
+        .set_int("filters", filters_)
+        .set_ints("kernel_size", {kernel_size_.h, kernel_size_.w})
+        .set_ints("strides", {strides_.h, strides_.w})
+        .set_string("padding", padding_ == "SAME" ? "same" : "valid")
+        .set_string("activation", activation_name_)
+        .set_bool("use_bias", use_bias_);
+  }
+
   Variable kernel_, bias_;
 
  private:
@@ -401,6 +424,7 @@ class Conv2DImpl final : public Layer::Impl {
   Size2 kernel_size_, strides_;
   std::string padding_;
   ActivationFn activation_;
+  std::string activation_name_;
   bool use_bias_;
 };
 }  // namespace
@@ -445,6 +469,13 @@ class Pool2DImpl final : public Layer::Impl {
             window_out(s[1], pool_size_.h, strides_.h, padding_),
             window_out(s[2], pool_size_.w, strides_.w, padding_),
             s[3]};
+  }
+
+  LayerConfig get_config() const override {
+    return LayerConfig(name())
+        .set_ints("pool_size", {pool_size_.h, pool_size_.w})
+        .set_ints("strides", {strides_.h, strides_.w})
+        .set_string("padding", padding_ == "SAME" ? "same" : "valid");
   }
 
  private:
@@ -501,6 +532,15 @@ class DropoutImpl final : public Layer::Impl {
   }
 
   Shape compute_output_shape(const Shape& s) const override { return s; }
+
+  // The seed saved is the one the next training call would use, so that a loaded model draws
+  // the masks the saved one would have drawn next.
+  LayerConfig get_config() const override {
+    LayerConfig c(name());
+    c.set_double("rate", rate_);
+    if (seed_) c.set_int("seed", int64_t(*seed_ + calls_));
+    return c;
+  }
 
  private:
   double rate_;
@@ -567,6 +607,14 @@ class BatchNormImpl final : public Layer::Impl {
   }
 
   Shape compute_output_shape(const Shape& s) const override { return s; }
+
+  LayerConfig get_config() const override {
+    return LayerConfig(name())
+        .set_double("momentum", momentum_)
+        .set_double("epsilon", epsilon_)
+        .set_bool("center", center_)
+        .set_bool("scale", scale_);
+  }
 
   Variable gamma_, beta_, moving_mean_, moving_variance_;
 

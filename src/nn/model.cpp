@@ -354,8 +354,10 @@ void Model::compile(CompileOptions options) const {
   std::shared_ptr<const losses::Loss> loss;
   if (options.loss.defined()) loss = options.loss.resolve();
   std::vector<MetricSpec::Ops> metrics;
+  std::vector<std::string> metric_names;
   for (const MetricSpec& m : options.metrics) {
     metrics.push_back(m.resolve(loss.get()));
+    metric_names.push_back(m.by_name() ? m.name() : std::string());
     if (metrics.back().name == "loss")
       throw InvalidArgumentError("Model.compile: a metric may not be named 'loss'");
     for (size_t i = 0; i + 1 < metrics.size(); ++i)
@@ -366,6 +368,7 @@ void Model::compile(CompileOptions options) const {
   s.optimizer = std::move(optimizer);
   s.loss = std::move(loss);
   s.metrics = std::move(metrics);
+  s.metric_names = std::move(metric_names);
   s.compiled = true;
   s.reset_metrics();
 }

@@ -15,6 +15,10 @@ struct Model::State {
   std::shared_ptr<optimizers::Optimizer> optimizer;
   std::shared_ptr<const losses::Loss> loss;
   std::vector<MetricSpec::Ops> metrics;
+  // Per metric, the name it was given by, or "" if given as an object or function (model.save
+  // can only name the former).
+  std::vector<std::string> metric_names;
+  bool warned_compile_config = false;  // model.save said once that it cannot name it
   bool stop_training = false;
   std::optional<Shape> input_shape;  // the last input seen, for summary()
   double loss_total = 0.0, loss_count = 0.0;

@@ -2,7 +2,8 @@
 //   tapeflow_checkpoint_fixture DIR
 // trains a small model with Adam for 3 steps, saves it twice through a CheckpointManager in DIR
 // along with variables of every dtype, and writes DIR/expected.json: every tensor's dtype,
-// shape and values as this process holds them, for the reader to compare against the file.
+// shape and values as this process holds them, for the reader to compare against the file;
+// then the same for a whole model saved with Model::save (DIR/model.safetensors).
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -76,6 +77,24 @@ int main(int argc, char** argv) {
       first = false;
     }
     std::ofstream(dir + "/expected.json") << json << "}\n";
+
+    // A whole model (Model::save), compiled and trained two steps: model.safetensors and
+    // model_expected.json, for the reader to check the same way.
+    tf::Model whole(tf::layers::Sequential({tf::layers::Dense(4, "relu"), tf::layers::Dense(3)}));
+    whole.compile({.optimizer = tf::optimizers::Adam({.learning_rate = 0.01}),
+                   .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true}),
+                   .metrics = {"accuracy"}});
+    for (int step = 0; step < 2; ++step) whole.train_on_batch(x, y);
+    whole.save(dir + "/model.safetensors");
+    json = "{";
+    first = true;
+    for (const auto& [key, t] :
+         tf::train::Checkpoint({}, {{"model", tf::layers::Layer(whole)}, {"optimizer", whole.optimizer()}})
+             .tensors()) {
+      json += (first ? "" : ",\n") + std::string("\"") + key + "\":" + describe(t);
+      first = false;
+    }
+    std::ofstream(dir + "/model_expected.json") << json << "}\n";
     std::cout << "wrote " << manager.latest_checkpoint() << "\n";
   } catch (const std::exception& e) {
     std::cerr << "checkpoint_fixture: " << e.what() << "\n";
