@@ -11,6 +11,9 @@
 // TAPEFLOW_SHARED_UNARY_KERNELS and TAPEFLOW_SHARED_BINARY_KERNELS carry two more arguments,
 // which other consumers ignore.
 
+// The lists are laid out by hand, several entries a line.
+// clang-format off
+
 // Unary element-wise kernels with one per-element function for both backends: X(name, Functor,
 // dtypes) computes out[i] = detail::ops::Functor{}(in(0)[i]) (src/backend/elementwise_ops.hpp)
 // for the `dtypes` family (numeric or float; core/dispatch.hpp). Both backends define these
@@ -69,3 +72,5 @@
   /* in order, ties lower index first, NaN above +inf, -0 == +0. take_rows: in(0) [rows, n],  */ \
   /* in(1) int32 [rows, k] → [rows, k] = in(0)[r, in(1)[r, j]].                                */ \
   X(cumsum) X(cumprod) X(top_k) X(take_rows)
+
+// clang-format on
