@@ -1,9 +1,8 @@
 // tapeflow benchmarks W1-W5 (CPU). Same definitions, timing code (bench/common/bench_util.hpp)
 // and JSON shape as the LibTorch peer (bench/peer/libtorch_bench.cpp). Prints one JSON
 // object on stdout. Run by scripts/bench.sh.
-#include <tapeflow/tapeflow.hpp>
-
 #include <iostream>
+#include <tapeflow/tapeflow.hpp>
 #include <vector>
 
 #include "common/bench_util.hpp"

@@ -7,9 +7,8 @@
 #include <cstdio>
 #include <functional>
 #include <string>
-#include <vector>
-
 #include <tapeflow/tapeflow.hpp>
+#include <vector>
 
 #include "common/bench_util.hpp"
 
@@ -25,11 +24,14 @@ struct Workload {
 
 double best_ms(const std::function<tf::Tensor()>& f) {
   const long iters = bench::scaled(40);
-  return bench::best_ns_per_iter(iters, 2, [&](long n) {
-           tf::Tensor last;
-           for (long i = 0; i < n; ++i) last = f();
-           (void)last.cpu();  // wait for the device
-         }) / 1e6;
+  return bench::best_ns_per_iter(iters,
+                                 2,
+                                 [&](long n) {
+                                   tf::Tensor last;
+                                   for (long i = 0; i < n; ++i) last = f();
+                                   (void)last.cpu();  // wait for the device
+                                 }) /
+         1e6;
 }
 
 }  // namespace
@@ -48,8 +50,14 @@ int main() {
     tf::Tensor a = tf::random::normal(w.a), b = tf::random::normal(w.b);
     const double e = best_ms([&] { return tf::einsum(w.equation, {a, b}); });
     const double m = best_ms([&] { return tf::matmul(a, b, false, w.transpose_b); });
-    std::printf("%s\n  {\"name\": \"%s\", \"einsum_ms\": %.4f, \"matmul_ms\": %.4f, \"einsum_vs_matmul\": %.3f}",
-                i ? "," : "", w.name.c_str(), e, m, m / e);
+    std::printf(
+        "%s\n  {\"name\": \"%s\", \"einsum_ms\": %.4f, \"matmul_ms\": %.4f, \"einsum_vs_matmul\": "
+        "%.3f}",
+        i ? "," : "",
+        w.name.c_str(),
+        e,
+        m,
+        m / e);
   }
   std::printf("\n]}\n");
   return 0;

@@ -8,8 +8,6 @@
 //
 // solve (tf.linalg.solve) is LU with partial pivoting, so its like-for-like reference is dgesv;
 // dposv (Cholesky, half the flops) is printed too, as the issue names it.
-#include <tapeflow/tapeflow.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,13 +15,27 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <tapeflow/tapeflow.hpp>
 #include <vector>
 
 extern "C" {
-void dgesv_(const int* n, const int* nrhs, double* a, const int* lda, int* ipiv, double* b,
-            const int* ldb, int* info);
-void dposv_(const char* uplo, const int* n, const int* nrhs, double* a, const int* lda, double* b,
-            const int* ldb, int* info, size_t);
+void dgesv_(const int* n,
+            const int* nrhs,
+            double* a,
+            const int* lda,
+            int* ipiv,
+            double* b,
+            const int* ldb,
+            int* info);
+void dposv_(const char* uplo,
+            const int* n,
+            const int* nrhs,
+            double* a,
+            const int* lda,
+            double* b,
+            const int* ldb,
+            int* info,
+            size_t);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t);
 }
 
@@ -41,16 +53,25 @@ Timing time_it(int reps, const std::function<void()>& f) {
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
   return {ms.front(), ms[ms.size() / 2]};
 }
 
 void row(const char* name, Timing tfl, Timing raw, const char* raw_name) {
-  std::printf("%-22s tapeflow %8.3f ms (median %8.3f)   %-7s %8.3f ms (median %8.3f)   ratio best %.3f median %.3f\n",
-              name, tfl.best_ms, tfl.median_ms, raw_name, raw.best_ms, raw.median_ms, tfl.best_ms / raw.best_ms,
-              tfl.median_ms / raw.median_ms);
+  std::printf(
+      "%-22s tapeflow %8.3f ms (median %8.3f)   %-7s %8.3f ms (median %8.3f)   ratio best %.3f "
+      "median %.3f\n",
+      name,
+      tfl.best_ms,
+      tfl.median_ms,
+      raw_name,
+      raw.best_ms,
+      raw.median_ms,
+      tfl.best_ms / raw.best_ms,
+      tfl.median_ms / raw.median_ms);
 }
 
 }  // namespace
@@ -70,7 +91,8 @@ int main(int argc, char** argv) {
   std::vector<int> piv(static_cast<size_t>(n));
   const int one = 1;
   int info = 0;
-  std::printf("tf::linalg vs raw LAPACK (OpenBLAS), %d×%d float64, rhs %d×1, %d reps\n", n, n, n, reps);
+  std::printf(
+      "tf::linalg vs raw LAPACK (OpenBLAS), %d×%d float64, rhs %d×1, %d reps\n", n, n, n, reps);
 
   tf::Tensor x;
   const Timing t_solve = time_it(reps, [&] { x = tf::linalg::solve(a, b); });

@@ -6,12 +6,11 @@
 //
 // One workload per process, so that rss_MiB (peak RSS, getrusage) is per workload.
 // Run by scripts/bench_train.sh.
-#include <tapeflow/tapeflow.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <string>
+#include <tapeflow/tapeflow.hpp>
 #include <vector>
 
 #include "common/train_util.hpp"
@@ -61,8 +60,8 @@ int main(int argc, char** argv) {
   tf::Tensor x_all, y_all;
   {
     // x float32 [N, 28, 28], scaled to [0, 1] while decoding (as LibTorch's in-place div_).
-    auto d = tf::datasets::fashion_mnist::load_data(
-        tf::datasets::fashion_mnist::kDefaultDir, 1 / 255.f);
+    auto d =
+        tf::datasets::fashion_mnist::load_data(tf::datasets::fashion_mnist::kDefaultDir, 1 / 255.f);
     x_all = tf::reshape(d.x_train, tf::Shape{kTrainN, kPixels});
     y_all = d.y_train;
     d = {};  // drop the test split
@@ -72,13 +71,15 @@ int main(int argc, char** argv) {
   const bool reset = reset_peak_rss();
 
   if (which == "W6") {
-    std::vector<tf::Variable> vars = {
-        dense_kernel(784, 256, "w1"), zeros(tf::Shape{256}, "b1"),
-        dense_kernel(256, 128, "w2"), zeros(tf::Shape{128}, "b2"),
-        dense_kernel(128, 10, "w3"),  zeros(tf::Shape{10}, "b3")};
+    std::vector<tf::Variable> vars = {dense_kernel(784, 256, "w1"),
+                                      zeros(tf::Shape{256}, "b1"),
+                                      dense_kernel(256, 128, "w2"),
+                                      zeros(tf::Shape{128}, "b2"),
+                                      dense_kernel(128, 10, "w3"),
+                                      zeros(tf::Shape{10}, "b3")};
     const auto src = sources(vars);
-    const tf::Variable &w1 = vars[0], &b1 = vars[1], &w2 = vars[2], &b2 = vars[3],
-                       &w3 = vars[4], &b3 = vars[5];
+    const tf::Variable &w1 = vars[0], &b1 = vars[1], &w2 = vars[2], &b2 = vars[3], &w3 = vars[4],
+                       &b3 = vars[5];
     tf::optimizers::SGD opt({.learning_rate = kW6Lr});
     tf::Tensor loss;
     auto epoch = [&] {
@@ -106,14 +107,17 @@ int main(int argc, char** argv) {
     }
     res.w6_final_loss = loss.item<float>();
   } else {
-    std::vector<tf::Variable> vars = {
-        conv_kernel(3, 1, 32, "k1"),        zeros(tf::Shape{32}, "c1"),
-        conv_kernel(3, 32, 64, "k2"),       zeros(tf::Shape{64}, "c2"),
-        dense_kernel(7 * 7 * 64, 128, "w1"), zeros(tf::Shape{128}, "b1"),
-        dense_kernel(128, 10, "w2"),        zeros(tf::Shape{10}, "b2")};
+    std::vector<tf::Variable> vars = {conv_kernel(3, 1, 32, "k1"),
+                                      zeros(tf::Shape{32}, "c1"),
+                                      conv_kernel(3, 32, 64, "k2"),
+                                      zeros(tf::Shape{64}, "c2"),
+                                      dense_kernel(7 * 7 * 64, 128, "w1"),
+                                      zeros(tf::Shape{128}, "b1"),
+                                      dense_kernel(128, 10, "w2"),
+                                      zeros(tf::Shape{10}, "b2")};
     const auto src = sources(vars);
-    const tf::Variable &k1 = vars[0], &c1 = vars[1], &k2 = vars[2], &c2 = vars[3],
-                       &w1 = vars[4], &b1 = vars[5], &w2 = vars[6], &b2 = vars[7];
+    const tf::Variable &k1 = vars[0], &c1 = vars[1], &k2 = vars[2], &c2 = vars[3], &w1 = vars[4],
+                       &b1 = vars[5], &w2 = vars[6], &b2 = vars[7];
     tf::optimizers::Adam opt({.learning_rate = kW7Lr});
     const tf::Tensor x_img = tf::reshape(x_all, tf::Shape{kTrainN, 28, 28, 1});  // NHWC
     const long nbatches = kTrainN / kW7Batch;

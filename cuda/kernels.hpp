@@ -7,10 +7,10 @@
 // shapes/dtypes; kernels launch asynchronously on current_stream() and never synchronize.
 // No xtensor here, and nothing here is public.
 
-#include <cstddef>
-
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+
+#include <cstddef>
 
 #include "backend/backend.hpp"
 

@@ -24,12 +24,13 @@ int main(int argc, char** argv) {
   tf::Model model(example::make_cnn(flags.seed));
   const int64_t steps = flags.epochs * ((train.x.shape()[0] + batch - 1) / batch);
   // --learning_rate is the start of a cosine decay over the whole run.
-  model.compile({.optimizer = tf::optimizers::Adam({.learning_rate = tf::optimizers::schedules::CosineDecay(
-                                                        flags.learning_rate, steps, 0.05)}),
-                 .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true}),
-                 .metrics = {"accuracy"}});
-  double acc = example::fit_model(model, train, test, flags.epochs, batch, flags.seed, flags.logdir,
-                                  flags.ckpt_dir);
+  model.compile(
+      {.optimizer = tf::optimizers::Adam({.learning_rate = tf::optimizers::schedules::CosineDecay(
+                                              flags.learning_rate, steps, 0.05)}),
+       .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true}),
+       .metrics = {"accuracy"}});
+  double acc = example::fit_model(
+      model, train, test, flags.epochs, batch, flags.seed, flags.logdir, flags.ckpt_dir);
   std::printf("test accuracy: %.4f\n", acc);
   return acc >= flags.min_accuracy ? 0 : 1;
 }

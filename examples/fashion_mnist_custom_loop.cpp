@@ -33,12 +33,12 @@ int main(int argc, char** argv) {
   const int64_t steps = flags.epochs * ((train.x.shape()[0] + batch - 1) / batch);
   // The CNN's --learning_rate is the start of a cosine decay over the whole run.
   tf::optimizers::Adam opt(
-      {.learning_rate = arch == "cnn" ? tf::optimizers::LearningRate(
-                                            tf::optimizers::schedules::CosineDecay(
-                                                flags.learning_rate, steps, 0.05))
-                                      : tf::optimizers::LearningRate(flags.learning_rate)});
-  double acc = example::fit(model, opt, train, test, flags.epochs, batch, seed, flags.logdir,
-                            flags.ckpt_dir);
+      {.learning_rate = arch == "cnn"
+                            ? tf::optimizers::LearningRate(tf::optimizers::schedules::CosineDecay(
+                                  flags.learning_rate, steps, 0.05))
+                            : tf::optimizers::LearningRate(flags.learning_rate)});
+  double acc = example::fit(
+      model, opt, train, test, flags.epochs, batch, seed, flags.logdir, flags.ckpt_dir);
   std::printf("test accuracy: %.4f\n", acc);
   return acc >= flags.min_accuracy ? 0 : 1;
 }

@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
   model.compile({.optimizer = tf::optimizers::Adam({.learning_rate = flags.learning_rate}),
                  .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true}),
                  .metrics = {"accuracy"}});
-  double acc = example::fit_model(model, train, test, flags.epochs, flags.batch_size, flags.seed,
-                                  flags.logdir, flags.ckpt_dir);
+  double acc = example::fit_model(
+      model, train, test, flags.epochs, flags.batch_size, flags.seed, flags.logdir, flags.ckpt_dir);
   std::printf("test accuracy: %.4f\n", acc);
   return acc >= flags.min_accuracy ? 0 : 1;
 }

@@ -38,8 +38,11 @@ int main(int argc, char** argv) {
     std::vector<tf::Tensor> grads = tape.gradient(loss, {w, b});
     opt.apply_gradients(grads, {w, b});
     if (step % every == 0 || step == 1)
-      std::printf("step %5ld  loss %.6f  w %.4f  b %.4f\n", step, loss.item<float>(),
-                  w.peek().item<float>(), b.peek().item<float>());
+      std::printf("step %5ld  loss %.6f  w %.4f  b %.4f\n",
+                  step,
+                  loss.item<float>(),
+                  w.peek().item<float>(),
+                  b.peek().item<float>());
   }
 
   const float fw = w.peek().item<float>(), fb = b.peek().item<float>();

@@ -26,8 +26,8 @@ int main(int argc, char** argv) {
   tf::random::set_seed(7);
   tf::Tensor x0 = tf::random::normal({n, 2}) + tf::constant({{-2.f, -1.5f}});
   tf::Tensor x1 = tf::random::normal({n, 2}) + tf::constant({{2.f, 1.5f}});
-  tf::Tensor x = tf::concat({x0, x1}, 0);                                         // [2n, 2]
-  tf::Tensor labels = tf::concat({tf::zeros({n, 1}), tf::ones({n, 1})}, 0);       // [2n, 1]
+  tf::Tensor x = tf::concat({x0, x1}, 0);                                    // [2n, 2]
+  tf::Tensor labels = tf::concat({tf::zeros({n, 1}), tf::ones({n, 1})}, 0);  // [2n, 1]
 
   tf::Variable W(tf::zeros({2, 1}), {.name = "W"});
   tf::Variable b(tf::zeros({1}), {.name = "b"});
@@ -36,8 +36,7 @@ int main(int argc, char** argv) {
   for (long step = 1; step <= steps; ++step) {
     tf::GradientTape tape;
     tf::Tensor logits = tf::matmul(x, W) + b;  // [2n, 1]
-    tf::Tensor loss =
-        tf::reduce_mean(tf::nn::sigmoid_cross_entropy_with_logits(labels, logits));
+    tf::Tensor loss = tf::reduce_mean(tf::nn::sigmoid_cross_entropy_with_logits(labels, logits));
     std::vector<tf::Tensor> grads = tape.gradient(loss, {W, b});
     W.assign_sub(grads[0] * learning_rate);  // plain gradient descent: θ -= lr·dL/dθ
     b.assign_sub(grads[1] * learning_rate);
@@ -54,7 +53,8 @@ int main(int argc, char** argv) {
   std::printf("W = [%.3f, %.3f], b = %.3f\n", wv[0], wv[1], b.peek().item<float>());
   // Rounded down, so the printed value never claims more than was reached.
   const int64_t hundredths = correct * 100 / (2 * n);  // integer division: no float rounding
-  std::printf("accuracy: %lld.%02lld\n", static_cast<long long>(hundredths / 100),
+  std::printf("accuracy: %lld.%02lld\n",
+              static_cast<long long>(hundredths / 100),
               static_cast<long long>(hundredths % 100));
   return accuracy >= 0.95 ? 0 : 1;
 }

@@ -99,8 +99,9 @@ class TempDir {
  public:
   explicit TempDir(const std::string& prefix, bool create = true) {
     static std::atomic<int> counter{0};
-    path_ = std::filesystem::temp_directory_path() /
-            ("tapeflow_" + prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    path_ =
+        std::filesystem::temp_directory_path() /
+        ("tapeflow_" + prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::remove_all(path_);
     if (create) std::filesystem::create_directories(path_);
   }

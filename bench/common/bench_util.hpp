@@ -92,8 +92,20 @@ inline double cblas_sgemm_gflops(int n, int threads) {
   for (auto& v : b) v = dist(gen);
   auto call = [&](long iters) {
     for (long i = 0; i < iters; ++i)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data(), n,
-                  b.data(), n, 0.f, c.data(), n);
+      cblas_sgemm(CblasRowMajor,
+                  CblasNoTrans,
+                  CblasNoTrans,
+                  n,
+                  n,
+                  n,
+                  1.f,
+                  a.data(),
+                  n,
+                  b.data(),
+                  n,
+                  0.f,
+                  c.data(),
+                  n);
   };
   const long iters = matmul_iters(n);
   const double ns = best_ns_per_iter(iters, std::max<long>(1, iters / 4), call);
@@ -125,9 +137,8 @@ struct Report {
 
   std::string json() const {
     std::ostringstream o;
-    o << "{\"library\":\"" << library << "\",\"threads\":" << threads
-      << ",\"W1_ns\":" << num(w1_ns) << ",\"W2_ns\":" << num(w2_ns)
-      << ",\"W3_ns\":" << num(w3_ns) << ",\"W4\":{";
+    o << "{\"library\":\"" << library << "\",\"threads\":" << threads << ",\"W1_ns\":" << num(w1_ns)
+      << ",\"W2_ns\":" << num(w2_ns) << ",\"W3_ns\":" << num(w3_ns) << ",\"W4\":{";
     bool first = true;
     for (const auto& [n, m] : w4) {
       if (!first) o << ",";
@@ -147,7 +158,9 @@ inline constexpr double kAddBytes = 3.0 * 4.0 * kW5Elems;
 inline constexpr double kReluBytes = 2.0 * 4.0 * kW5Elems;
 inline constexpr double kSumBytes = 1.0 * 4.0 * kW5Elems;
 
-inline double gbps(double bytes, double ns_per_call) { return bytes / ns_per_call; }  // B/ns == GB/s
+inline double gbps(double bytes, double ns_per_call) {
+  return bytes / ns_per_call;
+}  // B/ns == GB/s
 
 // Deterministic inputs shared by both implementations.
 inline std::vector<float> w3_input() {  // 64 values in [-1, 1]

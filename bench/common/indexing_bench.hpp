@@ -42,11 +42,21 @@ double best_ms(Body&& body, int reps = kReps) {
 }
 
 /// One JSON object on stdout.
-inline void report(const std::string& library, int threads, double sort_ms, double topk_ms, double cumsum_ms,
+inline void report(const std::string& library,
+                   int threads,
+                   double sort_ms,
+                   double topk_ms,
+                   double cumsum_ms,
                    double check) {
-  std::printf("{\"library\": \"%s\", \"threads\": %d, \"sort_1e6_ms\": %.4f, \"top_k10_1e6_ms\": %.4f, "
-              "\"cumsum_1e7_ms\": %.4f, \"check\": %.6g}\n",
-              library.c_str(), threads, sort_ms, topk_ms, cumsum_ms, check);
+  std::printf(
+      "{\"library\": \"%s\", \"threads\": %d, \"sort_1e6_ms\": %.4f, \"top_k10_1e6_ms\": %.4f, "
+      "\"cumsum_1e7_ms\": %.4f, \"check\": %.6g}\n",
+      library.c_str(),
+      threads,
+      sort_ms,
+      topk_ms,
+      cumsum_ms,
+      check);
 }
 
 }  // namespace bench_indexing

@@ -154,8 +154,8 @@ struct Result {
       << "\",\"threads\":" << threads << ",\"W6_s\":" << num(w6_s)
       << ",\"W6_final_loss\":" << num(w6_final_loss) << ",\"W6_epochs_s\":" << arr(w6_epochs)
       << ",\"W7_images_per_s\":" << num(w7_ips) << ",\"W7_final_loss\":" << num(w7_final_loss)
-      << ",\"W7_windows_images_per_s\":" << arr(w7_windows) << ",\"rss_MiB\":" << num(rss) << ",\"rss_data_MiB\":" << num(rss_data)
-      << ",\"rss_train_MiB\":" << num(rss_train);
+      << ",\"W7_windows_images_per_s\":" << arr(w7_windows) << ",\"rss_MiB\":" << num(rss)
+      << ",\"rss_data_MiB\":" << num(rss_data) << ",\"rss_train_MiB\":" << num(rss_train);
     if (!note.empty()) o << ",\"note\":\"" << note << "\"";
     o << "}";
     return o.str();

@@ -11,7 +11,8 @@
 namespace {
 
 torch::Tensor scalar(float v, bool requires_grad = false) {
-  return torch::scalar_tensor(v, torch::TensorOptions().dtype(torch::kFloat32).requires_grad(requires_grad));
+  return torch::scalar_tensor(
+      v, torch::TensorOptions().dtype(torch::kFloat32).requires_grad(requires_grad));
 }
 
 }  // namespace

@@ -22,11 +22,16 @@ int main() {
     torch::manual_seed(1);
     auto a = torch::randn(ws[i].a), b = torch::randn(ws[i].b);
     const long iters = bench::scaled(40);
-    const double ms = bench::best_ns_per_iter(iters, 2, [&](long n) {
-                        torch::Tensor last;
-                        for (long k = 0; k < n; ++k) last = torch::einsum(ws[i].eq, {a, b});
-                      }) / 1e6;
-    std::printf("%s\n  {\"name\": \"%s\", \"einsum_ms\": %.4f}", i ? "," : "", ws[i].eq.c_str(), ms);
+    const double ms = bench::best_ns_per_iter(iters,
+                                              2,
+                                              [&](long n) {
+                                                torch::Tensor last;
+                                                for (long k = 0; k < n; ++k)
+                                                  last = torch::einsum(ws[i].eq, {a, b});
+                                              }) /
+                      1e6;
+    std::printf(
+        "%s\n  {\"name\": \"%s\", \"einsum_ms\": %.4f}", i ? "," : "", ws[i].eq.c_str(), ms);
   }
   std::printf("\n]}\n");
   return 0;

@@ -72,7 +72,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   int threads = 2;
-  if (const char* t = std::getenv("BENCH_TRAIN_THREADS"); t && std::atoi(t) > 0) threads = std::atoi(t);
+  if (const char* t = std::getenv("BENCH_TRAIN_THREADS"); t && std::atoi(t) > 0)
+    threads = std::atoi(t);
   torch::set_num_threads(threads);
   torch::manual_seed(42);
 

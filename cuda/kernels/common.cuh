@@ -53,9 +53,12 @@ inline uint64_t value_bits(DType t, double v) {
 template <class T>
 TF_HD inline T mul_rn(T a, T b) {
 #ifdef __CUDA_ARCH__
-  if constexpr (std::is_same_v<T, float>) return __fmul_rn(a, b);
-  else if constexpr (std::is_same_v<T, double>) return __dmul_rn(a, b);
-  else return T(a * b);
+  if constexpr (std::is_same_v<T, float>)
+    return __fmul_rn(a, b);
+  else if constexpr (std::is_same_v<T, double>)
+    return __dmul_rn(a, b);
+  else
+    return T(a * b);
 #else
   return T(a * b);
 #endif
@@ -63,9 +66,12 @@ TF_HD inline T mul_rn(T a, T b) {
 template <class T>
 TF_HD inline T add_rn(T a, T b) {
 #ifdef __CUDA_ARCH__
-  if constexpr (std::is_same_v<T, float>) return __fadd_rn(a, b);
-  else if constexpr (std::is_same_v<T, double>) return __dadd_rn(a, b);
-  else return T(a + b);
+  if constexpr (std::is_same_v<T, float>)
+    return __fadd_rn(a, b);
+  else if constexpr (std::is_same_v<T, double>)
+    return __dadd_rn(a, b);
+  else
+    return T(a + b);
 #else
   return T(a + b);
 #endif
@@ -112,8 +118,11 @@ inline std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out)
 /// Collapses (dims, strides of N operands): drops size-1 axes and merges axis d into d+1
 /// when every operand steps through them as one axis. Throws beyond kMaxRank.
 template <int N>
-void collapse_into(const std::vector<int64_t>& dims_in, const std::vector<int64_t> (&st_in)[N],
-                   int& rank, int64_t (&dims)[kMaxRank], int64_t (&st)[N][kMaxRank]) {
+void collapse_into(const std::vector<int64_t>& dims_in,
+                   const std::vector<int64_t> (&st_in)[N],
+                   int& rank,
+                   int64_t (&dims)[kMaxRank],
+                   int64_t (&st)[N][kMaxRank]) {
   std::vector<int64_t> d;
   std::vector<int64_t> s[N];
   for (size_t a = 0; a < dims_in.size(); ++a) {

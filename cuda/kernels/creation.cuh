@@ -8,9 +8,9 @@
 
 #include <cmath>
 
+#include "common.cuh"
 #include "core/convert.hpp"
 #include "core/philox.hpp"
-#include "common.cuh"
 
 namespace tapeflow::cuda::kern {
 
@@ -25,15 +25,20 @@ template <class T>
 struct FillRange {
   T* o;
   double start, delta;
-  TF_HD void operator()(int64_t i) const { o[i] = detail::convert_element<T>(::fma(double(i), delta, start)); }
+  TF_HD void operator()(int64_t i) const {
+    o[i] = detail::convert_element<T>(::fma(double(i), delta, start));
+  }
 };
 
 template <class Exec>
 void fill(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<detail::FillAttrs>();
   detail::dispatch_all(k.out().dtype, [&]<class T>() {
-    if (a.delta == 0) ex.for_each(k.out().size(), FillConst<T>{k.out().as<T>(), detail::convert_element<T>(a.start)});
-    else ex.for_each(k.out().size(), FillRange<T>{k.out().as<T>(), a.start, a.delta});
+    if (a.delta == 0)
+      ex.for_each(k.out().size(),
+                  FillConst<T>{k.out().as<T>(), detail::convert_element<T>(a.start)});
+    else
+      ex.for_each(k.out().size(), FillRange<T>{k.out().as<T>(), a.start, a.delta});
   });
 }
 
@@ -53,7 +58,8 @@ template <class Exec>
 void random(const KernelArgs& k, const Exec& ex) {
   const auto& r = k.attr<detail::RandomAttrs>();
   detail::dispatch_float(k.out().dtype, [&]<class T>() {
-    ex.for_each(k.out().size(), RandomElement<T>{k.out().as<T>(), r.kind, r.a, r.b, r.seed, r.counter});
+    ex.for_each(k.out().size(),
+                RandomElement<T>{k.out().as<T>(), r.kind, r.a, r.b, r.seed, r.counter});
   });
 }
 

@@ -51,9 +51,13 @@ void scatter_add(const detail::KernelArgs& k) {
   detail::dispatch_numeric(k.out().dtype, [&]<class T>() {
     kern::DeviceExec{}.for_each(k.out().size(), ZeroFill<T>{k.out().as<T>()});
     detail::dispatch_index(k.in(1).dtype, [&]<class I>() {
-      kern::DeviceExec{}.for_each(k.in(0).size(), ScatterAddAtomic<T, I>{k.in(0).as<const T>(), k.in(1).as<const I>(),
-                                                                         k.out().as<T>(), a.axis_dim, a.inner,
-                                                                         a.num_indices});
+      kern::DeviceExec{}.for_each(k.in(0).size(),
+                                  ScatterAddAtomic<T, I>{k.in(0).as<const T>(),
+                                                         k.in(1).as<const I>(),
+                                                         k.out().as<T>(),
+                                                         a.axis_dim,
+                                                         a.inner,
+                                                         a.num_indices});
     });
   });
 }

@@ -28,7 +28,8 @@ void strided_copy(const KernelArgs& k, const Exec& ex) {
   const std::vector<int64_t> st[1] = {a.src_strides};
   collapse_into<1>(k.out().shape->dims(), st, ix.rank, ix.dims, ix.st);
   detail::dispatch_size(dtype_size(k.in(0).dtype), [&]<class E>() {
-    ex.for_each(k.out().size(), StridedGather<E>{k.in(0).as<const E>(), k.out().as<E>(), ix, a.src_offset});
+    ex.for_each(k.out().size(),
+                StridedGather<E>{k.in(0).as<const E>(), k.out().as<E>(), ix, a.src_offset});
   });
 }
 
@@ -95,7 +96,9 @@ void concat(const KernelArgs& k, const Exec& ex) {
     int64_t col = 0;
     for (int i = 0; i < k.num_inputs; ++i) {
       const int64_t c = a.chunks[size_t(i)];
-      if (c > 0) ex.for_each(a.outer * c, ConcatPiece<E>{k.in(i).as<const E>(), k.out().as<E>(), c, total, col});
+      if (c > 0)
+        ex.for_each(a.outer * c,
+                    ConcatPiece<E>{k.in(i).as<const E>(), k.out().as<E>(), c, total, col});
       col += c;
     }
   });
@@ -120,8 +123,13 @@ void gather(const KernelArgs& k, const Exec& ex) {
   if (a.inner == 0 || a.num_indices == 0) return;
   detail::dispatch_size(dtype_size(k.out().dtype), [&]<class E>() {
     detail::dispatch_index(k.in(1).dtype, [&]<class I>() {
-      ex.for_each(k.out().size(), GatherElement<E, I>{k.in(0).as<const E>(), k.in(1).as<const I>(), k.out().as<E>(),
-                                                      a.axis_dim, a.inner, a.num_indices});
+      ex.for_each(k.out().size(),
+                  GatherElement<E, I>{k.in(0).as<const E>(),
+                                      k.in(1).as<const I>(),
+                                      k.out().as<E>(),
+                                      a.axis_dim,
+                                      a.inner,
+                                      a.num_indices});
     });
   });
 }
@@ -150,8 +158,13 @@ void scatter_add(const KernelArgs& k, const Exec& ex) {
   if (a.inner == 0) return;
   detail::dispatch_numeric(k.out().dtype, [&]<class T>() {
     detail::dispatch_index(k.in(1).dtype, [&]<class I>() {
-      ex.for_each(k.out().size(), ScatterAddElement<T, I>{k.in(0).as<const T>(), k.in(1).as<const I>(),
-                                                          k.out().as<T>(), a.axis_dim, a.inner, a.num_indices});
+      ex.for_each(k.out().size(),
+                  ScatterAddElement<T, I>{k.in(0).as<const T>(),
+                                          k.in(1).as<const I>(),
+                                          k.out().as<T>(),
+                                          a.axis_dim,
+                                          a.inner,
+                                          a.num_indices});
     });
   });
 }

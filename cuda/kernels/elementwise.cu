@@ -15,24 +15,38 @@ void pow(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Pow{}, DeviceE
 void maximum(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Maximum{}, DeviceExec{}); }
 void minimum(const detail::KernelArgs& k) { kern::arith(k, kern::ops::Minimum{}, DeviceExec{}); }
 void equal(const detail::KernelArgs& k) { kern::compare(k, kern::ops::Equal{}, DeviceExec{}); }
-void not_equal(const detail::KernelArgs& k) { kern::compare(k, kern::ops::NotEqual{}, DeviceExec{}); }
+void not_equal(const detail::KernelArgs& k) {
+  kern::compare(k, kern::ops::NotEqual{}, DeviceExec{});
+}
 void less(const detail::KernelArgs& k) { kern::compare(k, kern::ops::Less{}, DeviceExec{}); }
-void less_equal(const detail::KernelArgs& k) { kern::compare(k, kern::ops::LessEqual{}, DeviceExec{}); }
+void less_equal(const detail::KernelArgs& k) {
+  kern::compare(k, kern::ops::LessEqual{}, DeviceExec{});
+}
 void greater(const detail::KernelArgs& k) { kern::compare(k, kern::ops::Greater{}, DeviceExec{}); }
-void greater_equal(const detail::KernelArgs& k) { kern::compare(k, kern::ops::GreaterEqual{}, DeviceExec{}); }
-void logical_and(const detail::KernelArgs& k) { kern::logical(k, kern::ops::LogicalAnd{}, DeviceExec{}); }
-void logical_or(const detail::KernelArgs& k) { kern::logical(k, kern::ops::LogicalOr{}, DeviceExec{}); }
+void greater_equal(const detail::KernelArgs& k) {
+  kern::compare(k, kern::ops::GreaterEqual{}, DeviceExec{});
+}
+void logical_and(const detail::KernelArgs& k) {
+  kern::logical(k, kern::ops::LogicalAnd{}, DeviceExec{});
+}
+void logical_or(const detail::KernelArgs& k) {
+  kern::logical(k, kern::ops::LogicalOr{}, DeviceExec{});
+}
 void select(const detail::KernelArgs& k) { kern::select(k, DeviceExec{}); }
 
 // The binary kernels whose per-element function both backends share (kernel_list.hpp).
-#define TAPEFLOW_CUDA_SHARED_BINARY(name, Functor, dtypes) \
-  void name(const detail::KernelArgs& k) { kern::binary_##dtypes(k, kern::ops::Functor{}, DeviceExec{}); }
+#define TAPEFLOW_CUDA_SHARED_BINARY(name, Functor, dtypes)        \
+  void name(const detail::KernelArgs& k) {                        \
+    kern::binary_##dtypes(k, kern::ops::Functor{}, DeviceExec{}); \
+  }
 TAPEFLOW_SHARED_BINARY_KERNELS(TAPEFLOW_CUDA_SHARED_BINARY)
 #undef TAPEFLOW_CUDA_SHARED_BINARY
 
 // The unary kernels whose per-element function both backends share (kernel_list.hpp).
-#define TAPEFLOW_CUDA_SHARED_UNARY(name, Functor, dtypes) \
-  void name(const detail::KernelArgs& k) { kern::unary_##dtypes(k, kern::ops::Functor{}, DeviceExec{}); }
+#define TAPEFLOW_CUDA_SHARED_UNARY(name, Functor, dtypes)        \
+  void name(const detail::KernelArgs& k) {                       \
+    kern::unary_##dtypes(k, kern::ops::Functor{}, DeviceExec{}); \
+  }
 TAPEFLOW_SHARED_UNARY_KERNELS(TAPEFLOW_CUDA_SHARED_UNARY)
 #undef TAPEFLOW_CUDA_SHARED_UNARY
 

@@ -8,8 +8,8 @@
 #include <cmath>
 
 #include "backend/elementwise_ops.hpp"
-#include "core/convert.hpp"
 #include "common.cuh"
+#include "core/convert.hpp"
 
 namespace tapeflow::cuda::kern {
 
@@ -23,47 +23,69 @@ namespace ops = detail::ops;
 // host's; exact bits may differ from xsimd's on the CPU).
 struct ExpOp {
   template <class T>
-  TF_HD T operator()(T x) const { return ::exp(x); }
+  TF_HD T operator()(T x) const {
+    return ::exp(x);
+  }
 };
 struct LogOp {
   template <class T>
-  TF_HD T operator()(T x) const { return ::log(x); }
+  TF_HD T operator()(T x) const {
+    return ::log(x);
+  }
 };
 struct Log1pOp {
   template <class T>
-  TF_HD T operator()(T x) const { return ::log1p(x); }
+  TF_HD T operator()(T x) const {
+    return ::log1p(x);
+  }
 };
 struct SqrtOp {
   template <class T>
-  TF_HD T operator()(T x) const { return ::sqrt(x); }
+  TF_HD T operator()(T x) const {
+    return ::sqrt(x);
+  }
 };
 struct RsqrtOp {
   template <class T>
-  TF_HD T operator()(T x) const { return T(1) / ::sqrt(x); }
+  TF_HD T operator()(T x) const {
+    return T(1) / ::sqrt(x);
+  }
 };
 struct SinOp {
   template <class T>
-  TF_HD T operator()(T x) const { return ::sin(x); }
+  TF_HD T operator()(T x) const {
+    return ::sin(x);
+  }
 };
 struct CosOp {
   template <class T>
-  TF_HD T operator()(T x) const { return ::cos(x); }
+  TF_HD T operator()(T x) const {
+    return ::cos(x);
+  }
 };
 struct TanhOp {
   template <class T>
-  TF_HD T operator()(T x) const { return ::tanh(x); }
+  TF_HD T operator()(T x) const {
+    return ::tanh(x);
+  }
 };
 struct ErfOp {
   template <class T>
-  TF_HD T operator()(T x) const { return ::erf(x); }
+  TF_HD T operator()(T x) const {
+    return ::erf(x);
+  }
 };
 struct FloorOp {
   template <class T>
-  TF_HD T operator()(T x) const { return ::floor(x); }
+  TF_HD T operator()(T x) const {
+    return ::floor(x);
+  }
 };
 struct SigmoidOp {
   template <class T>
-  TF_HD T operator()(T x) const { return T(1) / (T(1) + ::exp(-x)); }
+  TF_HD T operator()(T x) const {
+    return T(1) / (T(1) + ::exp(-x));
+  }
 };
 
 // ---- functors -----------------------------------------------------------------------------------
@@ -148,7 +170,9 @@ void arith(const KernelArgs& k, Op op, const Exec& ex) {
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() { binary<T, T>(k, op, ex); });
 }
 template <class Op, class Exec>
-void binary_numeric(const KernelArgs& k, Op op, const Exec& ex) { arith(k, op, ex); }
+void binary_numeric(const KernelArgs& k, Op op, const Exec& ex) {
+  arith(k, op, ex);
+}
 template <class Op, class Exec>
 void binary_float(const KernelArgs& k, Op op, const Exec& ex) {
   detail::dispatch_float(k.in(0).dtype, [&]<class T>() { binary<T, T>(k, op, ex); });
@@ -193,13 +217,15 @@ void unary_float(const KernelArgs& k, Op op, const Exec& ex) {
 }
 template <class Exec>
 void logical_not(const KernelArgs& k, const Exec& ex) {
-  ex.for_each(k.out().size(), Unary<bool, ops::LogicalNot>{k.in(0).as<const bool>(), k.out().as<bool>(), {}});
+  ex.for_each(k.out().size(),
+              Unary<bool, ops::LogicalNot>{k.in(0).as<const bool>(), k.out().as<bool>(), {}});
 }
 template <class Exec>
 void relu_grad(const KernelArgs& k, const Exec& ex) {
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() {
-    ex.for_each(k.out().size(), BinarySame<T, T, ops::ReluGrad>{k.in(0).as<const T>(), k.in(1).as<const T>(),
-                                                             k.out().as<T>(), {}});
+    ex.for_each(k.out().size(),
+                BinarySame<T, T, ops::ReluGrad>{
+                    k.in(0).as<const T>(), k.in(1).as<const T>(), k.out().as<T>(), {}});
   });
 }
 template <class Exec>

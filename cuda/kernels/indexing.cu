@@ -2,11 +2,10 @@
 // indexing.cuh (one thread per line: fine for many lines, slow for one very long line, which a
 // block scan would fix). top_k sorts every row with CUB's segmented radix sort (stable, so ties
 // keep the lower index first, as the CPU) over the order keys, then keeps each row's first k.
-#include <limits>
-#include <type_traits>
-
 #include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_segmented_radix_sort.cuh>
+#include <limits>
+#include <type_traits>
 
 #include "indexing.cuh"
 #include "launch.cuh"
@@ -52,7 +51,9 @@ struct Scratch {
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
   template <class T>
-  T* as() const { return static_cast<T*>(p); }
+  T* as() const {
+    return static_cast<T*>(p);
+  }
 };
 
 }  // namespace
@@ -81,21 +82,45 @@ void top_k(const detail::KernelArgs& k) {
     const int items = int(total);
     size_t temp_bytes = 0;
     if (a.rows == 1) {
-      check(cub::DeviceRadixSort::SortPairs(nullptr, temp_bytes, k_in, k_out, v_in, v_out, items, 0,
-                                            int(8 * sizeof(K)), s), "cub radix sort (size)");
+      check(cub::DeviceRadixSort::SortPairs(
+                nullptr, temp_bytes, k_in, k_out, v_in, v_out, items, 0, int(8 * sizeof(K)), s),
+            "cub radix sort (size)");
       Scratch temp(temp_bytes);
-      check(cub::DeviceRadixSort::SortPairs(temp.p, temp_bytes, k_in, k_out, v_in, v_out, items, 0,
-                                            int(8 * sizeof(K)), s), "cub radix sort");
+      check(cub::DeviceRadixSort::SortPairs(
+                temp.p, temp_bytes, k_in, k_out, v_in, v_out, items, 0, int(8 * sizeof(K)), s),
+            "cub radix sort");
     } else {
       Scratch offsets(size_t(a.rows + 1) * sizeof(int));
       ex.for_each(a.rows + 1, RowOffsets{offsets.as<int>(), int(a.n)});
       const int* off = offsets.as<int>();
-      check(cub::DeviceSegmentedRadixSort::SortPairs(nullptr, temp_bytes, k_in, k_out, v_in, v_out, items,
-                                                     int(a.rows), off, off + 1, 0, int(8 * sizeof(K)), s),
+      check(cub::DeviceSegmentedRadixSort::SortPairs(nullptr,
+                                                     temp_bytes,
+                                                     k_in,
+                                                     k_out,
+                                                     v_in,
+                                                     v_out,
+                                                     items,
+                                                     int(a.rows),
+                                                     off,
+                                                     off + 1,
+                                                     0,
+                                                     int(8 * sizeof(K)),
+                                                     s),
             "cub segmented radix sort (size)");
       Scratch temp(temp_bytes);
-      check(cub::DeviceSegmentedRadixSort::SortPairs(temp.p, temp_bytes, k_in, k_out, v_in, v_out, items,
-                                                     int(a.rows), off, off + 1, 0, int(8 * sizeof(K)), s),
+      check(cub::DeviceSegmentedRadixSort::SortPairs(temp.p,
+                                                     temp_bytes,
+                                                     k_in,
+                                                     k_out,
+                                                     v_in,
+                                                     v_out,
+                                                     items,
+                                                     int(a.rows),
+                                                     off,
+                                                     off + 1,
+                                                     0,
+                                                     int(8 * sizeof(K)),
+                                                     s),
             "cub segmented radix sort");
     }
     ex.for_each(a.rows * a.k, KeepFirst{v_out, k.out().as<int32_t>(), a.n, a.k});

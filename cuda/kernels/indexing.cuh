@@ -9,15 +9,23 @@ namespace tapeflow::cuda::kern {
 
 struct ScanSum {
   template <class T>
-  static TF_HD T identity() { return T(0); }
+  static TF_HD T identity() {
+    return T(0);
+  }
   template <class T>
-  static TF_HD T apply(T a, T b) { return add_rn(a, b); }
+  static TF_HD T apply(T a, T b) {
+    return add_rn(a, b);
+  }
 };
 struct ScanProd {
   template <class T>
-  static TF_HD T identity() { return T(1); }
+  static TF_HD T identity() {
+    return T(1);
+  }
   template <class T>
-  static TF_HD T apply(T a, T b) { return mul_rn(a, b); }
+  static TF_HD T apply(T a, T b) {
+    return mul_rn(a, b);
+  }
 };
 
 /// One thread per line of [outer, n, inner]: line t = (o, i) scans its n entries in order
@@ -50,8 +58,9 @@ void scan(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<detail::ScanAttrs>();
   if (a.n == 0 || a.inner == 0 || a.outer == 0) return;
   detail::dispatch_numeric(k.out().dtype, [&]<class T>() {
-    ex.for_each(a.outer * a.inner, ScanLine<Op, T>{k.in(0).as<const T>(), k.out().as<T>(), a.n, a.inner,
-                                                   a.exclusive, a.reverse});
+    ex.for_each(a.outer * a.inner,
+                ScanLine<Op, T>{
+                    k.in(0).as<const T>(), k.out().as<T>(), a.n, a.inner, a.exclusive, a.reverse});
   });
 }
 
@@ -73,8 +82,9 @@ void take_rows(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<detail::TakeRowsAttrs>();
   if (a.k == 0 || a.rows == 0) return;
   detail::dispatch_size(dtype_size(k.in(0).dtype), [&]<class E>() {
-    ex.for_each(a.rows * a.k, TakeRowsElement<E>{k.in(0).as<const E>(), k.in(1).as<const int32_t>(),
-                                                 k.out().as<E>(), a.n, a.k});
+    ex.for_each(a.rows * a.k,
+                TakeRowsElement<E>{
+                    k.in(0).as<const E>(), k.in(1).as<const int32_t>(), k.out().as<E>(), a.n, a.k});
   });
 }
 

@@ -34,12 +34,44 @@ void matmul(const detail::KernelArgs& k) {
       T* C = k.out().as<T>();
       cublasHandle_t h = cublas_handle();
       if constexpr (std::is_same_v<T, float>) {
-        check(cublasSgemmStridedBatched(h, op1, op2, g.rows, g.cols, g.depth, &one, B, g.ld_first, g.stride_first,
-                                        A, g.ld_second, g.stride_second, &zero, C, g.ldc, g.stride_c, int(a.batch)),
+        check(cublasSgemmStridedBatched(h,
+                                        op1,
+                                        op2,
+                                        g.rows,
+                                        g.cols,
+                                        g.depth,
+                                        &one,
+                                        B,
+                                        g.ld_first,
+                                        g.stride_first,
+                                        A,
+                                        g.ld_second,
+                                        g.stride_second,
+                                        &zero,
+                                        C,
+                                        g.ldc,
+                                        g.stride_c,
+                                        int(a.batch)),
               "cublasSgemmStridedBatched");
       } else {
-        check(cublasDgemmStridedBatched(h, op1, op2, g.rows, g.cols, g.depth, &one, B, g.ld_first, g.stride_first,
-                                        A, g.ld_second, g.stride_second, &zero, C, g.ldc, g.stride_c, int(a.batch)),
+        check(cublasDgemmStridedBatched(h,
+                                        op1,
+                                        op2,
+                                        g.rows,
+                                        g.cols,
+                                        g.depth,
+                                        &one,
+                                        B,
+                                        g.ld_first,
+                                        g.stride_first,
+                                        A,
+                                        g.ld_second,
+                                        g.stride_second,
+                                        &zero,
+                                        C,
+                                        g.ldc,
+                                        g.stride_c,
+                                        int(a.batch)),
               "cublasDgemmStridedBatched");
       }
     } else {

@@ -33,7 +33,8 @@ struct MatMulElement {
 template <class T, class Exec>
 void matmul_plain(const KernelArgs& k, const Exec& ex) {
   const auto& a = k.attr<MatMulAttrs>();
-  ex.for_each(a.batch * a.m * a.n, MatMulElement<T>{k.in(0).as<const T>(), k.in(1).as<const T>(), k.out().as<T>(), a});
+  ex.for_each(a.batch * a.m * a.n,
+              MatMulElement<T>{k.in(0).as<const T>(), k.in(1).as<const T>(), k.out().as<T>(), a});
 }
 
 /// cuBLAS is column-major: a row-major C = op(A)·op(B) is the column-major Cᵀ = op(B)ᵀ·op(A)ᵀ,
@@ -45,9 +46,17 @@ struct GemmArgs {
   long long stride_first, stride_second, stride_c;
 };
 inline GemmArgs gemm_args(const MatMulAttrs& a) {
-  return GemmArgs{a.transpose_b, a.transpose_a, int(a.n), int(a.m), int(a.k),
-                  int(a.transpose_b ? a.k : a.n), int(a.transpose_a ? a.m : a.k), int(a.n),
-                  a.stride_b, a.stride_a, a.m * a.n};
+  return GemmArgs{a.transpose_b,
+                  a.transpose_a,
+                  int(a.n),
+                  int(a.m),
+                  int(a.k),
+                  int(a.transpose_b ? a.k : a.n),
+                  int(a.transpose_a ? a.m : a.k),
+                  int(a.n),
+                  a.stride_b,
+                  a.stride_a,
+                  a.m * a.n};
 }
 
 /// Column-major reference GEMM with the arguments above (host test: checks the row-major trick).
@@ -61,8 +70,10 @@ void gemm_reference(const GemmArgs& g, int batch, const T* first, const T* secon
           // op(X)(r, p) of a column-major X with leading dimension ld.
           const T* F = first + b * g.stride_first;
           const T* S = second + b * g.stride_second;
-          const T f = g.trans_first ? F[p + int64_t(row) * g.ld_first] : F[row + int64_t(p) * g.ld_first];
-          const T e = g.trans_second ? S[col + int64_t(p) * g.ld_second] : S[p + int64_t(col) * g.ld_second];
+          const T f =
+              g.trans_first ? F[p + int64_t(row) * g.ld_first] : F[row + int64_t(p) * g.ld_first];
+          const T e = g.trans_second ? S[col + int64_t(p) * g.ld_second]
+                                     : S[p + int64_t(col) * g.ld_second];
           s += f * e;
         }
         c[b * g.stride_c + row + int64_t(col) * g.ldc] = s;

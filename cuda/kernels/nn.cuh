@@ -31,7 +31,8 @@ using detail::valid_span;
 /// Pixel index (iy·w + ix) of the first maximum of channel c in window (oy, ox) of `img`
 /// (image n's first element); −1 for a window with no valid cell (SAME never makes one).
 template <class T>
-TF_HD inline int64_t window_argmax(const T* img, const Conv2DAttrs& a, int64_t oy, int64_t ox, int64_t c) {
+TF_HD inline int64_t window_argmax(
+    const T* img, const Conv2DAttrs& a, int64_t oy, int64_t ox, int64_t c) {
   const int64_t y0 = oy * a.sh - a.pad_top, x0 = ox * a.sw - a.pad_left;
   const Span ty = valid_span(y0, a.kh, a.h), tx = valid_span(x0, a.kw, a.w);
   int64_t at = -1;
@@ -57,8 +58,10 @@ struct Im2Col {
   TF_HD void operator()(int64_t t) const {
     const int64_t row_len = a.kh * a.kw * a.c;
     const int64_t row = t / row_len, q = t - row * row_len;
-    const int64_t ky = q / (a.kw * a.c), r2 = q - ky * (a.kw * a.c), kx = r2 / a.c, c = r2 - kx * a.c;
-    const int64_t n = row / (a.oh * a.ow), p = row - n * (a.oh * a.ow), oy = p / a.ow, ox = p - oy * a.ow;
+    const int64_t ky = q / (a.kw * a.c), r2 = q - ky * (a.kw * a.c), kx = r2 / a.c,
+                  c = r2 - kx * a.c;
+    const int64_t n = row / (a.oh * a.ow), p = row - n * (a.oh * a.ow), oy = p / a.ow,
+                  ox = p - oy * a.ow;
     const int64_t iy = oy * a.sh - a.pad_top + ky * a.dh, ix = ox * a.sw - a.pad_left + kx * a.dw;
     const bool inside = iy >= 0 && iy < a.h && ix >= 0 && ix < a.w;
     col[t] = inside ? x[((n * a.h + iy) * a.w + ix) * a.c + c] : T(0);
@@ -72,8 +75,13 @@ struct ImageCell {
   Cover cy, cx;
 };
 TF_HD inline ImageCell image_cell(int64_t t, const Conv2DAttrs& a) {
-  const int64_t c = t % a.c, pix = t / a.c, ix = pix % a.w, r = pix / a.w, iy = r % a.h, n = r / a.h;
-  return {n, iy, ix, c, covering(iy, a.pad_top, a.kh, a.sh, a.oh),
+  const int64_t c = t % a.c, pix = t / a.c, ix = pix % a.w, r = pix / a.w, iy = r % a.h,
+                n = r / a.h;
+  return {n,
+          iy,
+          ix,
+          c,
+          covering(iy, a.pad_top, a.kh, a.sh, a.oh),
           covering(ix, a.pad_left, a.kw, a.sw, a.ow)};
 }
 
@@ -100,7 +108,8 @@ struct Col2Im {
   /// Dilated windows: tap ky covers row iy from window oy = (iy + pad_top − ky·dh) / sh when
   /// that divides; taps in descending order visit the windows in ascending (CPU) order.
   TF_HD void dilated(int64_t t) const {
-    const int64_t c = t % a.c, pix = t / a.c, ix = pix % a.w, r = pix / a.w, iy = r % a.h, n = r / a.h;
+    const int64_t c = t % a.c, pix = t / a.c, ix = pix % a.w, r = pix / a.w, iy = r % a.h,
+                  n = r / a.h;
     const int64_t row_len = a.kh * a.kw * a.c;
     T s = T(0);
     for (int64_t ky = a.kh - 1; ky >= 0; --ky) {
@@ -155,7 +164,8 @@ struct MaxPoolGrad {
     T s = T(0);
     for (int64_t oy = cy.lo; oy <= cy.hi; ++oy)
       for (int64_t ox = cx.lo; ox <= cx.hi; ++ox)
-        if (window_argmax(img, a, oy, ox, c) == here) s += dy[((n * a.oh + oy) * a.ow + ox) * a.c + c];
+        if (window_argmax(img, a, oy, ox, c) == here)
+          s += dy[((n * a.oh + oy) * a.ow + ox) * a.c + c];
     dx[t] = s;
   }
 };
@@ -224,24 +234,40 @@ void window_kernel(const KernelArgs& k, const Exec& ex) {
   const int64_t n = k.out().size();
   if (a.c == 0 || n == 0) return;
   detail::dispatch_float(k.out().dtype, [&]<class T>() {
-    if constexpr (Inputs == 2) ex.for_each(n, F<T>{k.in(0).as<const T>(), k.in(1).as<const T>(), k.out().as<T>(), a});
-    else ex.for_each(n, F<T>{k.in(0).as<const T>(), k.out().as<T>(), a});
+    if constexpr (Inputs == 2)
+      ex.for_each(n, F<T>{k.in(0).as<const T>(), k.in(1).as<const T>(), k.out().as<T>(), a});
+    else
+      ex.for_each(n, F<T>{k.in(0).as<const T>(), k.out().as<T>(), a});
   });
 }
 
 template <class Exec>
-void im2col(const KernelArgs& k, const Exec& ex) { window_kernel<Im2Col, 1>(k, ex); }
+void im2col(const KernelArgs& k, const Exec& ex) {
+  window_kernel<Im2Col, 1>(k, ex);
+}
 template <class Exec>
-void col2im(const KernelArgs& k, const Exec& ex) { window_kernel<Col2Im, 1>(k, ex); }
+void col2im(const KernelArgs& k, const Exec& ex) {
+  window_kernel<Col2Im, 1>(k, ex);
+}
 template <class Exec>
-void max_pool2d(const KernelArgs& k, const Exec& ex) { window_kernel<MaxPool, 1>(k, ex); }
+void max_pool2d(const KernelArgs& k, const Exec& ex) {
+  window_kernel<MaxPool, 1>(k, ex);
+}
 template <class Exec>
-void max_pool2d_grad(const KernelArgs& k, const Exec& ex) { window_kernel<MaxPoolGrad, 2>(k, ex); }
+void max_pool2d_grad(const KernelArgs& k, const Exec& ex) {
+  window_kernel<MaxPoolGrad, 2>(k, ex);
+}
 template <class Exec>
-void max_pool2d_grad_grad(const KernelArgs& k, const Exec& ex) { window_kernel<MaxPoolGradGrad, 2>(k, ex); }
+void max_pool2d_grad_grad(const KernelArgs& k, const Exec& ex) {
+  window_kernel<MaxPoolGradGrad, 2>(k, ex);
+}
 template <class Exec>
-void avg_pool2d(const KernelArgs& k, const Exec& ex) { window_kernel<AvgPool, 1>(k, ex); }
+void avg_pool2d(const KernelArgs& k, const Exec& ex) {
+  window_kernel<AvgPool, 1>(k, ex);
+}
 template <class Exec>
-void avg_pool2d_grad(const KernelArgs& k, const Exec& ex) { window_kernel<AvgPoolGrad, 1>(k, ex); }
+void avg_pool2d_grad(const KernelArgs& k, const Exec& ex) {
+  window_kernel<AvgPoolGrad, 1>(k, ex);
+}
 
 }  // namespace tapeflow::cuda::kern

@@ -3,7 +3,6 @@
 // over several blocks plus a second pass when there are few rows / tiles. Short reductions and
 // the strided arg-reductions run the column functors of reduce.cuh, one thread per output.
 #include <algorithm>
-
 #include <cub/block/block_reduce.cuh>
 
 #include "launch.cuh"
@@ -40,8 +39,8 @@ __global__ void __launch_bounds__(kThreads)
 template <class T, class Op>
 void launch_rows(const T* x, T* y, int64_t rows, int64_t reduce, int parts, T init, Op op) {
   const int64_t chunk = (reduce + parts - 1) / parts;
-  reduce_rows_kernel<T, Op><<<unsigned(rows * parts), kThreads, 0, current_stream()>>>(x, y, reduce, chunk, parts,
-                                                                                   init, op);
+  reduce_rows_kernel<T, Op><<<unsigned(rows * parts), kThreads, 0, current_stream()>>>(
+      x, y, reduce, chunk, parts, init, op);
   check(cudaGetLastError(), "reduce launch");
 }
 
@@ -51,9 +50,8 @@ void launch_rows(const T* x, T* y, int64_t rows, int64_t reduce, int parts, T in
 /// y[(o·parts + part)·inner + j].
 constexpr int kTileX = 32, kTileY = 8;
 template <class T, class Op>
-__global__ void __launch_bounds__(kTileX * kTileY) reduce_cols_kernel(const T* x, T* y, int64_t reduce,
-                                                                       int64_t inner, int64_t chunk, int parts,
-                                                                       T init, Op op) {
+__global__ void __launch_bounds__(kTileX* kTileY) reduce_cols_kernel(
+    const T* x, T* y, int64_t reduce, int64_t inner, int64_t chunk, int parts, T init, Op op) {
   const int tx = threadIdx.x % kTileX, ty = threadIdx.x / kTileX;
   const int64_t o = blockIdx.y / parts, part = blockIdx.y % parts;
   const int64_t j = int64_t(blockIdx.x) * kTileX + tx;
@@ -71,10 +69,12 @@ __global__ void __launch_bounds__(kTileX * kTileY) reduce_cols_kernel(const T* x
 }
 
 template <class T, class Op>
-void launch_cols(const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, int parts, T init, Op op) {
+void launch_cols(
+    const T* x, T* y, int64_t outer, int64_t reduce, int64_t inner, int parts, T init, Op op) {
   const int64_t chunk = (reduce + parts - 1) / parts;
   const dim3 grid(unsigned((inner + kTileX - 1) / kTileX), unsigned(outer * parts));
-  reduce_cols_kernel<T, Op><<<grid, kTileX * kTileY, 0, current_stream()>>>(x, y, reduce, inner, chunk, parts, init, op);
+  reduce_cols_kernel<T, Op>
+      <<<grid, kTileX * kTileY, 0, current_stream()>>>(x, y, reduce, inner, chunk, parts, init, op);
   check(cudaGetLastError(), "column reduce launch");
 }
 
@@ -82,11 +82,13 @@ template <class T, class Op>
 void reduce(const detail::KernelArgs& k, T init, Op op) {
   const auto& a = k.attr<ReduceAttrs>();
   if (a.outer * a.inner == 0) return;
-  if (a.inner != 1 && a.reduce >= 64 && a.outer <= 65535 && (a.inner + kTileX - 1) / kTileX <= 65535) {
+  if (a.inner != 1 && a.reduce >= 64 && a.outer <= 65535 &&
+      (a.inner + kTileX - 1) / kTileX <= 65535) {
     // Few tiles: split the reduced axis too (partials [outer, parts, inner], then a second pass).
     const int64_t tiles = a.outer * ((a.inner + kTileX - 1) / kTileX);
     int64_t parts = 1;
-    if (tiles < 512) parts = std::min({(a.reduce + 1023) / 1024, (1024 + tiles - 1) / tiles, 65535 / a.outer});
+    if (tiles < 512)
+      parts = std::min({(a.reduce + 1023) / 1024, (1024 + tiles - 1) / tiles, 65535 / a.outer});
     const T* x = k.in(0).as<const T>();
     T* y = k.out().as<T>();
     if (parts <= 1) {
@@ -109,7 +111,8 @@ void reduce(const detail::KernelArgs& k, T init, Op op) {
   // Few long rows: split each over several blocks so the whole chip works, then reduce the
   // partial results (one block per row).
   int64_t parts = 1;
-  if (a.outer < 1024) parts = std::min((a.reduce + kChunk - 1) / kChunk, std::max<int64_t>(1, 2048 / a.outer));
+  if (a.outer < 1024)
+    parts = std::min((a.reduce + kChunk - 1) / kChunk, std::max<int64_t>(1, 2048 / a.outer));
   if (parts <= 1) {
     launch_rows<T>(x, y, a.outer, a.reduce, 1, init, op);
     return;
@@ -122,11 +125,13 @@ void reduce(const detail::KernelArgs& k, T init, Op op) {
 }
 
 template <class T, class Better>
-__global__ void __launch_bounds__(kThreads) arg_rows_kernel(const T* x, int64_t* y, int64_t reduce, Better better) {
+__global__ void __launch_bounds__(kThreads)
+    arg_rows_kernel(const T* x, int64_t* y, int64_t reduce, Better better) {
   const T* p = x + int64_t(blockIdx.x) * reduce;
   const kern::ArgCombine<T, Better> combine{better};
   ArgCandidate<T> acc{T(0), -1};
-  for (int64_t r = threadIdx.x; r < reduce; r += kThreads) acc = combine(acc, ArgCandidate<T>{p[r], r});
+  for (int64_t r = threadIdx.x; r < reduce; r += kThreads)
+    acc = combine(acc, ArgCandidate<T>{p[r], r});
   using BlockReduce = cub::BlockReduce<ArgCandidate<T>, kThreads>;
   __shared__ typename BlockReduce::TempStorage tmp;
   const ArgCandidate<T> best = BlockReduce(tmp).Reduce(acc, combine);
@@ -149,16 +154,20 @@ void arg(const detail::KernelArgs& k, Better better) {
 }  // namespace
 
 void reduce_sum(const detail::KernelArgs& k) {
-  detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() { reduce<T>(k, kern::sum_init<T>(), kern::SumOp{}); });
+  detail::dispatch_numeric(k.in(0).dtype,
+                           [&]<class T>() { reduce<T>(k, kern::sum_init<T>(), kern::SumOp{}); });
 }
 void reduce_prod(const detail::KernelArgs& k) {
-  detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() { reduce<T>(k, kern::prod_init<T>(), kern::ProdOp{}); });
+  detail::dispatch_numeric(k.in(0).dtype,
+                           [&]<class T>() { reduce<T>(k, kern::prod_init<T>(), kern::ProdOp{}); });
 }
 void reduce_max(const detail::KernelArgs& k) {
-  detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() { reduce<T>(k, kern::max_init<T>(), kern::MaxOp{}); });
+  detail::dispatch_numeric(k.in(0).dtype,
+                           [&]<class T>() { reduce<T>(k, kern::max_init<T>(), kern::MaxOp{}); });
 }
 void reduce_min(const detail::KernelArgs& k) {
-  detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() { reduce<T>(k, kern::min_init<T>(), kern::MinOp{}); });
+  detail::dispatch_numeric(k.in(0).dtype,
+                           [&]<class T>() { reduce<T>(k, kern::min_init<T>(), kern::MinOp{}); });
 }
 void argmax(const detail::KernelArgs& k) {
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() { arg<T>(k, kern::ArgMaxBetter{}); });

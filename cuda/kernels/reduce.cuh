@@ -14,25 +14,37 @@ namespace tapeflow::cuda::kern {
 
 using detail::ReduceAttrs;
 
-using SumOp = detail::ops::Add;   // integers wrap (backend/elementwise_ops.hpp)
+using SumOp = detail::ops::Add;  // integers wrap (backend/elementwise_ops.hpp)
 using ProdOp = detail::ops::Mul;
 struct MaxOp {  // NaN wins, in either argument (so any association gives the same result)
   template <class T>
-  TF_HD T operator()(T a, T b) const { return (a > b || a != a) ? a : b; }
+  TF_HD T operator()(T a, T b) const {
+    return (a > b || a != a) ? a : b;
+  }
 };
 struct MinOp {
   template <class T>
-  TF_HD T operator()(T a, T b) const { return (a < b || a != a) ? a : b; }
+  TF_HD T operator()(T a, T b) const {
+    return (a < b || a != a) ? a : b;
+  }
 };
 
 template <class T>
-T sum_init() { return T(0); }
+T sum_init() {
+  return T(0);
+}
 template <class T>
-T prod_init() { return T(1); }
+T prod_init() {
+  return T(1);
+}
 template <class T>
-T max_init() { return std::numeric_limits<T>::lowest(); }
+T max_init() {
+  return std::numeric_limits<T>::lowest();
+}
 template <class T>
-T min_init() { return std::numeric_limits<T>::max(); }
+T min_init() {
+  return std::numeric_limits<T>::max();
+}
 
 /// out[o, j] = init op x[o, 0, j] op x[o, 1, j] op ... (left to right).
 template <class T, class Op>
@@ -53,11 +65,15 @@ struct ReduceColumn {
 
 struct ArgMaxBetter {
   template <class T>
-  TF_HD bool operator()(T a, T b) const { return a > b; }
+  TF_HD bool operator()(T a, T b) const {
+    return a > b;
+  }
 };
 struct ArgMinBetter {
   template <class T>
-  TF_HD bool operator()(T a, T b) const { return a < b; }
+  TF_HD bool operator()(T a, T b) const {
+    return a < b;
+  }
 };
 
 /// The CPU's scan: best moves to r only when x[r] is strictly better than x[best].
@@ -114,14 +130,16 @@ TF_HD inline int64_t arg_finish(const ArgCandidate<T>& c, T first) {
 template <class T, class Op, class Exec>
 void reduce_columns(const KernelArgs& k, T init, Op op, const Exec& ex) {
   const auto& a = k.attr<ReduceAttrs>();
-  ex.for_each(a.outer * a.inner,
-              ReduceColumn<T, Op>{k.in(0).as<const T>(), k.out().as<T>(), a.reduce, a.inner, init, op});
+  ex.for_each(
+      a.outer * a.inner,
+      ReduceColumn<T, Op>{k.in(0).as<const T>(), k.out().as<T>(), a.reduce, a.inner, init, op});
 }
 template <class T, class Better, class Exec>
 void arg_columns(const KernelArgs& k, Better better, const Exec& ex) {
   const auto& a = k.attr<ReduceAttrs>();
   ex.for_each(a.outer * a.inner,
-              ArgColumn<T, Better>{k.in(0).as<const T>(), k.out().as<int64_t>(), a.reduce, a.inner, better});
+              ArgColumn<T, Better>{
+                  k.in(0).as<const T>(), k.out().as<int64_t>(), a.reduce, a.inner, better});
 }
 
 }  // namespace tapeflow::cuda::kern

@@ -29,8 +29,11 @@ void check_solver(cusolverStatus_t status, const char* what) {
   if (status == CUSOLVER_STATUS_SUCCESS) return;
   int device = -1;
   (void)cudaGetDevice(&device);
-  std::string msg = detail::str_cat(what, " failed: cusolverStatus_t ", int(status),
-                                    " on /job:localhost/replica:0/task:0/device:GPU:", device);
+  std::string msg = detail::str_cat(what,
+                                    " failed: cusolverStatus_t ",
+                                    int(status),
+                                    " on /job:localhost/replica:0/task:0/device:GPU:",
+                                    device);
   if (status == CUSOLVER_STATUS_ALLOC_FAILED) throw ResourceExhaustedError(msg);
   throw InternalError(msg);
 }
@@ -68,7 +71,10 @@ class Scratch {
 void report(const LinalgAttrs& a, const int* dev_info, int64_t count) {
   if (count <= 0 || !a.status) return;
   std::vector<int> info(static_cast<size_t>(count));
-  check(cudaMemcpyAsync(info.data(), dev_info, sizeof(int) * info.size(), cudaMemcpyDeviceToHost,
+  check(cudaMemcpyAsync(info.data(),
+                        dev_info,
+                        sizeof(int) * info.size(),
+                        cudaMemcpyDeviceToHost,
                         current_stream()),
         "cudaMemcpyAsync(devInfo to host)");
   check(cudaStreamSynchronize(current_stream()), "cudaStreamSynchronize after a factorization");
@@ -118,11 +124,13 @@ template <>
 struct Solver<float> {
   static int potrf_size(cusolverDnHandle_t h, int n, float* a) {
     int lw = 0;
-    check_solver(cusolverDnSpotrf_bufferSize(h, CUBLAS_FILL_MODE_UPPER, n, a, n, &lw), "cusolverDnSpotrf_bufferSize");
+    check_solver(cusolverDnSpotrf_bufferSize(h, CUBLAS_FILL_MODE_UPPER, n, a, n, &lw),
+                 "cusolverDnSpotrf_bufferSize");
     return lw;
   }
   static void potrf(cusolverDnHandle_t h, int n, float* a, float* w, int lw, int* info) {
-    check_solver(cusolverDnSpotrf(h, CUBLAS_FILL_MODE_UPPER, n, a, n, w, lw, info), "cusolverDnSpotrf");
+    check_solver(cusolverDnSpotrf(h, CUBLAS_FILL_MODE_UPPER, n, a, n, w, lw, info),
+                 "cusolverDnSpotrf");
   }
   static int getrf_size(cusolverDnHandle_t h, int n, float* a) {
     int lw = 0;
@@ -132,18 +140,31 @@ struct Solver<float> {
   static void getrf(cusolverDnHandle_t h, int n, float* a, float* w, int* piv, int* info) {
     check_solver(cusolverDnSgetrf(h, n, n, a, n, w, piv, info), "cusolverDnSgetrf");
   }
-  static void getrs(cusolverDnHandle_t h, cublasOperation_t t, int n, int k, const float* a, const int* piv,
-                    float* b, int* info) {
+  static void getrs(cusolverDnHandle_t h,
+                    cublasOperation_t t,
+                    int n,
+                    int k,
+                    const float* a,
+                    const int* piv,
+                    float* b,
+                    int* info) {
     check_solver(cusolverDnSgetrs(h, t, n, k, a, n, piv, b, n, info), "cusolverDnSgetrs");
   }
   static void geam_t(cublasHandle_t h, int m, int n, const float* a, int lda, float* c, int ldc) {
     const float one = 1, zero = 0;
-    check(cublasSgeam(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, &one, a, lda, &zero, c, ldc, c, ldc), "cublasSgeam");
+    check(cublasSgeam(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, &one, a, lda, &zero, c, ldc, c, ldc),
+          "cublasSgeam");
   }
-  static void trsm(cublasHandle_t h, cublasFillMode_t up, cublasOperation_t t, int m, int n, const float* a,
+  static void trsm(cublasHandle_t h,
+                   cublasFillMode_t up,
+                   cublasOperation_t t,
+                   int m,
+                   int n,
+                   const float* a,
                    float* b) {
     const float one = 1;
-    check(cublasStrsm(h, CUBLAS_SIDE_RIGHT, up, t, CUBLAS_DIAG_NON_UNIT, m, n, &one, a, n, b, m), "cublasStrsm");
+    check(cublasStrsm(h, CUBLAS_SIDE_RIGHT, up, t, CUBLAS_DIAG_NON_UNIT, m, n, &one, a, n, b, m),
+          "cublasStrsm");
   }
 };
 
@@ -151,11 +172,13 @@ template <>
 struct Solver<double> {
   static int potrf_size(cusolverDnHandle_t h, int n, double* a) {
     int lw = 0;
-    check_solver(cusolverDnDpotrf_bufferSize(h, CUBLAS_FILL_MODE_UPPER, n, a, n, &lw), "cusolverDnDpotrf_bufferSize");
+    check_solver(cusolverDnDpotrf_bufferSize(h, CUBLAS_FILL_MODE_UPPER, n, a, n, &lw),
+                 "cusolverDnDpotrf_bufferSize");
     return lw;
   }
   static void potrf(cusolverDnHandle_t h, int n, double* a, double* w, int lw, int* info) {
-    check_solver(cusolverDnDpotrf(h, CUBLAS_FILL_MODE_UPPER, n, a, n, w, lw, info), "cusolverDnDpotrf");
+    check_solver(cusolverDnDpotrf(h, CUBLAS_FILL_MODE_UPPER, n, a, n, w, lw, info),
+                 "cusolverDnDpotrf");
   }
   static int getrf_size(cusolverDnHandle_t h, int n, double* a) {
     int lw = 0;
@@ -165,27 +188,44 @@ struct Solver<double> {
   static void getrf(cusolverDnHandle_t h, int n, double* a, double* w, int* piv, int* info) {
     check_solver(cusolverDnDgetrf(h, n, n, a, n, w, piv, info), "cusolverDnDgetrf");
   }
-  static void getrs(cusolverDnHandle_t h, cublasOperation_t t, int n, int k, const double* a, const int* piv,
-                    double* b, int* info) {
+  static void getrs(cusolverDnHandle_t h,
+                    cublasOperation_t t,
+                    int n,
+                    int k,
+                    const double* a,
+                    const int* piv,
+                    double* b,
+                    int* info) {
     check_solver(cusolverDnDgetrs(h, t, n, k, a, n, piv, b, n, info), "cusolverDnDgetrs");
   }
   static void geam_t(cublasHandle_t h, int m, int n, const double* a, int lda, double* c, int ldc) {
     const double one = 1, zero = 0;
-    check(cublasDgeam(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, &one, a, lda, &zero, c, ldc, c, ldc), "cublasDgeam");
+    check(cublasDgeam(h, CUBLAS_OP_T, CUBLAS_OP_N, m, n, &one, a, lda, &zero, c, ldc, c, ldc),
+          "cublasDgeam");
   }
-  static void trsm(cublasHandle_t h, cublasFillMode_t up, cublasOperation_t t, int m, int n, const double* a,
+  static void trsm(cublasHandle_t h,
+                   cublasFillMode_t up,
+                   cublasOperation_t t,
+                   int m,
+                   int n,
+                   const double* a,
                    double* b) {
     const double one = 1;
-    check(cublasDtrsm(h, CUBLAS_SIDE_RIGHT, up, t, CUBLAS_DIAG_NON_UNIT, m, n, &one, a, n, b, m), "cublasDtrsm");
+    check(cublasDtrsm(h, CUBLAS_SIDE_RIGHT, up, t, CUBLAS_DIAG_NON_UNIT, m, n, &one, a, n, b, m),
+          "cublasDtrsm");
   }
 };
 
 [[noreturn]] void no_gpu_kernel(const char* op, const char* routines) {
   int device = -1;
   (void)cudaGetDevice(&device);
-  detail::fail<UnimplementedError>(op, op, " has no GPU kernel yet (", routines,
+  detail::fail<UnimplementedError>(op,
+                                   op,
+                                   " has no GPU kernel yet (",
+                                   routines,
                                    "; issue #11) on /job:localhost/replica:0/task:0/device:GPU:",
-                                   device, "; run it under tf::DeviceScope(\"/cpu:0\")");
+                                   device,
+                                   "; run it under tf::DeviceScope(\"/cpu:0\")");
 }
 
 }  // namespace
@@ -197,14 +237,18 @@ void linalg_cholesky(const detail::KernelArgs& k) {
     const int n = int(a.n);
     const int64_t nn = a.n * a.n;
     T* out = k.out().as<T>();
-    check(cudaMemcpyAsync(out, k.in(0).as<const T>(), sizeof(T) * size_t(a.batch * nn), cudaMemcpyDeviceToDevice,
+    check(cudaMemcpyAsync(out,
+                          k.in(0).as<const T>(),
+                          sizeof(T) * size_t(a.batch * nn),
+                          cudaMemcpyDeviceToDevice,
                           current_stream()),
           "cudaMemcpyAsync(cholesky input)");
     cusolverDnHandle_t h = solver_handle();
     const int lwork = Solver<T>::potrf_size(h, n, out);
     Scratch<T> work(lwork);
     Scratch<int> info(a.batch);
-    for (int64_t b = 0; b < a.batch; ++b) Solver<T>::potrf(h, n, out + b * nn, work.get(), lwork, info.get() + b);
+    for (int64_t b = 0; b < a.batch; ++b)
+      Solver<T>::potrf(h, n, out + b * nn, work.get(), lwork, info.get() + b);
     kern::DeviceExec{}.for_each(a.batch * nn, ZeroStrictUpper<T>{out, a.n});
     report(a, info.get(), a.batch);
   });
@@ -228,8 +272,11 @@ void linalg_solve(const detail::KernelArgs& k) {
     const cublasOperation_t trans = a.adjoint ? CUBLAS_OP_N : CUBLAS_OP_T;
     for (int64_t b = 0; b < a.batch; ++b) {
       T* X = k.out().as<T>() + b * a.n * a.k;
-      check(cudaMemcpyAsync(lu.get(), k.in(0).as<const T>() + b * a.n * a.n, sizeof(T) * size_t(a.n * a.n),
-                            cudaMemcpyDeviceToDevice, current_stream()),
+      check(cudaMemcpyAsync(lu.get(),
+                            k.in(0).as<const T>() + b * a.n * a.n,
+                            sizeof(T) * size_t(a.n * a.n),
+                            cudaMemcpyDeviceToDevice,
+                            current_stream()),
             "cudaMemcpyAsync(solve matrix)");
       Solver<T>::getrf(h, n, lu.get(), work.get(), piv.get(), info.get() + b);
       T* rhs = nrhs > 1 ? cols.get() : X;
@@ -239,7 +286,10 @@ void linalg_solve(const detail::KernelArgs& k) {
         // Row-major B [n, k] is column-major (k × n, ld k); its transpose is column-major B.
         Solver<T>::geam_t(blas, n, nrhs, k.in(1).as<const T>() + b * a.n * a.k, nrhs, rhs, n);
       } else {
-        check(cudaMemcpyAsync(rhs, k.in(1).as<const T>() + b * a.n, sizeof(T) * size_t(a.n), cudaMemcpyDeviceToDevice,
+        check(cudaMemcpyAsync(rhs,
+                              k.in(1).as<const T>() + b * a.n,
+                              sizeof(T) * size_t(a.n),
+                              cudaMemcpyDeviceToDevice,
                               current_stream()),
               "cudaMemcpyAsync(solve rhs)");
       }
@@ -257,14 +307,23 @@ void linalg_triangular_solve(const detail::KernelArgs& k) {
   detail::dispatch_float(k.out().dtype, [&]<class T>() {
     const size_t per_rhs = size_t(a.n * a.k);
     T* out = k.out().as<T>();
-    check(cudaMemcpyAsync(out, k.in(1).as<const T>(), sizeof(T) * per_rhs * size_t(a.batch), cudaMemcpyDeviceToDevice,
+    check(cudaMemcpyAsync(out,
+                          k.in(1).as<const T>(),
+                          sizeof(T) * per_rhs * size_t(a.batch),
+                          cudaMemcpyDeviceToDevice,
                           current_stream()),
           "cudaMemcpyAsync(triangular_solve rhs)");
     cublasHandle_t blas = cublas_handle();
     const cublasFillMode_t up = a.lower ? CUBLAS_FILL_MODE_UPPER : CUBLAS_FILL_MODE_LOWER;
     const cublasOperation_t t = a.adjoint ? CUBLAS_OP_T : CUBLAS_OP_N;
     for (int64_t b = 0; b < a.batch; ++b)
-      Solver<T>::trsm(blas, up, t, int(a.k), int(a.n), k.in(0).as<const T>() + b * a.n * a.n, out + size_t(b) * per_rhs);
+      Solver<T>::trsm(blas,
+                      up,
+                      t,
+                      int(a.k),
+                      int(a.n),
+                      k.in(0).as<const T>() + b * a.n * a.n,
+                      out + size_t(b) * per_rhs);
   });
 }
 
@@ -278,16 +337,21 @@ void linalg_lu_det(const detail::KernelArgs& k) {
     Scratch<T> work(lwork);
     Scratch<int> piv(a.n);
     Scratch<int> info(a.batch);
-    check(cudaMemsetAsync(info.get(), 0, sizeof(int) * size_t(std::max<int64_t>(a.batch, 1)), current_stream()),
+    check(cudaMemsetAsync(
+              info.get(), 0, sizeof(int) * size_t(std::max<int64_t>(a.batch, 1)), current_stream()),
           "cudaMemsetAsync(devInfo)");
     for (int64_t b = 0; b < a.batch; ++b) {
       if (n > 0) {
-        check(cudaMemcpyAsync(lu.get(), k.in(0).as<const T>() + b * a.n * a.n, sizeof(T) * size_t(a.n * a.n),
-                              cudaMemcpyDeviceToDevice, current_stream()),
+        check(cudaMemcpyAsync(lu.get(),
+                              k.in(0).as<const T>() + b * a.n * a.n,
+                              sizeof(T) * size_t(a.n * a.n),
+                              cudaMemcpyDeviceToDevice,
+                              current_stream()),
               "cudaMemcpyAsync(det matrix)");
         Solver<T>::getrf(h, n, lu.get(), work.get(), piv.get(), info.get() + b);
       }
-      det_from_lu<T><<<1, 1, 0, current_stream()>>>(lu.get(), piv.get(), info.get() + b, n, k.out().as<T>() + 3 * b);
+      det_from_lu<T><<<1, 1, 0, current_stream()>>>(
+          lu.get(), piv.get(), info.get() + b, n, k.out().as<T>() + 3 * b);
       check(cudaGetLastError(), "det_from_lu launch");
     }
   });

@@ -44,9 +44,12 @@ inline void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--threads", f.threads, "CPU threads for tapeflow and OpenBLAS (0: all)");
   app.add_option("--limit", f.limit, "use only the first N training images (0: all)");
   app.add_option("--min_accuracy", f.min_accuracy, "exit 1 if the final test accuracy is lower");
-  app.add_option("--logdir", f.logdir,
-                 "write TensorBoard summaries here: loss and accuracy per epoch, weight histograms");
-  app.add_option("--ckpt_dir", f.ckpt_dir,
+  app.add_option(
+      "--logdir",
+      f.logdir,
+      "write TensorBoard summaries here: loss and accuracy per epoch, weight histograms");
+  app.add_option("--ckpt_dir",
+                 f.ckpt_dir,
                  "resume from the latest checkpoint here, save one each epoch (keeps 3)");
 }
 
@@ -56,8 +59,10 @@ inline void add_flags(CLI::App& app, Flags& f) {
 inline void relaunch_with_fast_blas(char** argv) {
   const std::string hint = tf::config::openblas_coretype_hint();
   if (hint.empty()) return;
-  std::fprintf(stderr, "Restarting with OPENBLAS_CORETYPE=%s: OpenBLAS picked slower kernels "
-               "for this CPU\n", hint.c_str());
+  std::fprintf(stderr,
+               "Restarting with OPENBLAS_CORETYPE=%s: OpenBLAS picked slower kernels "
+               "for this CPU\n",
+               hint.c_str());
   ::setenv("OPENBLAS_CORETYPE", hint.c_str(), 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: then carry on, slower
 }
@@ -78,8 +83,8 @@ struct Split {
 inline std::pair<Split, Split> load(const tf::Shape& image_shape, int64_t limit = 0) {
   tf::DeviceScope cpu("/cpu:0");
   // Scaled while decoding: no second copy of the 188 MB training images.
-  auto d = tf::datasets::fashion_mnist::load_data(
-      tf::datasets::fashion_mnist::kDefaultDir, 1 / 255.f);
+  auto d =
+      tf::datasets::fashion_mnist::load_data(tf::datasets::fashion_mnist::kDefaultDir, 1 / 255.f);
   auto prep = [&](const tf::Tensor& x) { return tf::reshape(x, image_shape); };
   Split train{prep(d.x_train), d.y_train}, test{prep(d.x_test), d.y_test};
   if (limit > 0 && limit < train.x.shape()[0]) {
@@ -102,8 +107,14 @@ class Progress {
     int width = 30, filled = total_ ? int(width * done / total_) : width;
     std::string bar(size_t(filled), '=');
     if (filled < width) bar += '>' + std::string(size_t(width - filled - 1), '.');
-    std::printf("%s%lld/%lld [%s] - %.0fs - loss: %.4f - accuracy: %.4f%s", tty_ ? "\r" : "",
-                (long long)done, (long long)total_, bar.c_str(), secs, loss, acc,
+    std::printf("%s%lld/%lld [%s] - %.0fs - loss: %.4f - accuracy: %.4f%s",
+                tty_ ? "\r" : "",
+                (long long)done,
+                (long long)total_,
+                bar.c_str(),
+                secs,
+                loss,
+                acc,
                 final ? "" : "");
     std::fflush(stdout);
   }
@@ -131,8 +142,13 @@ inline double evaluate(const tf::layers::Layer& model, const Split& test, int64_
 /// `ckpt_dir`, training first resumes from the model saved there last (ckpt-N.safetensors, N
 /// the epoch) and ModelCheckpoint saves the whole model after each epoch, keeping the last 3.
 /// Returns the final test accuracy.
-inline double fit_model(const tf::Model& model, const Split& train, const Split& test, int epochs,
-                        int64_t batch, uint64_t seed, const std::string& logdir = "",
+inline double fit_model(const tf::Model& model,
+                        const Split& train,
+                        const Split& test,
+                        int epochs,
+                        int64_t batch,
+                        uint64_t seed,
+                        const std::string& logdir = "",
                         const std::string& ckpt_dir = "") {
   std::vector<tf::callbacks::CallbackRef> callbacks;
   int initial_epoch = 0;
@@ -144,22 +160,26 @@ inline double fit_model(const tf::Model& model, const Split& train, const Split&
       one[0] = 1;
       model.build(one, train.x.dtype());
       const std::string path = ckpt_dir + "/ckpt-" + std::to_string(latest);
-      tf::train::Checkpoint({}, {{"model", tf::layers::Layer(model)}, {"optimizer", model.optimizer()}})
+      tf::train::Checkpoint({},
+                            {{"model", tf::layers::Layer(model)}, {"optimizer", model.optimizer()}})
           .restore(path);
       std::printf("Restored %s (epoch %d)\n", path.c_str(), latest);
       initial_epoch = latest;
     }
     callbacks.push_back(
         tf::callbacks::ModelCheckpoint({.filepath = ckpt_dir + "/ckpt-{epoch}", .verbose = 1}));
-    callbacks.push_back(tf::callbacks::LambdaCallback({.on_epoch_end = [ckpt_dir](int epoch, tf::Logs&) {
-      std::error_code ec;  // keep 3: ckpt-(epoch+1) was just written
-      std::filesystem::remove(ckpt_dir + "/ckpt-" + std::to_string(epoch + 1 - 3) + ".safetensors", ec);
-    }}));
+    callbacks.push_back(
+        tf::callbacks::LambdaCallback({.on_epoch_end = [ckpt_dir](int epoch, tf::Logs&) {
+          std::error_code ec;  // keep 3: ckpt-(epoch+1) was just written
+          std::filesystem::remove(
+              ckpt_dir + "/ckpt-" + std::to_string(epoch + 1 - 3) + ".safetensors", ec);
+        }}));
   }
   if (!logdir.empty())
     callbacks.push_back(tf::callbacks::TensorBoard({.log_dir = logdir, .histogram_freq = 1}));
   if (initial_epoch < epochs)
-    model.fit(train.x, train.y,
+    model.fit(train.x,
+              train.y,
               {.batch_size = batch,
                .epochs = epochs,
                .verbose = 1,
@@ -176,9 +196,15 @@ inline double fit_model(const tf::Model& model, const Split& train, const Split&
 /// With `logdir`, writes summaries there; with `ckpt_dir`, first restores the model, optimizer
 /// and epoch from its latest checkpoint (then trains only the remaining epochs) and saves a
 /// checkpoint after each epoch, keeping 3. Returns the final test accuracy.
-inline double fit(const tf::layers::Layer& model, tf::optimizers::Optimizer& opt, const Split& train,
-                  const Split& test, int epochs, int64_t batch, uint64_t seed,
-                  const std::string& logdir = "", const std::string& ckpt_dir = "") {
+inline double fit(const tf::layers::Layer& model,
+                  tf::optimizers::Optimizer& opt,
+                  const Split& train,
+                  const Split& test,
+                  int epochs,
+                  int64_t batch,
+                  uint64_t seed,
+                  const std::string& logdir = "",
+                  const std::string& ckpt_dir = "") {
   tf::losses::SparseCategoricalCrossentropy loss_fn({.from_logits = true});
   const int64_t n = train.x.shape()[0];
   auto ds = tf::data::Dataset::from_tensor_slices({train.x, train.y})
@@ -199,7 +225,8 @@ inline double fit(const tf::layers::Layer& model, tf::optimizers::Optimizer& opt
     tf::train::Checkpoint ckpt({{"epoch", done_epochs}}, {{"model", model}, {"optimizer", opt}});
     manager.emplace(ckpt, ckpt_dir, tf::train::CheckpointManagerOptions{.max_to_keep = 3});
     if (std::string restored = manager->restore_or_initialize(); !restored.empty())
-      std::printf("Restored %s (epoch %lld)\n", restored.c_str(),
+      std::printf("Restored %s (epoch %lld)\n",
+                  restored.c_str(),
                   (long long)done_epochs.peek().item<int64_t>());
   }
 

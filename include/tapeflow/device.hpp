@@ -46,8 +46,9 @@ TAPEFLOW_API std::string gpu_unavailable_reason();
 TAPEFLOW_API Device default_device();
 /// Threads for CPU kernels (as tf.config.threading): tapeflow's pool runs the element-wise
 /// kernels and splits each large matmul into single-threaded OpenBLAS calls (tapeflow sets
-/// OpenBLAS itself to one thread, so its spinning workers never compete with the pool). Call before the first large op; afterwards the pool's size is fixed
-/// and this throws RuntimeError. Default: TAPEFLOW_NUM_THREADS, else the number of CPUs.
+/// OpenBLAS itself to one thread, so its spinning workers never compete with the pool). Call before
+/// the first large op; afterwards the pool's size is fixed and this throws RuntimeError. Default:
+/// TAPEFLOW_NUM_THREADS, else the number of CPUs.
 TAPEFLOW_API void set_num_threads(int n);
 /// The CPU thread count in use (or that will be used).
 TAPEFLOW_API int num_threads();

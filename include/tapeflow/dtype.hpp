@@ -40,7 +40,8 @@ struct dtype_of<double> : std::integral_constant<DType, DType::float64> {};
 template <>
 struct dtype_of<int32_t> : std::integral_constant<DType, DType::int32> {};
 template <>
-struct dtype_of<long> : std::integral_constant<DType, sizeof(long) == 8 ? DType::int64 : DType::int32> {};
+struct dtype_of<long>
+    : std::integral_constant<DType, sizeof(long) == 8 ? DType::int64 : DType::int32> {};
 template <>
 struct dtype_of<long long> : std::integral_constant<DType, DType::int64> {};
 template <>
@@ -49,6 +50,8 @@ template <class T>
 inline constexpr DType dtype_of_v = dtype_of<std::remove_cvref_t<T>>::value;
 
 template <class T>
-concept Element = requires { dtype_of<std::remove_cvref_t<T>>::value; };
+concept Element = requires {
+  dtype_of<std::remove_cvref_t<T>>::value;
+};
 
 }  // namespace tapeflow

@@ -13,10 +13,10 @@ class TAPEFLOW_API Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-#define TAPEFLOW_DECLARE_ERROR(Name)            \
-  class TAPEFLOW_API Name : public Error {      \
-   public:                                      \
-    using Error::Error;                         \
+#define TAPEFLOW_DECLARE_ERROR(Name)       \
+  class TAPEFLOW_API Name : public Error { \
+   public:                                 \
+    using Error::Error;                    \
   }
 
 TAPEFLOW_DECLARE_ERROR(InvalidArgumentError);

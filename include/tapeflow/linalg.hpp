@@ -51,7 +51,9 @@ TAPEFLOW_API Tensor cholesky(const Tensor& input);
 /// Solves matrix · x = rhs (adjointᵀ: matrixᵀ · x = rhs) for triangular matrix [..., n, n]
 /// (only its lower or upper triangle is read), rhs [..., n, k]; batch dims broadcast
 /// (TF: MatrixTriangularSolve). Differentiable.
-TAPEFLOW_API Tensor triangular_solve(const Tensor& matrix, const Tensor& rhs, bool lower = true,
+TAPEFLOW_API Tensor triangular_solve(const Tensor& matrix,
+                                     const Tensor& rhs,
+                                     bool lower = true,
                                      bool adjoint = false);
 /// Solves matrix · x = rhs (or matrixᵀ · x = rhs) by LU with partial pivoting; matrix
 /// [..., n, n], rhs [..., n, k] (TF: MatrixSolve). Singular: InvalidArgumentError.
@@ -74,7 +76,8 @@ TAPEFLOW_API EighResult eigh(const Tensor& tensor);
 /// Singular values (descending) of [..., m, n], and u [..., m, ku], v [..., n, kv] (k = min(m,
 /// n), or m and n with full_matrices) (TF: Svd). Differentiable where the singular values are
 /// distinct and nonzero (and, with full_matrices, |m - n| <= 1, as TF).
-TAPEFLOW_API SvdResult svd(const Tensor& tensor, bool full_matrices = false,
+TAPEFLOW_API SvdResult svd(const Tensor& tensor,
+                           bool full_matrices = false,
                            bool compute_uv = true);
 
 }  // namespace tapeflow::linalg

@@ -128,7 +128,9 @@ TAPEFLOW_API Tensor argmin(const Tensor& x, int axis = 0);
 
 /// Matrix product of the last two axes; leading axes are batch axes and broadcast.
 /// float32/float64 use BLAS; integer dtypes a plain loop. Differentiable.
-TAPEFLOW_API Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
+TAPEFLOW_API Tensor matmul(const Tensor& a,
+                           const Tensor& b,
+                           bool transpose_a = false,
                            bool transpose_b = false);
 
 // ---- shape -----------------------------------------------------------------------------------
@@ -146,19 +148,25 @@ TAPEFLOW_API std::vector<Tensor> unstack(const Tensor& x, int axis = 0);
 /// Splits into `num` equal parts along axis.
 TAPEFLOW_API std::vector<Tensor> split(const Tensor& x, int num, int axis = 0);
 /// Splits into parts of the given sizes along axis (one size may be -1).
-TAPEFLOW_API std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes,
+TAPEFLOW_API std::vector<Tensor> split(const Tensor& x,
+                                       const std::vector<int64_t>& sizes,
                                        int axis);
 /// The block starting at `begin` of extent `size` (-1 = to the end).
-TAPEFLOW_API Tensor slice(const Tensor& x, const std::vector<int64_t>& begin,
+TAPEFLOW_API Tensor slice(const Tensor& x,
+                          const std::vector<int64_t>& begin,
                           const std::vector<int64_t>& size);
 /// Rows of x picked by integer `indices` along `axis` (TF: GatherV2).
 TAPEFLOW_API Tensor gather(const Tensor& x, const Tensor& indices, int axis = 0);
 /// One-hot vectors of `depth` for integer indices (out-of-range → all off).
-TAPEFLOW_API Tensor one_hot(const Tensor& indices, int64_t depth, double on_value = 1.0,
-                            double off_value = 0.0, DType dtype = float32);
+TAPEFLOW_API Tensor one_hot(const Tensor& indices,
+                            int64_t depth,
+                            double on_value = 1.0,
+                            double off_value = 0.0,
+                            DType dtype = float32);
 TAPEFLOW_API Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples);
 /// Pads with `constant_values`; paddings is one {before, after} pair per axis.
-TAPEFLOW_API Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& paddings,
+TAPEFLOW_API Tensor pad(const Tensor& x,
+                        const std::vector<std::pair<int64_t, int64_t>>& paddings,
                         double constant_values = 0.0);
 TAPEFLOW_API Tensor broadcast_to(const Tensor& x, const Shape& shape);
 /// The shape of x as an int32 1-d tensor.
@@ -176,21 +184,37 @@ inline Tensor operator*(const Tensor& x, const Tensor& y) { return multiply(x, y
 inline Tensor operator/(const Tensor& x, const Tensor& y) { return divide(x, y); }
 inline Tensor operator-(const Tensor& x) { return negative(x); }
 template <Scalar S>
-Tensor operator+(const Tensor& x, S s) { return add(x, scalar_like(x, double(s))); }
+Tensor operator+(const Tensor& x, S s) {
+  return add(x, scalar_like(x, double(s)));
+}
 template <Scalar S>
-Tensor operator+(S s, const Tensor& x) { return add(scalar_like(x, double(s)), x); }
+Tensor operator+(S s, const Tensor& x) {
+  return add(scalar_like(x, double(s)), x);
+}
 template <Scalar S>
-Tensor operator-(const Tensor& x, S s) { return subtract(x, scalar_like(x, double(s))); }
+Tensor operator-(const Tensor& x, S s) {
+  return subtract(x, scalar_like(x, double(s)));
+}
 template <Scalar S>
-Tensor operator-(S s, const Tensor& x) { return subtract(scalar_like(x, double(s)), x); }
+Tensor operator-(S s, const Tensor& x) {
+  return subtract(scalar_like(x, double(s)), x);
+}
 template <Scalar S>
-Tensor operator*(const Tensor& x, S s) { return multiply(x, scalar_like(x, double(s))); }
+Tensor operator*(const Tensor& x, S s) {
+  return multiply(x, scalar_like(x, double(s)));
+}
 template <Scalar S>
-Tensor operator*(S s, const Tensor& x) { return multiply(scalar_like(x, double(s)), x); }
+Tensor operator*(S s, const Tensor& x) {
+  return multiply(scalar_like(x, double(s)), x);
+}
 template <Scalar S>
-Tensor operator/(const Tensor& x, S s) { return divide(x, scalar_like(x, double(s))); }
+Tensor operator/(const Tensor& x, S s) {
+  return divide(x, scalar_like(x, double(s)));
+}
 template <Scalar S>
-Tensor operator/(S s, const Tensor& x) { return divide(scalar_like(x, double(s)), x); }
+Tensor operator/(S s, const Tensor& x) {
+  return divide(scalar_like(x, double(s)), x);
+}
 
 namespace nn {
 TAPEFLOW_API Tensor relu(const Tensor& x);
@@ -204,7 +228,8 @@ TAPEFLOW_API Tensor softmax(const Tensor& logits, int axis = -1);
 TAPEFLOW_API Tensor log_softmax(const Tensor& logits, int axis = -1);
 /// x + bias along the last axis; bias is 1-d.
 TAPEFLOW_API Tensor bias_add(const Tensor& x, const Tensor& bias);
-TAPEFLOW_API Tensor l2_normalize(const Tensor& x, std::vector<int> axes = {-1},
+TAPEFLOW_API Tensor l2_normalize(const Tensor& x,
+                                 std::vector<int> axes = {-1},
                                  double epsilon = 1e-12);
 /// Per-example loss from integer class labels [batch] and logits [batch, classes].
 TAPEFLOW_API Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels,
@@ -216,17 +241,25 @@ TAPEFLOW_API Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, cons
 /// 2-D convolution of NHWC input [N, H, W, C] with HWIO filters [KH, KW, C, O]; strides 1, 2 or
 /// 4 ints ([1, sh, sw, 1]); padding "SAME" or "VALID" (TF's sizes); dilations as strides (k-1
 /// skipped cells between filter taps). float32/64; differentiable.
-TAPEFLOW_API Tensor conv2d(const Tensor& input, const Tensor& filters, std::vector<int> strides,
-                           const std::string& padding, std::vector<int> dilations = {1, 1});
+TAPEFLOW_API Tensor conv2d(const Tensor& input,
+                           const Tensor& filters,
+                           std::vector<int> strides,
+                           const std::string& padding,
+                           std::vector<int> dilations = {1, 1});
 /// Max over ksize windows of NHWC input (TF: MaxPool); the gradient goes to the first maximum.
-TAPEFLOW_API Tensor max_pool2d(const Tensor& input, std::vector<int> ksize,
-                               std::vector<int> strides, const std::string& padding);
+TAPEFLOW_API Tensor max_pool2d(const Tensor& input,
+                               std::vector<int> ksize,
+                               std::vector<int> strides,
+                               const std::string& padding);
 /// Mean over ksize windows of NHWC input (TF: AvgPool); SAME divides by the cells inside the image.
-TAPEFLOW_API Tensor avg_pool2d(const Tensor& input, std::vector<int> ksize,
-                               std::vector<int> strides, const std::string& padding);
+TAPEFLOW_API Tensor avg_pool2d(const Tensor& input,
+                               std::vector<int> ksize,
+                               std::vector<int> strides,
+                               const std::string& padding);
 /// Zeroes each element with probability rate (in [0, 1)) and scales the rest by 1/(1 - rate);
 /// a seed fixes the mask, else the global seed is used. Floating dtypes; differentiable in x.
-TAPEFLOW_API Tensor dropout(const Tensor& x, double rate,
+TAPEFLOW_API Tensor dropout(const Tensor& x,
+                            double rate,
                             std::optional<uint64_t> seed = std::nullopt);
 }  // namespace nn
 
@@ -249,10 +282,12 @@ TAPEFLOW_API Tensor is_finite(const Tensor& x);
 
 /// log(Σ exp(x)) over `axes`, computed stably (the max is taken out first; an infinite max is
 /// not, so -inf rows give -inf).
-TAPEFLOW_API Tensor reduce_logsumexp(const Tensor& x, std::vector<int> axes = {},
+TAPEFLOW_API Tensor reduce_logsumexp(const Tensor& x,
+                                     std::vector<int> axes = {},
                                      bool keepdims = false);
 /// Population variance and standard deviation (divided by N) over `axes`.
-TAPEFLOW_API Tensor reduce_variance(const Tensor& x, std::vector<int> axes = {},
+TAPEFLOW_API Tensor reduce_variance(const Tensor& x,
+                                    std::vector<int> axes = {},
                                     bool keepdims = false);
 TAPEFLOW_API Tensor reduce_std(const Tensor& x, std::vector<int> axes = {}, bool keepdims = false);
 /// Logical or / and of a bool tensor over `axes` (false / true over no elements).
@@ -263,9 +298,13 @@ TAPEFLOW_API Tensor reduce_all(const Tensor& x, std::vector<int> axes = {}, bool
 /// `axes`: empty = the whole tensor as one vector; one axis = vector norms; two axes = matrix
 /// norms (1: largest column sum, inf: largest row sum; the spectral norm, 2 over two axes,
 /// needs an SVD and throws UnimplementedError for now).
-TAPEFLOW_API Tensor norm(const Tensor& x, const std::string& ord = "euclidean",
-                         std::vector<int> axes = {}, bool keepdims = false);
-TAPEFLOW_API Tensor norm(const Tensor& x, double ord, std::vector<int> axes = {},
+TAPEFLOW_API Tensor norm(const Tensor& x,
+                         const std::string& ord = "euclidean",
+                         std::vector<int> axes = {},
+                         bool keepdims = false);
+TAPEFLOW_API Tensor norm(const Tensor& x,
+                         double ord,
+                         std::vector<int> axes = {},
                          bool keepdims = false);
 
 /// Reverses the order of the elements along each of `axes`.
@@ -273,12 +312,16 @@ TAPEFLOW_API Tensor reverse(const Tensor& x, const std::vector<int>& axes);
 /// Shifts the elements along `axis` by `shift` (positive: towards higher indices), wrapping
 /// around; the list form rolls along several axes (shifts for a repeated axis add up).
 TAPEFLOW_API Tensor roll(const Tensor& x, int64_t shift, int axis);
-TAPEFLOW_API Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts,
+TAPEFLOW_API Tensor roll(const Tensor& x,
+                         const std::vector<int64_t>& shifts,
                          const std::vector<int>& axes);
 /// Repeats each element `repeats` times (or repeats[i] times for element i) along `axis`;
 /// without an axis, along the flattened input.
-TAPEFLOW_API Tensor repeat(const Tensor& x, int64_t repeats, std::optional<int> axis = std::nullopt);
-TAPEFLOW_API Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats,
+TAPEFLOW_API Tensor repeat(const Tensor& x,
+                           int64_t repeats,
+                           std::optional<int> axis = std::nullopt);
+TAPEFLOW_API Tensor repeat(const Tensor& x,
+                           const std::vector<int64_t>& repeats,
                            std::optional<int> axis = std::nullopt);
 
 namespace nn {
@@ -294,7 +337,8 @@ TAPEFLOW_API Tensor log_sigmoid(const Tensor& x);
 TAPEFLOW_API Tensor hard_sigmoid(const Tensor& x);
 /// {mean, variance} over `axes`, as tf.nn.moments (the variance is taken around the mean with
 /// the mean's gradient path stopped, as TF does): `auto [mean, var] = tf::nn::moments(x, {0});`
-TAPEFLOW_API std::pair<Tensor, Tensor> moments(const Tensor& x, std::vector<int> axes,
+TAPEFLOW_API std::pair<Tensor, Tensor> moments(const Tensor& x,
+                                               std::vector<int> axes,
                                                bool keepdims = false);
 }  // namespace nn
 
@@ -318,10 +362,14 @@ TAPEFLOW_API Tensor cumprod(const Tensor& x, int axis = 0, CumulativeOptions opt
 /// The values of x sorted along `axis`, "ASCENDING" or "DESCENDING" (stable: equal values keep
 /// their order; NaN sorts above +inf). Numeric dtypes; differentiable (dy goes back to where
 /// each value came from).
-TAPEFLOW_API Tensor sort(const Tensor& x, int axis = -1, const std::string& direction = "ASCENDING");
+TAPEFLOW_API Tensor sort(const Tensor& x,
+                         int axis = -1,
+                         const std::string& direction = "ASCENDING");
 /// The int32 indices that sort x along `axis` (always stable, whatever `stable` says).
-TAPEFLOW_API Tensor argsort(const Tensor& x, int axis = -1,
-                            const std::string& direction = "ASCENDING", bool stable = false);
+TAPEFLOW_API Tensor argsort(const Tensor& x,
+                            int axis = -1,
+                            const std::string& direction = "ASCENDING",
+                            bool stable = false);
 
 /// Values and int32 indices of top_k: `auto [values, indices] = tf::math::top_k(x, 5);`.
 struct TopKResult {
@@ -345,10 +393,12 @@ TAPEFLOW_API Tensor scatter_nd(const Tensor& indices, const Tensor& updates, con
 /// tensor with the slices at `indices` replaced by `updates` (TF: TensorScatterUpdate; of
 /// duplicate indices the last one wins). Differentiable in tensor and updates (an update that
 /// a later duplicate overwrote gets a zero gradient).
-TAPEFLOW_API Tensor tensor_scatter_nd_update(const Tensor& tensor, const Tensor& indices,
+TAPEFLOW_API Tensor tensor_scatter_nd_update(const Tensor& tensor,
+                                             const Tensor& indices,
                                              const Tensor& updates);
 /// tensor with `updates` added at `indices` (TF: TensorScatterAdd; duplicates add up).
-TAPEFLOW_API Tensor tensor_scatter_nd_add(const Tensor& tensor, const Tensor& indices,
+TAPEFLOW_API Tensor tensor_scatter_nd_add(const Tensor& tensor,
+                                          const Tensor& indices,
                                           const Tensor& updates);
 
 /// The entries of tensor where the bool `mask` (shape tensor.shape[axis : axis + mask.rank]) is
@@ -378,7 +428,8 @@ struct StridedSliceOptions {
 };
 /// x[begin:end:strides] with Python's rules per axis (negative indices count from the end,
 /// negative strides walk backwards; empty strides = all 1) and TF's masks. Differentiable.
-TAPEFLOW_API Tensor strided_slice(const Tensor& x, const std::vector<int64_t>& begin,
+TAPEFLOW_API Tensor strided_slice(const Tensor& x,
+                                  const std::vector<int64_t>& begin,
                                   const std::vector<int64_t>& end,
                                   const std::vector<int64_t>& strides = {},
                                   StridedSliceOptions options = {});
@@ -394,28 +445,39 @@ TAPEFLOW_API Tensor einsum(const std::string& equation, const std::vector<Tensor
 namespace nn {
 /// 1-D convolution of NWC input [N, W, C] with filters [K, C, O] (via conv2d); stride and
 /// dilations: 1 int or 3 ([1, s, 1]).
-TAPEFLOW_API Tensor conv1d(const Tensor& input, const Tensor& filters, int stride,
-                           const std::string& padding, int dilations = 1);
-TAPEFLOW_API Tensor conv1d(const Tensor& input, const Tensor& filters, std::vector<int> stride,
-                           const std::string& padding, std::vector<int> dilations = {1});
+TAPEFLOW_API Tensor conv1d(const Tensor& input,
+                           const Tensor& filters,
+                           int stride,
+                           const std::string& padding,
+                           int dilations = 1);
+TAPEFLOW_API Tensor conv1d(const Tensor& input,
+                           const Tensor& filters,
+                           std::vector<int> stride,
+                           const std::string& padding,
+                           std::vector<int> dilations = {1});
 /// The transpose (gradient wrt its input) of conv2d: input [N, H, W, C], filters [KH, KW, O, C],
 /// output_shape [N, OH, OW, O] (TF's conv2d_backprop_input: conv2d of the output's shape with
 /// these filters, strides, padding and dilations must give the input's H, W).
-TAPEFLOW_API Tensor conv2d_transpose(const Tensor& input, const Tensor& filters,
-                                     const Shape& output_shape, std::vector<int> strides,
+TAPEFLOW_API Tensor conv2d_transpose(const Tensor& input,
+                                     const Tensor& filters,
+                                     const Shape& output_shape,
+                                     std::vector<int> strides,
                                      const std::string& padding = "SAME",
                                      std::vector<int> dilations = {1, 1});
 /// Per-channel convolution: input [N, H, W, C], filter [KH, KW, C, M] → [N, OH, OW, C·M]
 /// (output channel c·M + m).
-TAPEFLOW_API Tensor depthwise_conv2d(const Tensor& input, const Tensor& filter,
-                                     std::vector<int> strides, const std::string& padding,
+TAPEFLOW_API Tensor depthwise_conv2d(const Tensor& input,
+                                     const Tensor& filter,
+                                     std::vector<int> strides,
+                                     const std::string& padding,
                                      std::vector<int> dilations = {1, 1});
 /// Rows of params picked by integer ids (gather on axis 0); an id outside [0, rows) is an
 /// InvalidArgumentError.
 TAPEFLOW_API Tensor embedding_lookup(const Tensor& params, const Tensor& ids);
 /// (x - mean) · scale / sqrt(variance + variance_epsilon) + offset; offset and scale may be
 /// absent (std::nullopt or an undefined Tensor). Broadcasting; differentiable in every input.
-TAPEFLOW_API Tensor batch_normalization(const Tensor& x, const Tensor& mean,
+TAPEFLOW_API Tensor batch_normalization(const Tensor& x,
+                                        const Tensor& mean,
                                         const Tensor& variance,
                                         const std::optional<Tensor>& offset,
                                         const std::optional<Tensor>& scale,
@@ -426,7 +488,8 @@ namespace image {
 /// Resizes [H, W, C] or [N, H, W, C] images to size {h, w}; method "bilinear" (TF2's
 /// half-pixel centers) or "nearest". Differentiable in images. Bilinear gives float32 for
 /// integer images and keeps float64 (TF gives float32); nearest keeps the dtype.
-TAPEFLOW_API Tensor resize(const Tensor& images, const std::vector<int64_t>& size,
+TAPEFLOW_API Tensor resize(const Tensor& images,
+                           const std::vector<int64_t>& size,
                            const std::string& method = "bilinear");
 /// Reverses the width (left_right) or height (up_down) axis of [H, W, C] or [N, H, W, C].
 TAPEFLOW_API Tensor flip_left_right(const Tensor& image);
@@ -437,7 +500,8 @@ TAPEFLOW_API Tensor random_flip_left_right(const Tensor& image,
 TAPEFLOW_API Tensor random_flip_up_down(const Tensor& image,
                                         std::optional<uint64_t> seed = std::nullopt);
 /// A block of `size` (one entry per axis) at a uniformly random offset.
-TAPEFLOW_API Tensor random_crop(const Tensor& value, const std::vector<int64_t>& size,
+TAPEFLOW_API Tensor random_crop(const Tensor& value,
+                                const std::vector<int64_t>& size,
                                 std::optional<uint64_t> seed = std::nullopt);
 /// (x - mean) / max(stddev, 1/sqrt(N)) over each image's H·W·C values (float32 for integers).
 TAPEFLOW_API Tensor per_image_standardization(const Tensor& image);
@@ -446,7 +510,8 @@ TAPEFLOW_API Tensor per_image_standardization(const Tensor& image);
 namespace random {
 /// num_samples class indices per row of logits [batch, classes] (unnormalised log-probs):
 /// [batch, num_samples] of `dtype` (int64 or int32). A seed fixes the draw.
-TAPEFLOW_API Tensor categorical(const Tensor& logits, int64_t num_samples,
+TAPEFLOW_API Tensor categorical(const Tensor& logits,
+                                int64_t num_samples,
                                 std::optional<uint64_t> seed = std::nullopt,
                                 DType dtype = int64);
 /// x with its first axis randomly permuted. A seed fixes the permutation.

@@ -27,8 +27,8 @@ struct TapeOptions {
 /// A source or watch target: a tensor or a variable.
 class TAPEFLOW_API Source {
  public:
-  Source(const Tensor& t) : tensor_(t) {}    // NOLINT(google-explicit-constructor)
-  Source(const Variable& v) : var_(v) {}     // NOLINT(google-explicit-constructor)
+  Source(const Tensor& t) : tensor_(t) {}  // NOLINT(google-explicit-constructor)
+  Source(const Variable& v) : var_(v) {}   // NOLINT(google-explicit-constructor)
   bool is_variable() const { return var_.defined(); }
   const Tensor& tensor() const { return tensor_; }
   const Variable& variable() const { return var_; }
@@ -57,41 +57,52 @@ class TAPEFLOW_API GradientTape {
   void watch(const std::vector<Tensor>& tensors);
 
   /// d(sum of target)/d source.
-  Tensor gradient(const Tensor& target, const Source& source,
+  Tensor gradient(const Tensor& target,
+                  const Source& source,
                   const Tensor& output_gradients = Tensor(),
                   UnconnectedGradients unconnected = UnconnectedGradients::None);
-  std::vector<Tensor> gradient(const Tensor& target, const std::vector<Source>& sources,
+  std::vector<Tensor> gradient(const Tensor& target,
+                               const std::vector<Source>& sources,
                                const Tensor& output_gradients = Tensor(),
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
-  std::vector<Tensor> gradient(const Tensor& target, std::initializer_list<Source> sources,
+  std::vector<Tensor> gradient(const Tensor& target,
+                               std::initializer_list<Source> sources,
                                const Tensor& output_gradients = Tensor(),
                                UnconnectedGradients unconnected = UnconnectedGradients::None) {
     return gradient(target, std::vector<Source>(sources), output_gradients, unconnected);
   }
   /// `tape.gradient(loss, model.trainable_variables())`, TF's most common line, and a vector of
   /// tensors: one gradient per source, in order.
-  std::vector<Tensor> gradient(const Tensor& target, const std::vector<Variable>& sources,
+  std::vector<Tensor> gradient(const Tensor& target,
+                               const std::vector<Variable>& sources,
                                const Tensor& output_gradients = Tensor(),
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
-  std::vector<Tensor> gradient(const Tensor& target, const std::vector<Tensor>& sources,
+  std::vector<Tensor> gradient(const Tensor& target,
+                               const std::vector<Tensor>& sources,
                                const Tensor& output_gradients = Tensor(),
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
   /// Shape target.shape + source.shape.
-  Tensor jacobian(const Tensor& target, const Source& source,
+  Tensor jacobian(const Tensor& target,
+                  const Source& source,
                   UnconnectedGradients unconnected = UnconnectedGradients::None);
   /// One jacobian per source (TF's list form); a braced list picks this form too.
-  std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Source>& sources,
+  std::vector<Tensor> jacobian(const Tensor& target,
+                               const std::vector<Source>& sources,
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
-  std::vector<Tensor> jacobian(const Tensor& target, std::initializer_list<Source> sources,
+  std::vector<Tensor> jacobian(const Tensor& target,
+                               std::initializer_list<Source> sources,
                                UnconnectedGradients unconnected = UnconnectedGradients::None) {
     return jacobian(target, std::vector<Source>(sources), unconnected);
   }
-  std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Variable>& sources,
+  std::vector<Tensor> jacobian(const Tensor& target,
+                               const std::vector<Variable>& sources,
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
-  std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Tensor>& sources,
+  std::vector<Tensor> jacobian(const Tensor& target,
+                               const std::vector<Tensor>& sources,
                                UnconnectedGradients unconnected = UnconnectedGradients::None);
   /// target [b, ...] and source [b, ...]: shape [b] + target.shape[1:] + source.shape[1:].
-  Tensor batch_jacobian(const Tensor& target, const Source& source,
+  Tensor batch_jacobian(const Tensor& target,
+                        const Source& source,
                         UnconnectedGradients unconnected = UnconnectedGradients::None);
 
   /// While the returned object lives, this tape records nothing.
@@ -115,15 +126,15 @@ class TAPEFLOW_API GradientTape {
   std::unique_ptr<detail::TapeImpl> impl_;
 };
 
-using GradFunction = std::function<std::vector<Tensor>(const Tensor& upstream,
-                                                       const std::vector<Tensor>& inputs,
-                                                       const Tensor& output)>;
+using GradFunction = std::function<std::vector<Tensor>(
+    const Tensor& upstream, const std::vector<Tensor>& inputs, const Tensor& output)>;
 using ForwardFunction = std::function<Tensor(const std::vector<Tensor>& inputs)>;
 
 /// User-defined gradient (tf.custom_gradient): `forward` runs unrecorded; tapes record one op
 /// whose gradient rule is `backward(upstream, inputs, output)`, returning one tensor per input
 /// (an undefined tensor for none).
-TAPEFLOW_API Tensor custom_gradient(const std::vector<Tensor>& inputs, const ForwardFunction& forward,
+TAPEFLOW_API Tensor custom_gradient(const std::vector<Tensor>& inputs,
+                                    const ForwardFunction& forward,
                                     const GradFunction& backward);
 /// The decorator form: returns a callable over the inputs.
 TAPEFLOW_API std::function<Tensor(const std::vector<Tensor>&)> custom_gradient(

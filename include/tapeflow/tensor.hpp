@@ -69,8 +69,8 @@ TAPEFLOW_API std::ostream& operator<<(std::ostream& os, const Tensor& t);
 TAPEFLOW_API std::string to_string(const Tensor& t);
 
 namespace detail {
-TAPEFLOW_API Tensor make_tensor(const void* data, DType src, int64_t count, const Shape& shape,
-                                DType dst);
+TAPEFLOW_API Tensor
+make_tensor(const void* data, DType src, int64_t count, const Shape& shape, DType dst);
 TAPEFLOW_API void copy_out(const Tensor& t, void* dst, DType dst_dtype);
 }  // namespace detail
 
@@ -119,11 +119,11 @@ Tensor constant(const std::vector<T>& values, const Shape& shape) {
     // std::vector<bool> packs bits and has no data(): copy into plain bools.
     std::unique_ptr<bool[]> tmp(new bool[values.size()]);
     for (size_t i = 0; i < values.size(); ++i) tmp[i] = values[i];
-    return detail::make_tensor(tmp.get(), DType::boolean, int64_t(values.size()), shape,
-                               DType::boolean);
+    return detail::make_tensor(
+        tmp.get(), DType::boolean, int64_t(values.size()), shape, DType::boolean);
   } else {
-    return detail::make_tensor(values.data(), dtype_of_v<T>, int64_t(values.size()), shape,
-                               dtype_of_v<T>);
+    return detail::make_tensor(
+        values.data(), dtype_of_v<T>, int64_t(values.size()), shape, dtype_of_v<T>);
   }
 }
 /// A 1-d tensor.
@@ -176,12 +176,18 @@ TAPEFLOW_API Tensor eye(int64_t n, int64_t m = -1, DType dtype = float32);
 namespace random {
 /// Seeds the global generator: the same seed gives the same numbers on the same device.
 TAPEFLOW_API void set_seed(uint64_t seed);
-TAPEFLOW_API Tensor normal(const Shape& shape, double mean = 0.0, double stddev = 1.0,
+TAPEFLOW_API Tensor normal(const Shape& shape,
+                           double mean = 0.0,
+                           double stddev = 1.0,
                            DType dtype = float32);
-TAPEFLOW_API Tensor uniform(const Shape& shape, double minval = 0.0, double maxval = 1.0,
+TAPEFLOW_API Tensor uniform(const Shape& shape,
+                            double minval = 0.0,
+                            double maxval = 1.0,
                             DType dtype = float32);
 /// Normal samples more than 2 stddev from the mean are drawn again.
-TAPEFLOW_API Tensor truncated_normal(const Shape& shape, double mean = 0.0, double stddev = 1.0,
+TAPEFLOW_API Tensor truncated_normal(const Shape& shape,
+                                     double mean = 0.0,
+                                     double stddev = 1.0,
                                      DType dtype = float32);
 
 /// A random stream of its own, as tf.random.Generator: a seed and a counter that each draw
@@ -191,9 +197,13 @@ class TAPEFLOW_API Generator {
  public:
   static Generator from_seed(uint64_t seed);
   Tensor normal(const Shape& shape, double mean = 0.0, double stddev = 1.0, DType dtype = float32);
-  Tensor uniform(const Shape& shape, double minval = 0.0, double maxval = 1.0,
+  Tensor uniform(const Shape& shape,
+                 double minval = 0.0,
+                 double maxval = 1.0,
                  DType dtype = float32);
-  Tensor truncated_normal(const Shape& shape, double mean = 0.0, double stddev = 1.0,
+  Tensor truncated_normal(const Shape& shape,
+                          double mean = 0.0,
+                          double stddev = 1.0,
                           DType dtype = float32);
   uint64_t seed() const;
   /// Restarts the stream: the next draws repeat those after from_seed(seed).

@@ -16,7 +16,8 @@ using TestFunction = std::function<Tensor(std::vector<Tensor>&)>;
 TAPEFLOW_API std::pair<std::vector<Tensor>, std::vector<Tensor>> compute_gradient(
     const TestFunction& f, const std::vector<Tensor>& inputs, double delta = -1.0);
 /// The largest absolute difference between the theoretical and numerical Jacobians.
-TAPEFLOW_API double max_gradient_error(const TestFunction& f, const std::vector<Tensor>& inputs,
+TAPEFLOW_API double max_gradient_error(const TestFunction& f,
+                                       const std::vector<Tensor>& inputs,
                                        double delta = -1.0);
 
 }  // namespace tapeflow::test

@@ -83,7 +83,8 @@ void record_op(const char* name, InputList inputs, const Tensor& output, const G
     if (!t->recording) continue;
     uint64_t needs = 0;
     for (size_t i = 0; i < inputs.size(); ++i)
-      if (inputs[i].defined() && t->watched.contains(inputs[i].id())) needs |= i < 64 ? uint64_t(1) << i : 0;
+      if (inputs[i].defined() && t->watched.contains(inputs[i].id()))
+        needs |= i < 64 ? uint64_t(1) << i : 0;
     if (!needs) continue;
     if (is_floating(output.dtype())) t->watched.insert(output.id());
     TensorList ins;
@@ -115,8 +116,11 @@ SourceIds resolve_source(const TapeImpl& t, const Source& s) {
 /// `release` (a non-persistent tape's one gradient() call) each record is dropped as soon as its
 /// rule has run, as TensorFlow does: activations die during the walk instead of with the tape,
 /// and variable values are no longer shared, so optimizers can update them in place.
-std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::vector<SourceIds>& sources,
-                             const Tensor& output_gradients, UnconnectedGradients unconnected,
+std::vector<Tensor> backward(TapeImpl& self,
+                             const Tensor& target,
+                             const std::vector<SourceIds>& sources,
+                             const Tensor& output_gradients,
+                             UnconnectedGradients unconnected,
                              bool release = false) {
   if (!target.defined()) throw InvalidArgumentError("GradientTape.gradient: target is undefined");
   bool was = self.recording;
@@ -137,11 +141,17 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
   if (is_floating(target.dtype())) {
     Tensor seed;
     if (output_gradients.defined()) {
-      if (!(output_gradients.shape() == target.shape()) || output_gradients.dtype() != target.dtype())
-        throw InvalidArgumentError(str_cat(
-            "GradientTape.gradient: output_gradients must match the target: got ",
-            output_gradients.shape(), " ", dtype_name(output_gradients.dtype()), " vs. ",
-            target.shape(), " ", dtype_name(target.dtype())));
+      if (!(output_gradients.shape() == target.shape()) ||
+          output_gradients.dtype() != target.dtype())
+        throw InvalidArgumentError(
+            str_cat("GradientTape.gradient: output_gradients must match the target: got ",
+                    output_gradients.shape(),
+                    " ",
+                    dtype_name(output_gradients.dtype()),
+                    " vs. ",
+                    target.shape(),
+                    " ",
+                    dtype_name(target.dtype())));
       seed = output_gradients;
     } else {
       seed = ones_like(target);
@@ -178,8 +188,10 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
       size_t oldest = 0;
       for (uint64_t id : sources[i].ids)
         if (size_t* r = oldest_reader.find(id); r && *r && (!oldest || *r < oldest)) oldest = *r;
-      if (oldest) final_after.emplace_back(oldest, i);
-      else finish(i);
+      if (oldest)
+        final_after.emplace_back(oldest, i);
+      else
+        finish(i);
     }
     std::sort(final_after.begin(), final_after.end(), std::greater<>());
   }
@@ -201,12 +213,17 @@ std::vector<Tensor> backward(TapeImpl& self, const Tensor& target, const std::ve
     // As TensorFlow: a gradient runs on the device its forward op ran on (the output's), and
     // so does the accumulation below, whatever scope gradient() was called in.
     std::optional<DeviceScope> on_forward_device;
-    if (rec.output.device_info() != current_device()) on_forward_device.emplace(rec.output.device_info());
+    if (rec.output.device_info() != current_device())
+      on_forward_device.emplace(rec.output.device_info());
     GradCall call(rec.inputs, rec.output, upstream, rec.needs);
     GradList in_grads = rec.grad(call);
     if (in_grads.size() != rec.inputs.size())
-      throw InternalError(str_cat("Tape invariant broken: the gradient of ", rec.name, " returned ",
-                                  in_grads.size(), " tensors for ", rec.inputs.size(),
+      throw InternalError(str_cat("Tape invariant broken: the gradient of ",
+                                  rec.name,
+                                  " returned ",
+                                  in_grads.size(),
+                                  " tensors for ",
+                                  rec.inputs.size(),
                                   " inputs (a tapeflow bug; please report)"));
     for (size_t i = 0; i < rec.inputs.size(); ++i) {
       if (!call.needs(int(i)) || !in_grads[i].defined()) continue;
@@ -250,8 +267,10 @@ GradientTape::~GradientTape() {
 }
 
 void GradientTape::watch(const Source& s) {
-  if (s.is_variable()) impl_->watch_variable(s.variable());
-  else impl_->watch_tensor(s.tensor());
+  if (s.is_variable())
+    impl_->watch_variable(s.variable());
+  else
+    impl_->watch_tensor(s.tensor());
 }
 
 void GradientTape::watch(const std::vector<Source>& sources) {
@@ -272,7 +291,8 @@ static void mark_used(TapeImpl& t) {
   t.used = true;
 }
 
-std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Source>& sources,
+std::vector<Tensor> GradientTape::gradient(const Tensor& target,
+                                           const std::vector<Source>& sources,
                                            const Tensor& output_gradients,
                                            UnconnectedGradients unconnected) {
   mark_used(*impl_);
@@ -283,7 +303,8 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
     if (!src.back().value.defined())
       throw InvalidArgumentError("GradientTape.gradient: a source is undefined");
   }
-  if (impl_->options.persistent) return detail::backward(*impl_, target, src, output_gradients, unconnected);
+  if (impl_->options.persistent)
+    return detail::backward(*impl_, target, src, output_gradients, unconnected);
   // As TF, a non-persistent tape is done after its one gradient: it frees its records during
   // the walk and records nothing more (reset() starts it again).
   std::vector<Tensor> out =
@@ -293,26 +314,32 @@ std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vect
   return out;
 }
 
-Tensor GradientTape::gradient(const Tensor& target, const Source& source,
-                              const Tensor& output_gradients, UnconnectedGradients unconnected) {
+Tensor GradientTape::gradient(const Tensor& target,
+                              const Source& source,
+                              const Tensor& output_gradients,
+                              UnconnectedGradients unconnected) {
   return gradient(target, std::vector<Source>{source}, output_gradients, unconnected)[0];
 }
-std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Variable>& sources,
+std::vector<Tensor> GradientTape::gradient(const Tensor& target,
+                                           const std::vector<Variable>& sources,
                                            const Tensor& output_gradients,
                                            UnconnectedGradients unconnected) {
-  return gradient(target, std::vector<Source>(sources.begin(), sources.end()), output_gradients,
-                  unconnected);
+  return gradient(
+      target, std::vector<Source>(sources.begin(), sources.end()), output_gradients, unconnected);
 }
-std::vector<Tensor> GradientTape::gradient(const Tensor& target, const std::vector<Tensor>& sources,
+std::vector<Tensor> GradientTape::gradient(const Tensor& target,
+                                           const std::vector<Tensor>& sources,
                                            const Tensor& output_gradients,
                                            UnconnectedGradients unconnected) {
-  return gradient(target, std::vector<Source>(sources.begin(), sources.end()), output_gradients,
-                  unconnected);
+  return gradient(
+      target, std::vector<Source>(sources.begin(), sources.end()), output_gradients, unconnected);
 }
 
 namespace {
 /// d target / d source, one backward pass per element of target (the tape is kept).
-Tensor jacobian_of(TapeImpl& tape, const Tensor& target, const Source& source,
+Tensor jacobian_of(TapeImpl& tape,
+                   const Tensor& target,
+                   const Source& source,
                    UnconnectedGradients unconnected) {
   const detail::SourceIds src = detail::resolve_source(tape, source);
   const Tensor& x = src.value;
@@ -333,12 +360,14 @@ Tensor jacobian_of(TapeImpl& tape, const Tensor& target, const Source& source,
 }
 }  // namespace
 
-Tensor GradientTape::jacobian(const Tensor& target, const Source& source,
+Tensor GradientTape::jacobian(const Tensor& target,
+                              const Source& source,
                               UnconnectedGradients unconnected) {
   mark_used(*impl_);
   return jacobian_of(*impl_, target, source, unconnected);
 }
-std::vector<Tensor> GradientTape::jacobian(const Tensor& target, const std::vector<Source>& sources,
+std::vector<Tensor> GradientTape::jacobian(const Tensor& target,
+                                           const std::vector<Source>& sources,
                                            UnconnectedGradients unconnected) {
   mark_used(*impl_);
   std::vector<Tensor> out;
@@ -346,16 +375,19 @@ std::vector<Tensor> GradientTape::jacobian(const Tensor& target, const std::vect
   for (const Source& s : sources) out.push_back(jacobian_of(*impl_, target, s, unconnected));
   return out;
 }
-std::vector<Tensor> GradientTape::jacobian(const Tensor& target, const std::vector<Variable>& sources,
+std::vector<Tensor> GradientTape::jacobian(const Tensor& target,
+                                           const std::vector<Variable>& sources,
                                            UnconnectedGradients unconnected) {
   return jacobian(target, std::vector<Source>(sources.begin(), sources.end()), unconnected);
 }
-std::vector<Tensor> GradientTape::jacobian(const Tensor& target, const std::vector<Tensor>& sources,
+std::vector<Tensor> GradientTape::jacobian(const Tensor& target,
+                                           const std::vector<Tensor>& sources,
                                            UnconnectedGradients unconnected) {
   return jacobian(target, std::vector<Source>(sources.begin(), sources.end()), unconnected);
 }
 
-Tensor GradientTape::batch_jacobian(const Tensor& target, const Source& source,
+Tensor GradientTape::batch_jacobian(const Tensor& target,
+                                    const Source& source,
                                     UnconnectedGradients unconnected) {
   mark_used(*impl_);
   const detail::SourceIds src = detail::resolve_source(*impl_, source);
@@ -363,7 +395,9 @@ Tensor GradientTape::batch_jacobian(const Tensor& target, const Source& source,
   if (target.rank() < 1 || x.rank() < 1 || target.shape()[0] != x.shape()[0])
     throw InvalidArgumentError(detail::str_cat(
         "batch_jacobian needs target and source with the same first (batch) dimension; got ",
-        target.shape(), " and ", x.shape()));
+        target.shape(),
+        " and ",
+        x.shape()));
   const int64_t b = target.shape()[0];
   const int64_t m = target.num_elements() / std::max<int64_t>(b, 1);
   std::vector<Tensor> cols;
@@ -403,7 +437,8 @@ std::vector<Variable> GradientTape::watched_variables() const { return impl_->va
 
 // ---- custom_gradient ------------------------------------------------------------------------
 
-Tensor custom_gradient(const std::vector<Tensor>& inputs, const ForwardFunction& forward,
+Tensor custom_gradient(const std::vector<Tensor>& inputs,
+                       const ForwardFunction& forward,
                        const GradFunction& backward) {
   Tensor y;
   {
@@ -421,7 +456,8 @@ Tensor custom_gradient(const std::vector<Tensor>& inputs, const ForwardFunction&
     } restore{saved};
     y = forward(inputs);
   }
-  if (!y.defined()) throw InvalidArgumentError("custom_gradient: forward returned an undefined tensor");
+  if (!y.defined())
+    throw InvalidArgumentError("custom_gradient: forward returned an undefined tensor");
   // A fresh id, so the record's output is never one of its inputs.
   Tensor out = detail::view_as(y, y.shape());
   auto rule = [backward](const detail::GradCall& g) -> detail::GradList {
@@ -429,8 +465,11 @@ Tensor custom_gradient(const std::vector<Tensor>& inputs, const ForwardFunction&
     for (int i = 0; i < g.num_inputs(); ++i) ins.push_back(g.input(i));
     std::vector<Tensor> r = backward(g.upstream(), ins, g.output());
     if (r.size() != ins.size())
-      throw InvalidArgumentError(detail::str_cat("custom_gradient: backward returned ", r.size(),
-                                                 " gradients for ", ins.size(), " inputs"));
+      throw InvalidArgumentError(detail::str_cat("custom_gradient: backward returned ",
+                                                 r.size(),
+                                                 " gradients for ",
+                                                 ins.size(),
+                                                 " inputs"));
     return r;
   };
   detail::record_op("CustomGradient", inputs, out, rule);
@@ -439,9 +478,8 @@ Tensor custom_gradient(const std::vector<Tensor>& inputs, const ForwardFunction&
 
 std::function<Tensor(const std::vector<Tensor>&)> custom_gradient(ForwardFunction forward,
                                                                   GradFunction backward) {
-  return [forward = std::move(forward), backward = std::move(backward)](const std::vector<Tensor>& in) {
-    return custom_gradient(in, forward, backward);
-  };
+  return [forward = std::move(forward), backward = std::move(backward)](
+             const std::vector<Tensor>& in) { return custom_gradient(in, forward, backward); };
 }
 
 }  // namespace tapeflow

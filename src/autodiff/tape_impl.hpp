@@ -26,7 +26,7 @@ struct TapeImpl {
   bool recording = false;  // change only through set_recording (it keeps the thread's count)
   bool used = false;
   bool stopped_by_gradient = false;  // a non-persistent gradient() ended its recording
-  IdSet watched;  // ids of watched tensors and of recorded outputs
+  IdSet watched;                     // ids of watched tensors and of recorded outputs
   std::vector<TapeRecord> records;
   std::vector<Variable> variables;  // watched variables, in first-watch order
   /// Per watched variable (by handle): the ids of the values it held when read under this tape,

@@ -20,7 +20,8 @@ struct VariableImpl {
 }  // namespace detail
 
 Variable::Variable(const Tensor& initial_value, VariableOptions options) {
-  if (!initial_value.defined()) throw InvalidArgumentError("Variable: the initial value is undefined");
+  if (!initial_value.defined())
+    throw InvalidArgumentError("Variable: the initial value is undefined");
   static std::atomic<uint64_t> handles{1};
   // Own a private copy: later writes must not show through other handles to the initial value.
   Tensor v = identity(stop_gradient(initial_value));
@@ -43,10 +44,17 @@ Tensor Variable::peek() const { return checked(impl_).value; }
 static void check_assign(const char* op, const detail::VariableImpl& v, const Tensor& t) {
   if (!t.defined()) detail::fail<InvalidArgumentError>(op, "cannot assign an undefined tensor");
   if (!(t.shape() == v.value.shape()) || t.dtype() != v.value.dtype())
-    detail::fail<InvalidArgumentError>(
-        op, "Cannot assign to variable '", v.name, "': value of shape ", t.shape(), " and dtype ",
-        dtype_name(t.dtype()), " does not match the variable's shape ", v.value.shape(),
-        " and dtype ", dtype_name(v.value.dtype()));
+    detail::fail<InvalidArgumentError>(op,
+                                       "Cannot assign to variable '",
+                                       v.name,
+                                       "': value of shape ",
+                                       t.shape(),
+                                       " and dtype ",
+                                       dtype_name(t.dtype()),
+                                       " does not match the variable's shape ",
+                                       v.value.shape(),
+                                       " and dtype ",
+                                       dtype_name(v.value.dtype()));
 }
 
 // Write in place when nobody else holds the current value (no tape record, no user handle):
@@ -90,8 +98,10 @@ static bool update_in_place(detail::VariableImpl& v, const Tensor& t, bool subtr
   detail::KernelArgs k{refs, 2, refs[0], nullptr};
   if (cur->size() == 0) return true;
   detail::Backend& b = detail::backend_for(cur->device);
-  if (subtract_it) b.sub(k);
-  else b.add(k);
+  if (subtract_it)
+    b.sub(k);
+  else
+    b.add(k);
   return true;
 }
 
@@ -116,8 +126,10 @@ bool apply_adam_in_place(const Variable& var,
       !writable_in_place(m_impl, grad) || !writable_in_place(v_impl, grad))
     return false;
   if (w->size() == 0) return true;
-  TensorRef refs[4] = {TensorRef::of(*w), TensorRef::of(*m_impl.value.impl()),
-                       TensorRef::of(*v_impl.value.impl()), TensorRef::of(*g)};
+  TensorRef refs[4] = {TensorRef::of(*w),
+                       TensorRef::of(*m_impl.value.impl()),
+                       TensorRef::of(*v_impl.value.impl()),
+                       TensorRef::of(*g)};
   KernelArgs k{refs, 4, refs[0], &attrs};
   backend_for(w->device).apply_adam(k);
   return true;
@@ -129,7 +141,7 @@ void Variable::assign_add(const Tensor& t) const {
   auto& v = const_cast<detail::VariableImpl&>(checked(impl_));
   check_assign("AssignAddVariableOp", v, t);
   if (update_in_place(v, t, false)) return;
-  DeviceScope scope(v.value.device_info());  // computed where the variable lives (as TF)
+  DeviceScope scope(v.value.device_info());   // computed where the variable lives (as TF)
   Tensor r = add(stop_gradient(v.value), t);  // the temporary view dies here, before store()
   store(v, r);
 }

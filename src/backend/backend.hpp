@@ -1,8 +1,8 @@
 #pragma once
 
 // The backend seam: every kernel of the list (kernel_list.hpp) is one pure virtual here, so a
-// backend that lacks one does not compile. Kernels receive raw pointers, shapes and small attribute structs; front ends
-// (src/ops) have validated everything before a kernel runs. See docs/design.md.
+// backend that lacks one does not compile. Kernels receive raw pointers, shapes and small attribute
+// structs; front ends (src/ops) have validated everything before a kernel runs. See docs/design.md.
 
 #include <cmath>
 #include <cstddef>
@@ -24,7 +24,9 @@ struct TensorRef {
   DType dtype;
   int64_t size() const { return shape->num_elements(); }
   template <class T>
-  T* as() const { return static_cast<T*>(data); }
+  T* as() const {
+    return static_cast<T*>(data);
+  }
   /// The reference to a tensor's storage (core's TensorImpl: data, shape, dtype).
   template <class Impl>
   static TensorRef of(const Impl& t) {
@@ -41,7 +43,9 @@ struct KernelArgs {
   const TensorRef& in(int i) const { return inputs[i]; }
   const TensorRef& out() const { return output; }
   template <class A>
-  const A& attr() const { return *static_cast<const A*>(attrs); }
+  const A& attr() const {
+    return *static_cast<const A*>(attrs);
+  }
 };
 
 // ---- attribute structs ------------------------------------------------------------------------

@@ -7,8 +7,8 @@
 #include <cstddef>
 
 // Both sides are compiled with TAPEFLOW_CUDA_PLUGIN_DIGEST, a digest of this header,
-// src/backend/backend.hpp and src/backend/kernel_list.hpp computed by CMake: a plugin from another build (another Backend
-// vtable) is refused instead of called.
+// src/backend/backend.hpp and src/backend/kernel_list.hpp computed by CMake: a plugin from another
+// build (another Backend vtable) is refused instead of called.
 #ifndef TAPEFLOW_CUDA_PLUGIN_DIGEST
 #define TAPEFLOW_CUDA_PLUGIN_DIGEST "unknown"
 #endif

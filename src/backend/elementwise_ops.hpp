@@ -49,21 +49,29 @@ TAPEFLOW_HD T wrap_mul(T a, T b) {
 // Negation of integers is 0 - x, wrapping (-MIN is MIN); floats keep -x, so -(0.f) is -0.f.
 template <class T>
 TAPEFLOW_HD T wrap_neg(T x) {
-  if constexpr (std::is_integral_v<T>) return wrap_sub(T(0), x);
-  else return T(-x);
+  if constexpr (std::is_integral_v<T>)
+    return wrap_sub(T(0), x);
+  else
+    return T(-x);
 }
 
 struct Add {
   template <class T>
-  TAPEFLOW_HD T operator()(T a, T b) const { return wrap_add(a, b); }
+  TAPEFLOW_HD T operator()(T a, T b) const {
+    return wrap_add(a, b);
+  }
 };
 struct Sub {
   template <class T>
-  TAPEFLOW_HD T operator()(T a, T b) const { return wrap_sub(a, b); }
+  TAPEFLOW_HD T operator()(T a, T b) const {
+    return wrap_sub(a, b);
+  }
 };
 struct Mul {
   template <class T>
-  TAPEFLOW_HD T operator()(T a, T b) const { return wrap_mul(a, b); }
+  TAPEFLOW_HD T operator()(T a, T b) const {
+    return wrap_mul(a, b);
+  }
 };
 struct Div {  // integer division by zero is rejected by the front end; MIN / -1 wraps to MIN
   template <class T>
@@ -93,35 +101,51 @@ struct Pow {  // integers by squaring (exponent <= 0 gives 1); floats through th
 };
 struct Maximum {  // NaN in a wins; otherwise the larger, a on ties
   template <class T>
-  TAPEFLOW_HD T operator()(T a, T b) const { return (a != a) ? a : (a >= b ? a : b); }
+  TAPEFLOW_HD T operator()(T a, T b) const {
+    return (a != a) ? a : (a >= b ? a : b);
+  }
 };
 struct Minimum {
   template <class T>
-  TAPEFLOW_HD T operator()(T a, T b) const { return (a != a) ? a : (a <= b ? a : b); }
+  TAPEFLOW_HD T operator()(T a, T b) const {
+    return (a != a) ? a : (a <= b ? a : b);
+  }
 };
 struct Equal {
   template <class T>
-  TAPEFLOW_HD bool operator()(T a, T b) const { return a == b; }
+  TAPEFLOW_HD bool operator()(T a, T b) const {
+    return a == b;
+  }
 };
 struct NotEqual {
   template <class T>
-  TAPEFLOW_HD bool operator()(T a, T b) const { return a != b; }
+  TAPEFLOW_HD bool operator()(T a, T b) const {
+    return a != b;
+  }
 };
 struct Less {
   template <class T>
-  TAPEFLOW_HD bool operator()(T a, T b) const { return a < b; }
+  TAPEFLOW_HD bool operator()(T a, T b) const {
+    return a < b;
+  }
 };
 struct LessEqual {
   template <class T>
-  TAPEFLOW_HD bool operator()(T a, T b) const { return a <= b; }
+  TAPEFLOW_HD bool operator()(T a, T b) const {
+    return a <= b;
+  }
 };
 struct Greater {
   template <class T>
-  TAPEFLOW_HD bool operator()(T a, T b) const { return a > b; }
+  TAPEFLOW_HD bool operator()(T a, T b) const {
+    return a > b;
+  }
 };
 struct GreaterEqual {
   template <class T>
-  TAPEFLOW_HD bool operator()(T a, T b) const { return a >= b; }
+  TAPEFLOW_HD bool operator()(T a, T b) const {
+    return a >= b;
+  }
 };
 struct LogicalAnd {
   TAPEFLOW_HD bool operator()(bool a, bool b) const { return a && b; }
@@ -135,23 +159,33 @@ struct LogicalNot {
 
 struct Neg {
   template <class T>
-  TAPEFLOW_HD T operator()(T x) const { return wrap_neg(x); }
+  TAPEFLOW_HD T operator()(T x) const {
+    return wrap_neg(x);
+  }
 };
 struct Abs {  // abs(MIN) wraps to MIN, as in TensorFlow
   template <class T>
-  TAPEFLOW_HD T operator()(T x) const { return x < 0 ? wrap_neg(x) : x; }
+  TAPEFLOW_HD T operator()(T x) const {
+    return x < 0 ? wrap_neg(x) : x;
+  }
 };
 struct Sign {  // NaN stays NaN
   template <class T>
-  TAPEFLOW_HD T operator()(T x) const { return x > 0 ? T(1) : (x < 0 ? T(-1) : (x == 0 ? T(0) : x)); }
+  TAPEFLOW_HD T operator()(T x) const {
+    return x > 0 ? T(1) : (x < 0 ? T(-1) : (x == 0 ? T(0) : x));
+  }
 };
 struct Square {
   template <class T>
-  TAPEFLOW_HD T operator()(T x) const { return wrap_mul(x, x); }
+  TAPEFLOW_HD T operator()(T x) const {
+    return wrap_mul(x, x);
+  }
 };
 struct Relu {  // NaN stays NaN
   template <class T>
-  TAPEFLOW_HD T operator()(T x) const { return x > 0 ? x : (x == x ? T(0) : x); }
+  TAPEFLOW_HD T operator()(T x) const {
+    return x > 0 ? x : (x == x ? T(0) : x);
+  }
 };
 struct Tan {  // floating dtypes only (the front end checks)
   template <class T>
@@ -170,10 +204,12 @@ struct Tan {  // floating dtypes only (the front end checks)
 #else
 #define TAPEFLOW_MATH_FN(fn) std::fn
 #endif
-#define TAPEFLOW_MATH_FUNCTOR(Name, fn)                                                \
-  struct Name {                                                                         \
-    template <class T>                                                                  \
-    TAPEFLOW_HD T operator()(T x) const { return T(TAPEFLOW_MATH_FN(fn)(x)); }          \
+#define TAPEFLOW_MATH_FUNCTOR(Name, fn)   \
+  struct Name {                           \
+    template <class T>                    \
+    TAPEFLOW_HD T operator()(T x) const { \
+      return T(TAPEFLOW_MATH_FN(fn)(x));  \
+    }                                     \
   };
 TAPEFLOW_MATH_FUNCTOR(Asin, asin)
 TAPEFLOW_MATH_FUNCTOR(Acos, acos)
@@ -191,7 +227,9 @@ TAPEFLOW_MATH_FUNCTOR(Round, rint)
 
 struct Atan2 {  // atan2(y, x), floating dtypes
   template <class T>
-  TAPEFLOW_HD T operator()(T y, T x) const { return T(TAPEFLOW_MATH_FN(atan2)(y, x)); }
+  TAPEFLOW_HD T operator()(T y, T x) const {
+    return T(TAPEFLOW_MATH_FN(atan2)(y, x));
+  }
 };
 // Floor division and the matching modulo, as TF's FloorDiv / FloorMod: the quotient rounds
 // toward -inf and the remainder takes the divisor's sign. Integer division by zero is refused
@@ -225,7 +263,9 @@ struct FloorMod {
 
 struct ReluGrad {  // (x, dy) → dy where x > 0; both read unconditionally, so a CPU loop blends
   template <class T>
-  TAPEFLOW_HD T operator()(T x, T dy) const { return x > T(0) ? dy : T(0); }
+  TAPEFLOW_HD T operator()(T x, T dy) const {
+    return x > T(0) ? dy : T(0);
+  }
 };
 
 }  // namespace tapeflow::detail::ops

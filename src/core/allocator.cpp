@@ -168,5 +168,4 @@ void pool_put(void* p, size_t bytes) {
   f.push_back(p);
 }
 
-
 }  // namespace tapeflow::detail

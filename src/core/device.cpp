@@ -1,3 +1,5 @@
+#include "tapeflow/device.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -6,7 +8,6 @@
 
 #include "backend/backend.hpp"
 #include "core/device_context.hpp"
-#include "tapeflow/device.hpp"
 #include "tapeflow/errors.hpp"
 
 namespace tapeflow {

@@ -29,8 +29,14 @@ TAPEFLOW_HD inline Philox4 philox4x32(Philox4 ctr, uint32_t k0, uint32_t k1) {
 }
 
 /// Four 32-bit words for element group `i` of draw `attempt` of the op numbered `counter`.
-TAPEFLOW_HD inline Philox4 random_words(uint64_t seed, uint64_t counter, uint64_t i, uint32_t attempt) {
-  Philox4 c{{uint32_t(i), uint32_t(i >> 32) ^ (attempt << 16), uint32_t(counter), uint32_t(counter >> 32)}};
+TAPEFLOW_HD inline Philox4 random_words(uint64_t seed,
+                                        uint64_t counter,
+                                        uint64_t i,
+                                        uint32_t attempt) {
+  Philox4 c{{uint32_t(i),
+             uint32_t(i >> 32) ^ (attempt << 16),
+             uint32_t(counter),
+             uint32_t(counter >> 32)}};
   return philox4x32(c, uint32_t(seed), uint32_t(seed >> 32));
 }
 
@@ -45,8 +51,8 @@ enum class RandomKind { Uniform, Normal, TruncatedNormal };
 /// Draw `attempt` of a uniform element in [a, b) (b itself is possible by rounding; the caller
 /// retries). Branch-free, so a CPU loop over elements vectorizes.
 template <class T>
-TAPEFLOW_HD inline T uniform_draw(double a, double b, uint64_t seed, uint64_t counter, uint64_t i,
-                                  uint32_t attempt) {
+TAPEFLOW_HD inline T uniform_draw(
+    double a, double b, uint64_t seed, uint64_t counter, uint64_t i, uint32_t attempt) {
   const Philox4 w = random_words(seed, counter, i, attempt);
   const double u = std::is_same_v<T, float> ? double(u01f(w.v[0])) : u01d(w.v[0], w.v[1]);
   return static_cast<T>(::fma(b - a, u, a));

@@ -67,11 +67,21 @@ void check_allocation(const char* op, const Shape& s, DType dtype, Device device
   // A GPU's own allocator knows its memory (and refuses with its own OOM error); only a limit
   // set by the program applies there. On the host, physical memory is the default.
   uint64_t limit = g_allocation_limit.load(std::memory_order_relaxed);
-  if (limit == 0) limit = device.type == DeviceType::CPU ? physical_memory() : std::numeric_limits<uint64_t>::max();
+  if (limit == 0)
+    limit =
+        device.type == DeviceType::CPU ? physical_memory() : std::numeric_limits<uint64_t>::max();
   if (bytes > limit)
-    fail<ResourceExhaustedError>(op, "OOM when allocating tensor with shape ", s, " and type ",
-                                 dtype_name(dtype), " on ", device.name(), ": ", bytes,
-                                 " bytes is more than the allocation limit of ", limit,
+    fail<ResourceExhaustedError>(op,
+                                 "OOM when allocating tensor with shape ",
+                                 s,
+                                 " and type ",
+                                 dtype_name(dtype),
+                                 " on ",
+                                 device.name(),
+                                 ": ",
+                                 bytes,
+                                 " bytes is more than the allocation limit of ",
+                                 limit,
                                  " bytes (tf::config::set_allocation_limit)");
 }
 

@@ -1,5 +1,7 @@
 // Tensor handles: accessors, device transfer, and construction from / copies to host values.
 // Printing is in tensor_print.cpp.
+#include "tapeflow/tensor.hpp"
+
 #include <cstring>
 #include <vector>
 
@@ -9,7 +11,6 @@
 #include "core/dispatch.hpp"
 #include "core/fail.hpp"
 #include "core/tensor_impl.hpp"
-#include "tapeflow/tensor.hpp"
 
 namespace tapeflow {
 
@@ -71,7 +72,8 @@ void convert_any(const void* src, DType s, void* dst, DType d, int64_t n) {
     return;
   }
   dispatch_all(s, [&]<class S>() {
-    dispatch_all(d, [&]<class D>() { convert(static_cast<const S*>(src), static_cast<D*>(dst), n); });
+    dispatch_all(d,
+                 [&]<class D>() { convert(static_cast<const S*>(src), static_cast<D*>(dst), n); });
   });
 }
 }  // namespace
@@ -79,8 +81,13 @@ void convert_any(const void* src, DType s, void* dst, DType d, int64_t n) {
 Tensor make_tensor(const void* data, DType src, int64_t count, const Shape& shape, DType dst) {
   checked_num_elements("Const", shape);
   if (count != shape.num_elements())
-    throw InvalidArgumentError(str_cat("constant(): ", count, " values do not fill shape ", shape,
-                                       " (", shape.num_elements(), " elements)"));
+    throw InvalidArgumentError(str_cat("constant(): ",
+                                       count,
+                                       " values do not fill shape ",
+                                       shape,
+                                       " (",
+                                       shape.num_elements(),
+                                       " elements)"));
   Device dev = current_device();
   auto host = make_impl(shape, dst, Device{DeviceType::CPU, 0}, "Const");
   convert_any(data, src, host->data, dst, count);

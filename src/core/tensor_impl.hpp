@@ -27,8 +27,8 @@ inline uint64_t next_tensor_id() {
 
 /// The state behind a Tensor handle: always contiguous, row-major. Small values (up to
 /// 256 bytes: scalars, biases, short vectors) live inline, so such ops allocate nothing but
-/// this object (itself pooled); larger ones come from the device's caching allocator. A view (reshape, alias) keeps its base alive
-/// and points into the base's data.
+/// this object (itself pooled); larger ones come from the device's caching allocator. A view
+/// (reshape, alias) keeps its base alive and points into the base's data.
 struct TensorImpl {
   Shape shape;
   DType dtype;
@@ -54,7 +54,10 @@ struct TensorImpl {
   }
   /// A view of `b`'s data with another shape (same element count) and a fresh id.
   TensorImpl(std::shared_ptr<TensorImpl> b, Shape s, size_t byte_offset = 0)
-      : shape(std::move(s)), dtype(b->dtype), device(b->device), id(next_tensor_id()),
+      : shape(std::move(s)),
+        dtype(b->dtype),
+        device(b->device),
+        id(next_tensor_id()),
         data(static_cast<unsigned char*>(b->data) + byte_offset) {
     nbytes = size_t(shape.num_elements()) * size_t(dtype_size(dtype));
     base = b->base ? b->base : std::move(b);
@@ -66,7 +69,9 @@ struct TensorImpl {
   TensorImpl& operator=(const TensorImpl&) = delete;
 
   template <class T>
-  T* ptr() { return static_cast<T*>(data); }
+  T* ptr() {
+    return static_cast<T*>(data);
+  }
   int64_t size() const { return shape.num_elements(); }
 };
 
@@ -82,16 +87,21 @@ struct ImplPoolAllocator {
   T* allocate(size_t n) { return static_cast<T*>(pool_get(n * sizeof(T))); }
   void deallocate(T* p, size_t n) { pool_put(p, n * sizeof(T)); }
   template <class U>
-  bool operator==(const ImplPoolAllocator<U>&) const { return true; }
+  bool operator==(const ImplPoolAllocator<U>&) const {
+    return true;
+  }
 };
 
 static_assert(sizeof(TensorImpl) <= 448, "TensorImpl must fit the handle pool's 512-byte blocks");
 
 template <class... Args>
 std::shared_ptr<TensorImpl> make_impl(Args&&... args) {
-  return std::allocate_shared<TensorImpl>(ImplPoolAllocator<TensorImpl>(), std::forward<Args>(args)...);
+  return std::allocate_shared<TensorImpl>(ImplPoolAllocator<TensorImpl>(),
+                                          std::forward<Args>(args)...);
 }
-inline std::shared_ptr<TensorImpl> new_impl(const Shape& s, DType t, Device d) { return make_impl(s, t, d); }
+inline std::shared_ptr<TensorImpl> new_impl(const Shape& s, DType t, Device d) {
+  return make_impl(s, t, d);
+}
 inline Tensor new_tensor(const Shape& s, DType t, Device d) { return Tensor(new_impl(s, t, d)); }
 
 /// `t` on `device`, copied there (through host memory) if it lives elsewhere (src/core/tensor.cpp).

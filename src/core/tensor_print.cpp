@@ -27,9 +27,12 @@ std::string positional(T x) {
     if (t[i] != '.') digits += t[i];
   const int point = std::stoi(t.substr(e + 1)) + 1;  // digits before the decimal point
   std::string out;
-  if (point <= 0) out = "0." + std::string(size_t(-point), '0') + digits;
-  else if (point >= int(digits.size())) out = digits + std::string(size_t(point) - digits.size(), '0');
-  else out = digits.substr(0, size_t(point)) + "." + digits.substr(size_t(point));
+  if (point <= 0)
+    out = "0." + std::string(size_t(-point), '0') + digits;
+  else if (point >= int(digits.size()))
+    out = digits + std::string(size_t(point) - digits.size(), '0');
+  else
+    out = digits.substr(0, size_t(point)) + "." + digits.substr(size_t(point));
   return t.substr(0, lead) + out;
 }
 
@@ -83,7 +86,8 @@ std::vector<std::string> format_elements(const std::vector<T>& v) {
         minabs = std::min(minabs, std::fabs(double(x)));
       }
     }
-    const bool sci = maxabs >= 1e8 || minabs < 1e-4 || (minabs != INFINITY && maxabs / minabs > 1e3);
+    const bool sci =
+        maxabs >= 1e8 || minabs < 1e-4 || (minabs != INFINITY && maxabs / minabs > 1e3);
     char buf[400];
     // Element texts split as [int part, fraction digits, exponent digits] (finite values only).
     std::vector<std::string> ints(v.size()), fracs(v.size()), exps(v.size());
@@ -96,7 +100,8 @@ std::vector<std::string> format_elements(const std::vector<T>& v) {
         t.assign(buf, std::to_chars(buf, buf + sizeof(buf), x, std::chars_format::scientific).ptr);
         auto e = t.find('e'), dot = t.find('.');
         if (dot != std::string::npos && e - dot - 1 > 8) {  // round to 8 digits, drop trailing 0s
-          t.assign(buf, std::to_chars(buf, buf + sizeof(buf), x, std::chars_format::scientific, 8).ptr);
+          t.assign(buf,
+                   std::to_chars(buf, buf + sizeof(buf), x, std::chars_format::scientific, 8).ptr);
           e = t.find('e');
           while (t[e - 1] == '0') t.erase(--e, 1);
         }
@@ -148,7 +153,10 @@ std::vector<std::string> format_elements(const std::vector<T>& v) {
 // NumPy's _formatArray (linewidth 75, separator ' ', edgeitems 3): a row of scalars wraps
 // before it would pass the line width, continuing under a hanging indent; higher axes put
 // their rows on new lines (one blank line per extra axis); summarised axes show "...".
-void extend_line(std::string& s, std::string& line, const std::string& word, size_t width,
+void extend_line(std::string& s,
+                 std::string& line,
+                 const std::string& word,
+                 size_t width,
                  const std::string& indent) {
   if (line.size() + word.size() > width && line.size() > indent.size()) {
     while (!line.empty() && line.back() == ' ') line.pop_back();
@@ -158,8 +166,13 @@ void extend_line(std::string& s, std::string& line, const std::string& word, siz
   line += word;
 }
 
-std::string format_array(const Shape& s, int dim, int64_t offset, const std::vector<std::string>& el,
-                         bool summarize, const std::string& hanging, size_t width) {
+std::string format_array(const Shape& s,
+                         int dim,
+                         int64_t offset,
+                         const std::vector<std::string>& el,
+                         bool summarize,
+                         const std::string& hanging,
+                         size_t width) {
   if (dim == s.rank()) return el[size_t(offset)];
   const int64_t n = s[dim];
   int64_t inner = 1;

@@ -20,8 +20,8 @@ struct WindowAxis {
 /// SAME gives out = ceil(in / s), pad_total = max((out - 1)·s + k_eff - in, 0) and
 /// pad_total / 2 before; VALID gives out = (in - k_eff) / s + 1 (0 when k_eff > in; the ops
 /// refuse that case first) and no padding.
-TAPEFLOW_HD constexpr WindowAxis window_axis(int64_t in, int64_t k, int64_t s, bool same,
-                                             int64_t d = 1) {
+TAPEFLOW_HD constexpr WindowAxis window_axis(
+    int64_t in, int64_t k, int64_t s, bool same, int64_t d = 1) {
   k = (k - 1) * d + 1;
   if (same) {
     // Written so that no intermediate overflows for any in, k >= 0 and s >= 1: (out - 1)·s

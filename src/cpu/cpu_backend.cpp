@@ -8,8 +8,12 @@ namespace tapeflow::cpu {
 
 void* CpuBackend::allocate(size_t bytes) { return detail::allocate(device(), bytes); }
 void CpuBackend::deallocate(void* ptr, size_t bytes) { detail::deallocate(device(), ptr, bytes); }
-void CpuBackend::copy_to_host(const void* src, void* dst, size_t bytes) { std::memcpy(dst, src, bytes); }
-void CpuBackend::copy_from_host(const void* src, void* dst, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::copy_to_host(const void* src, void* dst, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
+void CpuBackend::copy_from_host(const void* src, void* dst, size_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
 
 }  // namespace tapeflow::cpu
 

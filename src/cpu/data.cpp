@@ -14,8 +14,8 @@ namespace {
 
 /// Copies elements of `esize` bytes: dst is contiguous over `shape`, src follows `st`.
 template <class E>
-void strided_gather(const E* src, E* dst, const Shape& shape, const std::vector<int64_t>& st,
-                    int64_t offset) {
+void strided_gather(
+    const E* src, E* dst, const Shape& shape, const std::vector<int64_t>& st, int64_t offset) {
   const int r = shape.rank();
   if (r == 0) {
     dst[0] = src[offset];
@@ -28,8 +28,10 @@ void strided_gather(const E* src, E* dst, const Shape& shape, const std::vector<
   for (int64_t row = 0; row < rows; ++row) {
     E* d = dst + row * inner;
     const E* s = src + off;
-    if (is == 1) std::memcpy(d, s, size_t(inner) * sizeof(E));
-    else if (is == 0) std::fill(d, d + inner, s[0]);
+    if (is == 1)
+      std::memcpy(d, s, size_t(inner) * sizeof(E));
+    else if (is == 0)
+      std::fill(d, d + inner, s[0]);
     else
       for (int64_t i = 0; i < inner; ++i) d[i] = s[i * is];
     for (int dd = r - 2; dd >= 0; --dd) {
@@ -47,7 +49,8 @@ void strided_gather(const E* src, E* dst, const Shape& shape, const std::vector<
 void CpuBackend::strided_copy(const KernelArgs& k) {
   const auto& a = k.attr<detail::StridedCopyAttrs>();
   detail::dispatch_size(dtype_size(k.in(0).dtype), [&]<class E>() {
-    strided_gather(k.in(0).as<const E>(), k.out().as<E>(), *k.out().shape, a.src_strides, a.src_offset);
+    strided_gather(
+        k.in(0).as<const E>(), k.out().as<E>(), *k.out().shape, a.src_strides, a.src_offset);
   });
 }
 
@@ -74,7 +77,8 @@ void CpuBackend::pad(const KernelArgs& k) {
     std::vector<int64_t> idx(size_t(r), 0);
     for (int64_t row = 0; row < rows; ++row) {
       int64_t off = a.before[size_t(r - 1)];
-      for (int d = 0; d < r - 1; ++d) off += (idx[size_t(d)] + a.before[size_t(d)]) * ost[size_t(d)];
+      for (int d = 0; d < r - 1; ++d)
+        off += (idx[size_t(d)] + a.before[size_t(d)]) * ost[size_t(d)];
       std::memcpy(o + off, x + row * inner, size_t(inner) * sizeof(T));
       for (int d = r - 2; d >= 0; --d) {
         if (++idx[size_t(d)] < in[d]) break;
@@ -94,7 +98,8 @@ void CpuBackend::concat(const KernelArgs& k) {
     int64_t col = 0;
     for (int i = 0; i < k.num_inputs; ++i) {
       const int64_t c = a.chunks[size_t(i)];
-      std::memcpy(o + (r * total + col) * es, static_cast<const unsigned char*>(k.in(i).data) + r * c * es,
+      std::memcpy(o + (r * total + col) * es,
+                  static_cast<const unsigned char*>(k.in(i).data) + r * c * es,
                   size_t(c) * es);
       col += c;
     }
@@ -111,7 +116,8 @@ void CpuBackend::gather(const KernelArgs& k) {
     for (int64_t r = 0; r < a.outer; ++r)
       for (int64_t j = 0; j < a.num_indices; ++j)
         std::memcpy(o + ((r * a.num_indices + j) * a.inner) * es,
-                    x + ((r * a.axis_dim + int64_t(idx[j])) * a.inner) * es, size_t(a.inner) * es);
+                    x + ((r * a.axis_dim + int64_t(idx[j])) * a.inner) * es,
+                    size_t(a.inner) * es);
   });
 }
 
@@ -139,9 +145,11 @@ void CpuBackend::fill(const KernelArgs& k) {
     T* o = k.out().as<T>();
     const int64_t n = k.out().size();
     // start + i·delta rounded once (std::fma), so every backend gives the same bits.
-    if (a.delta == 0) std::fill(o, o + n, detail::convert_element<T>(a.start));
+    if (a.delta == 0)
+      std::fill(o, o + n, detail::convert_element<T>(a.start));
     else
-      for (int64_t i = 0; i < n; ++i) o[i] = detail::convert_element<T>(std::fma(double(i), a.delta, a.start));
+      for (int64_t i = 0; i < n; ++i)
+        o[i] = detail::convert_element<T>(std::fma(double(i), a.delta, a.start));
   });
 }
 
@@ -161,8 +169,8 @@ void CpuBackend::random(const KernelArgs& k) {
           o[i] = detail::uniform_draw<T>(lo, hi, seed, counter, uint64_t(i), 0);
         for (int64_t i = begin; i < end; ++i)
           if (o[i] >= static_cast<T>(hi))
-            o[i] = detail::random_value<T>(detail::RandomKind::Uniform, lo, hi, seed, counter,
-                                           uint64_t(i));
+            o[i] = detail::random_value<T>(
+                detail::RandomKind::Uniform, lo, hi, seed, counter, uint64_t(i));
       });
       return;
     }

@@ -99,8 +99,11 @@ void binary_kernel(const KernelArgs& k, F f) {
         for (int64_t j = 0; j < na; ++j) o[r * na + j] = f(a[j], b[r * na + j]);
     });
   } else {
-    for_each_row<2>(*k.out().shape, {k.in(0).shape, k.in(1).shape},
-                    [&](int64_t start, const std::array<int64_t, 2>& off, int64_t cnt,
+    for_each_row<2>(*k.out().shape,
+                    {k.in(0).shape, k.in(1).shape},
+                    [&](int64_t start,
+                        const std::array<int64_t, 2>& off,
+                        int64_t cnt,
                         const std::array<int64_t, 2>& s) {
                       const T* pa = a + off[0];
                       const T* pb = b + off[1];
@@ -122,7 +125,9 @@ void arith(const KernelArgs& k, F f) {
   dispatch_numeric(k.in(0).dtype, [&]<class T>() { binary_kernel<T, T>(k, f); });
 }
 template <class F>
-void binary_numeric(const KernelArgs& k, F f) { arith(k, f); }
+void binary_numeric(const KernelArgs& k, F f) {
+  arith(k, f);
+}
 template <class F>
 void binary_float(const KernelArgs& k, F f) {
   dispatch_float(k.in(0).dtype, [&]<class T>() { binary_kernel<T, T>(k, f); });
@@ -178,7 +183,9 @@ void CpuBackend::less(const KernelArgs& k) { compare(k, ops::Less{}); }
 void CpuBackend::less_equal(const KernelArgs& k) { compare(k, ops::LessEqual{}); }
 void CpuBackend::greater(const KernelArgs& k) { compare(k, ops::Greater{}); }
 void CpuBackend::greater_equal(const KernelArgs& k) { compare(k, ops::GreaterEqual{}); }
-void CpuBackend::logical_and(const KernelArgs& k) { binary_kernel<bool, bool>(k, ops::LogicalAnd{}); }
+void CpuBackend::logical_and(const KernelArgs& k) {
+  binary_kernel<bool, bool>(k, ops::LogicalAnd{});
+}
 void CpuBackend::logical_or(const KernelArgs& k) { binary_kernel<bool, bool>(k, ops::LogicalOr{}); }
 
 // The binary kernels whose per-element function both backends share (kernel_list.hpp).
@@ -203,11 +210,15 @@ void CpuBackend::select(const KernelArgs& k) {
       });
       return;
     }
-    for_each_row<3>(*k.out().shape, {k.in(0).shape, k.in(1).shape, k.in(2).shape},
-                    [&](int64_t start, const std::array<int64_t, 3>& off, int64_t cnt,
+    for_each_row<3>(*k.out().shape,
+                    {k.in(0).shape, k.in(1).shape, k.in(2).shape},
+                    [&](int64_t start,
+                        const std::array<int64_t, 3>& off,
+                        int64_t cnt,
                         const std::array<int64_t, 3>& s) {
                       for (int64_t i = 0; i < cnt; ++i)
-                        o[start + i] = c[off[0] + i * s[0]] ? x[off[1] + i * s[1]] : y[off[2] + i * s[2]];
+                        o[start + i] =
+                            c[off[0] + i * s[0]] ? x[off[1] + i * s[1]] : y[off[2] + i * s[2]];
                     });
   });
 }
@@ -229,21 +240,39 @@ void CpuBackend::relu_grad(const KernelArgs& k) {
     });
   });
 }
-void CpuBackend::exp(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::exp(x); }); }
-void CpuBackend::log(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::log(x); }); }
-void CpuBackend::log1p(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::log1p(x); }); }
-void CpuBackend::sqrt(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::sqrt(x); }); }
+void CpuBackend::exp(const KernelArgs& k) {
+  unary_xt(k, [](auto& x) { return xt::exp(x); });
+}
+void CpuBackend::log(const KernelArgs& k) {
+  unary_xt(k, [](auto& x) { return xt::log(x); });
+}
+void CpuBackend::log1p(const KernelArgs& k) {
+  unary_xt(k, [](auto& x) { return xt::log1p(x); });
+}
+void CpuBackend::sqrt(const KernelArgs& k) {
+  unary_xt(k, [](auto& x) { return xt::sqrt(x); });
+}
 void CpuBackend::rsqrt(const KernelArgs& k) {
   unary_xt(k, [](auto& x) {
     using T = typename std::decay_t<decltype(x)>::value_type;
     return T(1) / xt::sqrt(x);
   });
 }
-void CpuBackend::sin(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::sin(x); }); }
-void CpuBackend::cos(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::cos(x); }); }
-void CpuBackend::tanh(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::tanh(x); }); }
-void CpuBackend::erf(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::erf(x); }); }
-void CpuBackend::floor(const KernelArgs& k) { unary_xt(k, [](auto& x) { return xt::floor(x); }); }
+void CpuBackend::sin(const KernelArgs& k) {
+  unary_xt(k, [](auto& x) { return xt::sin(x); });
+}
+void CpuBackend::cos(const KernelArgs& k) {
+  unary_xt(k, [](auto& x) { return xt::cos(x); });
+}
+void CpuBackend::tanh(const KernelArgs& k) {
+  unary_xt(k, [](auto& x) { return xt::tanh(x); });
+}
+void CpuBackend::erf(const KernelArgs& k) {
+  unary_xt(k, [](auto& x) { return xt::erf(x); });
+}
+void CpuBackend::floor(const KernelArgs& k) {
+  unary_xt(k, [](auto& x) { return xt::floor(x); });
+}
 void CpuBackend::sigmoid(const KernelArgs& k) {
   unary_xt(k, [](auto& x) {
     using T = typename std::decay_t<decltype(x)>::value_type;

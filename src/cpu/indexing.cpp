@@ -31,7 +31,7 @@ struct WrapOf {
   using type = T;
 };
 template <class T>
-  requires std::is_integral_v<T>
+requires std::is_integral_v<T>
 struct WrapOf<T> {
   using type = std::make_unsigned_t<T>;
 };
@@ -39,15 +39,23 @@ template <class T>
 using Wrap = typename WrapOf<T>::type;
 struct SumOp {
   template <class T>
-  static T identity() { return T(0); }
+  static T identity() {
+    return T(0);
+  }
   template <class T>
-  static T apply(T a, T b) { return T(Wrap<T>(a) + Wrap<T>(b)); }
+  static T apply(T a, T b) {
+    return T(Wrap<T>(a) + Wrap<T>(b));
+  }
 };
 struct ProdOp {
   template <class T>
-  static T identity() { return T(1); }
+  static T identity() {
+    return T(1);
+  }
   template <class T>
-  static T apply(T a, T b) { return T(Wrap<T>(a) * Wrap<T>(b)); }
+  static T apply(T a, T b) {
+    return T(Wrap<T>(a) * Wrap<T>(b));
+  }
 };
 
 /// Lines of a long axis are cut into this many blocks of one contiguous scan (kBlocks chains
@@ -152,7 +160,8 @@ void scan(const KernelArgs& k) {
               acc[size_t(i)] = Op::apply(acc[size_t(i)], xr[i]);
             }
           else
-            for (int64_t i = 0; i < inner; ++i) yr[i] = acc[size_t(i)] = Op::apply(acc[size_t(i)], xr[i]);
+            for (int64_t i = 0; i < inner; ++i)
+              yr[i] = acc[size_t(i)] = Op::apply(acc[size_t(i)], xr[i]);
         }
       }
     });
@@ -170,8 +179,8 @@ inline KeyOf<T> order_key(T v) {
   using K = KeyOf<T>;
   constexpr K top = K(1) << (8 * sizeof(K) - 1);
   if constexpr (std::is_floating_point_v<T>) {
-    if (v != v) return ~K(0);        // NaN: above +inf (whose key is below ~0)
-    if (v == T(0)) v = T(0);          // -0 → +0
+    if (v != v) return ~K(0);  // NaN: above +inf (whose key is below ~0)
+    if (v == T(0)) v = T(0);   // -0 → +0
     const K b = std::bit_cast<K>(v);
     return (b & top) ? ~b : (b | top);
   } else {
@@ -224,8 +233,13 @@ void radix_sort(std::vector<Entry<K>>& e, std::vector<Entry<K>>& tmp) {
 
 /// The k smallest entries (key, then index) of one row, in order, written as indices.
 template <class T>
-void top_k_row(const T* x, int64_t n, int64_t k, bool ascending, int32_t* out,
-               std::vector<Entry<KeyOf<T>>>& e, std::vector<Entry<KeyOf<T>>>& tmp) {
+void top_k_row(const T* x,
+               int64_t n,
+               int64_t k,
+               bool ascending,
+               int32_t* out,
+               std::vector<Entry<KeyOf<T>>>& e,
+               std::vector<Entry<KeyOf<T>>>& tmp) {
   using K = KeyOf<T>;
   const K flip = ascending ? K(0) : ~K(0);
   if (k == 0) return;
@@ -277,7 +291,8 @@ void CpuBackend::top_k(const KernelArgs& k) {
     const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(a.n, 1));
     parallel_for(a.rows, grain, [&](int64_t r0, int64_t r1) {
       std::vector<Entry<KeyOf<T>>> e, tmp;
-      for (int64_t r = r0; r < r1; ++r) top_k_row(x + r * a.n, a.n, a.k, a.ascending, out + r * a.k, e, tmp);
+      for (int64_t r = r0; r < r1; ++r)
+        top_k_row(x + r * a.n, a.n, a.k, a.ascending, out + r * a.k, e, tmp);
     });
   });
 }

@@ -24,30 +24,116 @@ void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, size_t);
 void sgetrf_(const int* m, const int* n, float* a, const int* lda, int* ipiv, int* info);
 void dgetrf_(const int* m, const int* n, double* a, const int* lda, int* ipiv, int* info);
-void sgetrs_(const char* trans, const int* n, const int* nrhs, const float* a, const int* lda,
-             const int* ipiv, float* b, const int* ldb, int* info, size_t);
-void dgetrs_(const char* trans, const int* n, const int* nrhs, const double* a, const int* lda,
-             const int* ipiv, double* b, const int* ldb, int* info, size_t);
-void sgeqrf_(const int* m, const int* n, float* a, const int* lda, float* tau, float* work,
-             const int* lwork, int* info);
-void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work,
-             const int* lwork, int* info);
-void sorgqr_(const int* m, const int* n, const int* k, float* a, const int* lda, const float* tau,
-             float* work, const int* lwork, int* info);
-void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda,
-             const double* tau, double* work, const int* lwork, int* info);
-void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
-             float* work, const int* lwork, int* iwork, const int* liwork, int* info, size_t,
+void sgetrs_(const char* trans,
+             const int* n,
+             const int* nrhs,
+             const float* a,
+             const int* lda,
+             const int* ipiv,
+             float* b,
+             const int* ldb,
+             int* info,
              size_t);
-void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda,
-             double* w, double* work, const int* lwork, int* iwork, const int* liwork, int* info,
-             size_t, size_t);
-void sgesdd_(const char* jobz, const int* m, const int* n, float* a, const int* lda, float* s,
-             float* u, const int* ldu, float* vt, const int* ldvt, float* work, const int* lwork,
-             int* iwork, int* info, size_t);
-void dgesdd_(const char* jobz, const int* m, const int* n, double* a, const int* lda, double* s,
-             double* u, const int* ldu, double* vt, const int* ldvt, double* work,
-             const int* lwork, int* iwork, int* info, size_t);
+void dgetrs_(const char* trans,
+             const int* n,
+             const int* nrhs,
+             const double* a,
+             const int* lda,
+             const int* ipiv,
+             double* b,
+             const int* ldb,
+             int* info,
+             size_t);
+void sgeqrf_(const int* m,
+             const int* n,
+             float* a,
+             const int* lda,
+             float* tau,
+             float* work,
+             const int* lwork,
+             int* info);
+void dgeqrf_(const int* m,
+             const int* n,
+             double* a,
+             const int* lda,
+             double* tau,
+             double* work,
+             const int* lwork,
+             int* info);
+void sorgqr_(const int* m,
+             const int* n,
+             const int* k,
+             float* a,
+             const int* lda,
+             const float* tau,
+             float* work,
+             const int* lwork,
+             int* info);
+void dorgqr_(const int* m,
+             const int* n,
+             const int* k,
+             double* a,
+             const int* lda,
+             const double* tau,
+             double* work,
+             const int* lwork,
+             int* info);
+void ssyevd_(const char* jobz,
+             const char* uplo,
+             const int* n,
+             float* a,
+             const int* lda,
+             float* w,
+             float* work,
+             const int* lwork,
+             int* iwork,
+             const int* liwork,
+             int* info,
+             size_t,
+             size_t);
+void dsyevd_(const char* jobz,
+             const char* uplo,
+             const int* n,
+             double* a,
+             const int* lda,
+             double* w,
+             double* work,
+             const int* lwork,
+             int* iwork,
+             const int* liwork,
+             int* info,
+             size_t,
+             size_t);
+void sgesdd_(const char* jobz,
+             const int* m,
+             const int* n,
+             float* a,
+             const int* lda,
+             float* s,
+             float* u,
+             const int* ldu,
+             float* vt,
+             const int* ldvt,
+             float* work,
+             const int* lwork,
+             int* iwork,
+             int* info,
+             size_t);
+void dgesdd_(const char* jobz,
+             const int* m,
+             const int* n,
+             double* a,
+             const int* lda,
+             double* s,
+             double* u,
+             const int* ldu,
+             double* vt,
+             const int* ldvt,
+             double* work,
+             const int* lwork,
+             int* iwork,
+             int* info,
+             size_t);
 }
 
 namespace tapeflow::cpu {
@@ -69,25 +155,65 @@ struct Lapack<float> {
   static void getrf(const int* m, const int* n, float* a, const int* lda, int* p, int* info) {
     sgetrf_(m, n, a, lda, p, info);
   }
-  static void getrs(const char* t, const int* n, const int* k, const float* a, const int* lda,
-                    const int* p, float* b, const int* ldb, int* info) {
+  static void getrs(const char* t,
+                    const int* n,
+                    const int* k,
+                    const float* a,
+                    const int* lda,
+                    const int* p,
+                    float* b,
+                    const int* ldb,
+                    int* info) {
     sgetrs_(t, n, k, a, lda, p, b, ldb, info, 1);
   }
-  static void geqrf(const int* m, const int* n, float* a, const int* lda, float* tau, float* w,
-                    const int* lw, int* info) {
+  static void geqrf(const int* m,
+                    const int* n,
+                    float* a,
+                    const int* lda,
+                    float* tau,
+                    float* w,
+                    const int* lw,
+                    int* info) {
     sgeqrf_(m, n, a, lda, tau, w, lw, info);
   }
-  static void orgqr(const int* m, const int* n, const int* k, float* a, const int* lda,
-                    const float* tau, float* w, const int* lw, int* info) {
+  static void orgqr(const int* m,
+                    const int* n,
+                    const int* k,
+                    float* a,
+                    const int* lda,
+                    const float* tau,
+                    float* w,
+                    const int* lw,
+                    int* info) {
     sorgqr_(m, n, k, a, lda, tau, w, lw, info);
   }
-  static void syevd(const char* j, const char* u, const int* n, float* a, const int* lda, float* e,
-                    float* w, const int* lw, int* iw, const int* liw, int* info) {
+  static void syevd(const char* j,
+                    const char* u,
+                    const int* n,
+                    float* a,
+                    const int* lda,
+                    float* e,
+                    float* w,
+                    const int* lw,
+                    int* iw,
+                    const int* liw,
+                    int* info) {
     ssyevd_(j, u, n, a, lda, e, w, lw, iw, liw, info, 1, 1);
   }
-  static void gesdd(const char* j, const int* m, const int* n, float* a, const int* lda, float* s,
-                    float* u, const int* ldu, float* vt, const int* ldvt, float* w, const int* lw,
-                    int* iw, int* info) {
+  static void gesdd(const char* j,
+                    const int* m,
+                    const int* n,
+                    float* a,
+                    const int* lda,
+                    float* s,
+                    float* u,
+                    const int* ldu,
+                    float* vt,
+                    const int* ldvt,
+                    float* w,
+                    const int* lw,
+                    int* iw,
+                    int* info) {
     sgesdd_(j, m, n, a, lda, s, u, ldu, vt, ldvt, w, lw, iw, info, 1);
   }
   static void trsm(CBLAS_UPLO up, CBLAS_TRANSPOSE tr, int n, int k, const float* a, float* b) {
@@ -103,25 +229,65 @@ struct Lapack<double> {
   static void getrf(const int* m, const int* n, double* a, const int* lda, int* p, int* info) {
     dgetrf_(m, n, a, lda, p, info);
   }
-  static void getrs(const char* t, const int* n, const int* k, const double* a, const int* lda,
-                    const int* p, double* b, const int* ldb, int* info) {
+  static void getrs(const char* t,
+                    const int* n,
+                    const int* k,
+                    const double* a,
+                    const int* lda,
+                    const int* p,
+                    double* b,
+                    const int* ldb,
+                    int* info) {
     dgetrs_(t, n, k, a, lda, p, b, ldb, info, 1);
   }
-  static void geqrf(const int* m, const int* n, double* a, const int* lda, double* tau, double* w,
-                    const int* lw, int* info) {
+  static void geqrf(const int* m,
+                    const int* n,
+                    double* a,
+                    const int* lda,
+                    double* tau,
+                    double* w,
+                    const int* lw,
+                    int* info) {
     dgeqrf_(m, n, a, lda, tau, w, lw, info);
   }
-  static void orgqr(const int* m, const int* n, const int* k, double* a, const int* lda,
-                    const double* tau, double* w, const int* lw, int* info) {
+  static void orgqr(const int* m,
+                    const int* n,
+                    const int* k,
+                    double* a,
+                    const int* lda,
+                    const double* tau,
+                    double* w,
+                    const int* lw,
+                    int* info) {
     dorgqr_(m, n, k, a, lda, tau, w, lw, info);
   }
-  static void syevd(const char* j, const char* u, const int* n, double* a, const int* lda,
-                    double* e, double* w, const int* lw, int* iw, const int* liw, int* info) {
+  static void syevd(const char* j,
+                    const char* u,
+                    const int* n,
+                    double* a,
+                    const int* lda,
+                    double* e,
+                    double* w,
+                    const int* lw,
+                    int* iw,
+                    const int* liw,
+                    int* info) {
     dsyevd_(j, u, n, a, lda, e, w, lw, iw, liw, info, 1, 1);
   }
-  static void gesdd(const char* j, const int* m, const int* n, double* a, const int* lda,
-                    double* s, double* u, const int* ldu, double* vt, const int* ldvt, double* w,
-                    const int* lw, int* iw, int* info) {
+  static void gesdd(const char* j,
+                    const int* m,
+                    const int* n,
+                    double* a,
+                    const int* lda,
+                    double* s,
+                    double* u,
+                    const int* ldu,
+                    double* vt,
+                    const int* ldvt,
+                    double* w,
+                    const int* lw,
+                    int* iw,
+                    int* info) {
     dgesdd_(j, m, n, a, lda, s, u, ldu, vt, ldvt, w, lw, iw, info, 1);
   }
   static void trsm(CBLAS_UPLO up, CBLAS_TRANSPOSE tr, int n, int k, const double* a, double* b) {
@@ -154,7 +320,8 @@ void transpose_into(const T* src, int64_t rows, int64_t cols, T* dst) {
   for (int64_t i0 = 0; i0 < rows; i0 += kBlock)
     for (int64_t j0 = 0; j0 < cols; j0 += kBlock)
       for (int64_t i = i0; i < std::min(rows, i0 + kBlock); ++i)
-        for (int64_t j = j0; j < std::min(cols, j0 + kBlock); ++j) dst[j * rows + i] = src[i * cols + j];
+        for (int64_t j = j0; j < std::min(cols, j0 + kBlock); ++j)
+          dst[j * rows + i] = src[i * cols + j];
 }
 
 }  // namespace
@@ -222,8 +389,11 @@ void CpuBackend::linalg_triangular_solve(const KernelArgs& k) {
     const size_t per_rhs = size_t(a.n * a.k);
     std::memcpy(k.out().as<T>(), k.in(1).as<const T>(), sizeof(T) * per_rhs * size_t(a.batch));
     for (int64_t b = 0; b < a.batch; ++b)
-      Lapack<T>::trsm(a.lower ? CblasLower : CblasUpper, a.adjoint ? CblasTrans : CblasNoTrans,
-                      int(a.n), int(a.k), k.in(0).as<const T>() + b * a.n * a.n,
+      Lapack<T>::trsm(a.lower ? CblasLower : CblasUpper,
+                      a.adjoint ? CblasTrans : CblasNoTrans,
+                      int(a.n),
+                      int(a.k),
+                      k.in(0).as<const T>() + b * a.n * a.n,
                       k.out().as<T>() + size_t(b) * per_rhs);
   });
 }
@@ -284,7 +454,8 @@ void CpuBackend::linalg_qr(const KernelArgs& k) {
       }
       // r: the upper triangle of the factored copy (rows past min(m, n) are zero).
       for (int64_t i = 0; i < kq; ++i)
-        for (int64_t j = 0; j < a.n; ++j) ro[i * a.n + j] = i <= j && i < p ? col[j * a.m + i] : T(0);
+        for (int64_t j = 0; j < a.n; ++j)
+          ro[i * a.n + j] = i <= j && i < p ? col[j * a.m + i] : T(0);
       // q: the first min(n, kq) reflector columns, expanded in place to kq columns.
       std::fill(q.begin(), q.end(), T(0));
       std::copy(col.begin(), col.begin() + a.m * std::min<int64_t>(a.n, kq), q.begin());
@@ -310,8 +481,8 @@ void CpuBackend::linalg_eigh(const KernelArgs& k) {
       T wq = 0;
       int iq = 0, minus_one = -1;
       std::vector<T> e(static_cast<size_t>(n));
-      Lapack<T>::syevd("V", "U", &n, z.data(), &lda, e.data(), &wq, &minus_one, &iq, &minus_one,
-                       &info);
+      Lapack<T>::syevd(
+          "V", "U", &n, z.data(), &lda, e.data(), &wq, &minus_one, &iq, &minus_one, &info);
       lwork = work_size(wq);
       liwork = std::max(1, iq);
     }
@@ -330,8 +501,8 @@ void CpuBackend::linalg_eigh(const KernelArgs& k) {
       }
       std::memcpy(z.data(), in, sizeof(T) * z.size());
       if (n > 0)
-        Lapack<T>::syevd("V", "U", &n, z.data(), &lda, e, work.data(), &lwork, iwork.data(),
-                         &liwork, &info);
+        Lapack<T>::syevd(
+            "V", "U", &n, z.data(), &lda, e, work.data(), &lwork, iwork.data(), &liwork, &info);
       if (info != 0) fail_at(a, b, info);
       transpose_into(z.data(), a.n, a.n, v);
     }
@@ -357,8 +528,20 @@ void CpuBackend::linalg_svd(const KernelArgs& k) {
       T wq = 0;
       int minus_one = -1;
       std::vector<T> s(static_cast<size_t>(p));
-      Lapack<T>::gesdd(jobz, &lm, &ln, col.data(), &lda, s.data(), uu.data(), &ldu, vt.data(),
-                       &ldvt, &wq, &minus_one, iwork.data(), &info);
+      Lapack<T>::gesdd(jobz,
+                       &lm,
+                       &ln,
+                       col.data(),
+                       &lda,
+                       s.data(),
+                       uu.data(),
+                       &ldu,
+                       vt.data(),
+                       &ldvt,
+                       &wq,
+                       &minus_one,
+                       iwork.data(),
+                       &info);
       lwork = work_size(wq);
     }
     std::vector<T> work(static_cast<size_t>(lwork));
@@ -380,8 +563,20 @@ void CpuBackend::linalg_svd(const KernelArgs& k) {
         continue;
       }
       std::memcpy(col.data(), in, sizeof(T) * col.size());
-      Lapack<T>::gesdd(jobz, &lm, &ln, col.data(), &lda, s, uu.data(), &ldu, vt.data(), &ldvt,
-                       work.data(), &lwork, iwork.data(), &info);
+      Lapack<T>::gesdd(jobz,
+                       &lm,
+                       &ln,
+                       col.data(),
+                       &lda,
+                       s,
+                       uu.data(),
+                       &ldu,
+                       vt.data(),
+                       &ldvt,
+                       work.data(),
+                       &lwork,
+                       iwork.data(),
+                       &info);
       if (info != 0) {
         fail_at(a, b, info);
         continue;

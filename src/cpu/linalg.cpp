@@ -25,11 +25,35 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* A, const T
     T* c = C + m0 * n + n0;
     const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
     if constexpr (std::is_same_v<T, float>)
-      cblas_sgemm(CblasRowMajor, TA, TB, int(m1 - m0), int(n1 - n0), int(k), 1.f, a, int(lda), b,
-                  int(ldb), 0.f, c, int(n));
+      cblas_sgemm(CblasRowMajor,
+                  TA,
+                  TB,
+                  int(m1 - m0),
+                  int(n1 - n0),
+                  int(k),
+                  1.f,
+                  a,
+                  int(lda),
+                  b,
+                  int(ldb),
+                  0.f,
+                  c,
+                  int(n));
     else
-      cblas_dgemm(CblasRowMajor, TA, TB, int(m1 - m0), int(n1 - n0), int(k), 1.0, a, int(lda), b,
-                  int(ldb), 0.0, c, int(n));
+      cblas_dgemm(CblasRowMajor,
+                  TA,
+                  TB,
+                  int(m1 - m0),
+                  int(n1 - n0),
+                  int(k),
+                  1.0,
+                  a,
+                  int(lda),
+                  b,
+                  int(ldb),
+                  0.0,
+                  c,
+                  int(n));
   };
   // Below ~2 MFLOP a second thread costs more than it saves.
   const int threads = num_threads();

@@ -112,7 +112,8 @@ void col2im_dilated(const T* col, T* x, const Conv2DAttrs& a) {
             const int64_t iy = y0 + ky * a.dh;
             for (int64_t kx = 0; kx < a.kw; ++kx, src += C) {
               const int64_t ix = x0 + kx * a.dw;
-              if (iy >= 0 && iy < a.h && ix >= 0 && ix < a.w) add_run(img + (iy * a.w + ix) * C, src, C);
+              if (iy >= 0 && iy < a.h && ix >= 0 && ix < a.w)
+                add_run(img + (iy * a.w + ix) * C, src, C);
             }
           }
         }
@@ -294,7 +295,9 @@ void CpuBackend::col2im(const KernelArgs& k) {
 void CpuBackend::max_pool2d(const KernelArgs& k) {
   detail::dispatch_float(k.out().dtype, [&]<class T>() {
     const int64_t C = k.attr<Conv2DAttrs>().c;
-    pool_windows(k.attr<Conv2DAttrs>(), k.in(0).as<const T>(), k.out().as<T>(),
+    pool_windows(k.attr<Conv2DAttrs>(),
+                 k.in(0).as<const T>(),
+                 k.out().as<T>(),
                  [&](T* o, const auto& for_each_cell, int64_t) {
                    bool first = true;
                    for_each_cell([&](const T* p) {
@@ -360,7 +363,9 @@ void CpuBackend::max_pool2d_grad_grad(const KernelArgs& k) {
 void CpuBackend::avg_pool2d(const KernelArgs& k) {
   detail::dispatch_float(k.out().dtype, [&]<class T>() {
     const int64_t C = k.attr<Conv2DAttrs>().c;
-    pool_windows(k.attr<Conv2DAttrs>(), k.in(0).as<const T>(), k.out().as<T>(),
+    pool_windows(k.attr<Conv2DAttrs>(),
+                 k.in(0).as<const T>(),
+                 k.out().as<T>(),
                  [&](T* o, const auto& for_each_cell, int64_t cells) {
                    std::fill(o, o + C, T(0));
                    for_each_cell([&](const T* p) { add_run(o, p, C); });

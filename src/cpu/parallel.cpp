@@ -1,9 +1,6 @@
 #include "cpu/parallel.hpp"
 
-#include <string>
-
-#include "tapeflow/device.hpp"
-#include "tapeflow/errors.hpp"
+#include <strings.h>
 
 #include <algorithm>
 #include <atomic>
@@ -11,10 +8,13 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <strings.h>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
+
+#include "tapeflow/device.hpp"
+#include "tapeflow/errors.hpp"
 
 extern "C" void openblas_set_num_threads(int);
 extern "C" char* openblas_get_corename(void);
@@ -154,7 +154,9 @@ Pool& pool() {
                    "tapeflow: OpenBLAS chose its '%s' kernels on a CPU that runs %s ones, so "
                    "matmul is several times slower than it could be; start the program with "
                    "OPENBLAS_CORETYPE=%s\n",
-                   openblas_get_corename(), hint.c_str(), hint.c_str());
+                   openblas_get_corename(),
+                   hint.c_str(),
+                   hint.c_str());
     return new Pool(configured_threads());  // never destroyed: workers may outlive main
   }();
   return *p;
@@ -184,11 +186,25 @@ std::string openblas_coretype_hint() {
 #if defined(__x86_64__)
   if (std::getenv("OPENBLAS_CORETYPE")) return "";
   // OpenBLAS's fallbacks for CPUs it does not recognise, and the cores older than Haswell.
-  static const char* const kLegacy[] = {"Katmai",  "Coppermine",  "Northwood",  "Prescott",
-                                        "Banias",  "Core2",       "Penryn",     "Dunnington",
-                                        "Nehalem", "Sandybridge", "Atom",       "Barcelona",
-                                        "Opteron", "Bobcat",      "Bulldozer",  "Piledriver",
-                                        "Steamroller", "Excavator", "Unknown"};
+  static const char* const kLegacy[] = {"Katmai",
+                                        "Coppermine",
+                                        "Northwood",
+                                        "Prescott",
+                                        "Banias",
+                                        "Core2",
+                                        "Penryn",
+                                        "Dunnington",
+                                        "Nehalem",
+                                        "Sandybridge",
+                                        "Atom",
+                                        "Barcelona",
+                                        "Opteron",
+                                        "Bobcat",
+                                        "Bulldozer",
+                                        "Piledriver",
+                                        "Steamroller",
+                                        "Excavator",
+                                        "Unknown"};
   const std::string core = openblas_get_corename();
   bool legacy = false;
   for (const char* name : kLegacy) legacy = legacy || strcasecmp(core.c_str(), name) == 0;

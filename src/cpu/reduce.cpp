@@ -1,13 +1,13 @@
 // Reductions over [outer, reduce, inner]. Contiguous reductions (inner == 1) use 16 independent
 // accumulators so the compiler vectorises them (xt::sum is scalar; see DEPENDENCIES.md).
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "backend/elementwise_ops.hpp"
 #include "core/dispatch.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
-#include <algorithm>
-#include <vector>
 
 namespace tapeflow::cpu {
 namespace {
@@ -40,7 +40,8 @@ void reduce_kernel(const KernelArgs& k, T init, Op op) {
       if (a.outer == 1 && a.reduce >= 2 * kElementwiseGrain) {
         // One long reduction: partial results per thread, combined in a fixed order.
         std::vector<T> partial(size_t(num_threads()) + 1, init);
-        const int64_t chunk = (a.reduce + int64_t(partial.size()) - 2) / int64_t(partial.size() - 1);
+        const int64_t chunk =
+            (a.reduce + int64_t(partial.size()) - 2) / int64_t(partial.size() - 1);
         parallel_for(int64_t(partial.size() - 1), 1, [&](int64_t lo, int64_t hi) {
           for (int64_t p = lo; p < hi; ++p) {
             int64_t b = p * chunk, e = std::min(a.reduce, b + chunk);
@@ -86,28 +87,29 @@ void CpuBackend::reduce_sum(const KernelArgs& k) {
   });
 }
 void CpuBackend::reduce_prod(const KernelArgs& k) {
-  detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() {
-    reduce_kernel<T>(k, T(1), detail::ops::Mul{});
-  });
+  detail::dispatch_numeric(k.in(0).dtype,
+                           [&]<class T>() { reduce_kernel<T>(k, T(1), detail::ops::Mul{}); });
 }
 void CpuBackend::reduce_max(const KernelArgs& k) {
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() {
     // NaN wins, as in TensorFlow.
-    reduce_kernel<T>(k, std::numeric_limits<T>::lowest(),
-                     [](T a, T b) { return (a > b || a != a) ? a : b; });
+    reduce_kernel<T>(
+        k, std::numeric_limits<T>::lowest(), [](T a, T b) { return (a > b || a != a) ? a : b; });
   });
 }
 void CpuBackend::reduce_min(const KernelArgs& k) {
   detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() {
-    reduce_kernel<T>(k, std::numeric_limits<T>::max(),
-                     [](T a, T b) { return (a < b || a != a) ? a : b; });
+    reduce_kernel<T>(
+        k, std::numeric_limits<T>::max(), [](T a, T b) { return (a < b || a != a) ? a : b; });
   });
 }
 void CpuBackend::argmax(const KernelArgs& k) {
-  detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() { arg_kernel<T>(k, [](T a, T b) { return a > b; }); });
+  detail::dispatch_numeric(k.in(0).dtype,
+                           [&]<class T>() { arg_kernel<T>(k, [](T a, T b) { return a > b; }); });
 }
 void CpuBackend::argmin(const KernelArgs& k) {
-  detail::dispatch_numeric(k.in(0).dtype, [&]<class T>() { arg_kernel<T>(k, [](T a, T b) { return a < b; }); });
+  detail::dispatch_numeric(k.in(0).dtype,
+                           [&]<class T>() { arg_kernel<T>(k, [](T a, T b) { return a < b; }); });
 }
 
 }  // namespace tapeflow::cpu

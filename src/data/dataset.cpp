@@ -543,8 +543,7 @@ Dataset Dataset::from_tensor_slices(std::vector<Tensor> components) {
     Tensor host = t.cpu();
     std::vector<int64_t> d = host.shape().dims();
     Shape elem(std::vector<int64_t>(d.begin() + 1, d.end()));
-    src->row_bytes.push_back(size_t(elem.num_elements()) *
-                             size_t(dtype_size(host.dtype())));
+    src->row_bytes.push_back(size_t(elem.num_elements()) * size_t(dtype_size(host.dtype())));
     src->elem_shapes.push_back(std::move(elem));
     src->components.push_back(std::move(host));
   }

@@ -179,8 +179,13 @@ Tensor read_images(const std::string& path, float scale) {
   if (got.bytes >= 0 && got.bytes != want)
     throw DataLossError(str_cat(path,
                                 got.bytes < want ? ": truncated or corrupt" : ": extra data",
-                                ": the header claims ", n, " images (", expected,
-                                " bytes) but the file holds ", got.bytes, " bytes",
+                                ": the header claims ",
+                                n,
+                                " images (",
+                                expected,
+                                " bytes) but the file holds ",
+                                got.bytes,
+                                " bytes",
                                 got.mod_2_32 ? " (gzip ISIZE, modulo 2^32)" : ""));
   // ISIZE holds the size modulo 2^32 only: past 4 GiB (or when the size is unknown) it cannot
   // vouch for the count, and a 30-byte file claiming 2^28 images would pass the check above.
@@ -188,8 +193,8 @@ Tensor read_images(const std::string& path, float scale) {
   if (got.bytes < 0 || (got.mod_2_32 && expected > int64_t(0xffffffff))) {
     const std::vector<unsigned char> pixels = in.read(size_t(total), "pixel data");
     in.expect_end();
-    Tensor x = ::tapeflow::detail::new_tensor(
-        Shape{n, kRows, kCols}, float32, Device{DeviceType::CPU, 0});
+    Tensor x =
+        ::tapeflow::detail::new_tensor(Shape{n, kRows, kCols}, float32, Device{DeviceType::CPU, 0});
     float* out = x.impl()->ptr<float>();
     for (size_t j = 0; j < pixels.size(); ++j) out[j] = float(pixels[j]) * scale;
     return x;

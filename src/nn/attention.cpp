@@ -47,10 +47,11 @@ class MultiHeadAttentionImpl final : public Layer::Impl {
                                          "num_heads=",
                                          heads_));
     if (key_dim_ <= 0)
-      throw InvalidArgumentError(str_cat("MultiHeadAttention \"",
-                                         name(),
-                                         "\": key_dim must be a positive integer; received key_dim=",
-                                         key_dim_));
+      throw InvalidArgumentError(
+          str_cat("MultiHeadAttention \"",
+                  name(),
+                  "\": key_dim must be a positive integer; received key_dim=",
+                  key_dim_));
     if (o.value_dim < 0 || o.output_shape < 0)
       throw InvalidArgumentError(str_cat("MultiHeadAttention \"",
                                          name(),
@@ -60,8 +61,8 @@ class MultiHeadAttentionImpl final : public Layer::Impl {
                                          " and ",
                                          o.output_shape));
     if (!(dropout_ >= 0.0 && dropout_ < 1.0))
-      throw InvalidArgumentError(str_cat(
-          "MultiHeadAttention: dropout must be in [0, 1); received dropout=", dropout_));
+      throw InvalidArgumentError(
+          str_cat("MultiHeadAttention: dropout must be in [0, 1); received dropout=", dropout_));
   }
 
   void build(const Shape& s, DType dtype) override { build_inputs({s, s}, dtype); }
@@ -122,8 +123,7 @@ class MultiHeadAttentionImpl final : public Layer::Impl {
     Tensor scores = matmul(q, k, false, true);  // [batch, heads, t, s]
 
     Tensor mask = combined_mask(o, t, s, query.shape()[0]);
-    if (mask.defined())
-      scores = scores + (1.0 - cast(mask, dtype)) * kLargeNegative;
+    if (mask.defined()) scores = scores + (1.0 - cast(mask, dtype)) * kLargeNegative;
     Tensor probs = nn::softmax(scores, -1);
     Tensor dropped = probs;
     if (o.training && dropout_ > 0.0) {
@@ -192,9 +192,9 @@ class MultiHeadAttentionImpl final : public Layer::Impl {
       Tensor m = o.attention_mask;
       if (m.dtype() != boolean) m = not_equal(m, zeros_like(m));
       const Shape& ms = m.shape();
-      const bool ok = (ms.rank() == 3 && (ms[0] == batch || ms[0] == 1) && ms[1] == t &&
-                       ms[2] == s) ||
-                      (ms.rank() == 2 && ms[0] == t && ms[1] == s);
+      const bool ok =
+          (ms.rank() == 3 && (ms[0] == batch || ms[0] == 1) && ms[1] == t && ms[2] == s) ||
+          (ms.rank() == 2 && ms[0] == t && ms[1] == s);
       if (!ok)
         throw InvalidArgumentError(str_cat("MultiHeadAttention \"",
                                            name(),

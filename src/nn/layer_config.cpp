@@ -21,8 +21,8 @@ json parse_value(const std::string& layer, const std::string& key, const std::st
   try {
     return json::parse(text);
   } catch (const json::exception& e) {
-    throw InvalidArgumentError(
-        str_cat("Config of layer \"", layer, "\": option '", key, "' is not valid JSON: ", e.what()));
+    throw InvalidArgumentError(str_cat(
+        "Config of layer \"", layer, "\": option '", key, "' is not valid JSON: ", e.what()));
   }
 }
 
@@ -30,8 +30,14 @@ json parse_value(const std::string& layer, const std::string& key, const std::st
                              const std::string& key,
                              const char* expected,
                              const std::string& text) {
-  throw InvalidArgumentError(str_cat(
-      "Config of layer \"", layer, "\": option '", key, "' should be ", expected, " but is ", text));
+  throw InvalidArgumentError(str_cat("Config of layer \"",
+                                     layer,
+                                     "\": option '",
+                                     key,
+                                     "' should be ",
+                                     expected,
+                                     " but is ",
+                                     text));
 }
 
 }  // namespace
@@ -113,15 +119,19 @@ namespace {
 Size2 size2(const LayerConfig& c, const std::string& key) {
   std::vector<int64_t> v = c.get_ints(key);
   if (v.size() != 2)
-    throw InvalidArgumentError(str_cat(
-        "Config of layer \"", c.name(), "\": option '", key, "' should hold 2 values, not ", v.size()));
+    throw InvalidArgumentError(str_cat("Config of layer \"",
+                                       c.name(),
+                                       "\": option '",
+                                       key,
+                                       "' should hold 2 values, not ",
+                                       v.size()));
   return {v[0], v[1]};
 }
 
 void no_sublayers(const LayerConfig& c, const std::vector<Layer>& subs) {
   if (!subs.empty())
-    throw InvalidArgumentError(
-        str_cat("Config of layer \"", c.name(), "\" lists ", subs.size(), " sublayers; it has none"));
+    throw InvalidArgumentError(str_cat(
+        "Config of layer \"", c.name(), "\" lists ", subs.size(), " sublayers; it has none"));
 }
 
 std::map<std::string, LayerFactory> builtin_factories() {
@@ -195,7 +205,8 @@ Registry& registry() {
 void register_layer(const std::string& class_name, LayerFactory factory) {
   if (class_name.empty()) throw InvalidArgumentError("register_layer: the class name is empty");
   if (!factory)
-    throw InvalidArgumentError(str_cat("register_layer(\"", class_name, "\"): the factory is empty"));
+    throw InvalidArgumentError(
+        str_cat("register_layer(\"", class_name, "\"): the factory is empty"));
   Registry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
   r.factories[class_name] = std::move(factory);
@@ -216,14 +227,13 @@ Layer layer_from_config(const std::string& class_name,
     std::lock_guard<std::mutex> lock(r.mutex);
     auto it = r.factories.find(class_name);
     if (it == r.factories.end())
-      throw NotFoundError(
-          str_cat("Unknown layer: '",
-                  class_name,
-                  "' (layer \"",
-                  config.name(),
-                  "\"). Register it with tf::layers::register_layer(\"",
-                  class_name,
-                  "\", factory) before loading the model"));
+      throw NotFoundError(str_cat("Unknown layer: '",
+                                  class_name,
+                                  "' (layer \"",
+                                  config.name(),
+                                  "\"). Register it with tf::layers::register_layer(\"",
+                                  class_name,
+                                  "\", factory) before loading the model"));
     factory = it->second;
   }
   Layer layer = factory(config, sublayers);

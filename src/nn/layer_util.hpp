@@ -10,7 +10,9 @@ namespace tapeflow::layers::internal {
 
 /// InvalidArgumentError: `Input 0 of layer "<layer>" is incompatible with the layer: <what>.
 /// Full shape received: <shape>` (Keras' wording).
-[[noreturn]] void incompatible(const std::string& layer, const Shape& shape, const std::string& what);
+[[noreturn]] void incompatible(const std::string& layer,
+                               const Shape& shape,
+                               const std::string& what);
 void check_rank(const std::string& layer, const Shape& shape, int min_rank, int max_rank = 99);
 void check_last_dim(const std::string& layer, const Shape& shape, int64_t expected);
 /// x cast to the layer's dtype (Keras' autocast); x itself when it already has it.

@@ -8,8 +8,8 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
-#include <typeinfo>
 #include <mutex>
+#include <typeinfo>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -235,8 +235,8 @@ void Layer::build_for_inputs(const std::vector<Tensor>& inputs) const {
         str_cat("Layer \"", impl.name_, "\" was called on an empty list of inputs"));
   for (size_t i = 0; i < inputs.size(); ++i)
     if (!inputs[i].defined())
-      throw InvalidArgumentError(str_cat(
-          "Layer \"", impl.name_, "\" was called with an undefined tensor as input #", i));
+      throw InvalidArgumentError(
+          str_cat("Layer \"", impl.name_, "\" was called with an undefined tensor as input #", i));
   if (impl.built_) return;
   DType dtype = is_floating(inputs[0].dtype()) ? inputs[0].dtype() : float32;
   std::vector<Shape> shapes;
@@ -506,7 +506,8 @@ class FlattenImpl final : public Layer::Impl {
   Shape compute_output_shape(const Shape& s) const override {
     check_rank(name(), s, 1);
     int64_t rest = 1;
-    for (int i = 1; i < s.rank(); ++i) rest = detail::checked_mul("Flatten", rest, s[i], "the flattened size");
+    for (int i = 1; i < s.rank(); ++i)
+      rest = detail::checked_mul("Flatten", rest, s[i], "the flattened size");
     return {s[0], rest};
   }
 };

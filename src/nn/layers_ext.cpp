@@ -46,12 +46,13 @@ class MergeImpl final : public Layer::Impl {
       : Impl(name_or(std::move(name), prefix)), kind_(kind) {}
 
   Tensor call(const Tensor& x, bool) override {
-    throw InvalidArgumentError(str_cat("A merge layer should be called on a list of inputs "
-                                       "(layer \"",
-                                       name(),
-                                       "\"). Received: input shape ",
-                                       x.shape(),
-                                       " (not a list)"));
+    throw InvalidArgumentError(
+        str_cat("A merge layer should be called on a list of inputs "
+                "(layer \"",
+                name(),
+                "\"). Received: input shape ",
+                x.shape(),
+                " (not a list)"));
   }
 
   void build_inputs(const std::vector<Shape>& shapes, DType) override { check(shapes); }
@@ -66,11 +67,21 @@ class MergeImpl final : public Layer::Impl {
       Tensor t = as_dtype(inputs[i], dtype);
       switch (kind_) {
         case MergeKind::add:
-        case MergeKind::average: out = out + t; break;
-        case MergeKind::subtract: out = out - t; break;
-        case MergeKind::multiply: out = out * t; break;
-        case MergeKind::maximum: out = maximum(out, t); break;
-        case MergeKind::minimum: out = minimum(out, t); break;
+        case MergeKind::average:
+          out = out + t;
+          break;
+        case MergeKind::subtract:
+          out = out - t;
+          break;
+        case MergeKind::multiply:
+          out = out * t;
+          break;
+        case MergeKind::maximum:
+          out = maximum(out, t);
+          break;
+        case MergeKind::minimum:
+          out = minimum(out, t);
+          break;
       }
     }
     if (kind_ == MergeKind::average) out = out / double(inputs.size());
@@ -176,18 +187,22 @@ class ReshapeImpl final : public Layer::Impl {
       : Impl(name_or(std::move(name), "reshape")), target_(std::move(target)) {
     int unknown = 0;
     for (int64_t d : target_) {
-      if (d == -1) ++unknown;
+      if (d == -1)
+        ++unknown;
       else if (d < 0)
         throw InvalidArgumentError(str_cat("Reshape: target_shape ",
                                            detail::vec_str(target_),
                                            " has a negative dimension other than -1"));
     }
     if (unknown > 1)
-      throw InvalidArgumentError(str_cat(
-          "Reshape: target_shape ", detail::vec_str(target_), " can only have one unknown (-1) dim"));
+      throw InvalidArgumentError(str_cat("Reshape: target_shape ",
+                                         detail::vec_str(target_),
+                                         " can only have one unknown (-1) dim"));
   }
 
-  Tensor call(const Tensor& x, bool) override { return reshape(x, compute_output_shape(x.shape())); }
+  Tensor call(const Tensor& x, bool) override {
+    return reshape(x, compute_output_shape(x.shape()));
+  }
 
   Shape compute_output_shape(const Shape& s) const override {
     check_rank(name(), s, 1);
@@ -195,12 +210,15 @@ class ReshapeImpl final : public Layer::Impl {
     for (int i = 1; i < s.rank(); ++i) have *= s[i];
     int unknown_at = -1;
     for (size_t i = 0; i < target_.size(); ++i) {
-      if (target_[i] == -1) unknown_at = int(i);
-      else known *= target_[i];
+      if (target_[i] == -1)
+        unknown_at = int(i);
+      else
+        known *= target_[i];
     }
     std::vector<int64_t> out{s[0]};
     out.insert(out.end(), target_.begin(), target_.end());
-    if (unknown_at >= 0 && known != 0 && have % known == 0) out[unknown_at + 1] = have / known;
+    if (unknown_at >= 0 && known != 0 && have % known == 0)
+      out[unknown_at + 1] = have / known;
     else if (unknown_at >= 0 || known != have)
       throw InvalidArgumentError(str_cat("Layer \"",
                                          name(),
@@ -253,10 +271,10 @@ class PermuteImpl final : public Layer::Impl {
 class GlobalPoolImpl final : public Layer::Impl {
  public:
   GlobalPoolImpl(GlobalPoolingOptions o, int spatial, bool max)
-      : Impl(name_or(std::move(o.name),
-                     max ? (spatial == 1 ? "global_max_pooling1d" : "global_max_pooling2d")
-                         : (spatial == 1 ? "global_average_pooling1d"
-                                         : "global_average_pooling2d"))),
+      : Impl(name_or(
+            std::move(o.name),
+            max ? (spatial == 1 ? "global_max_pooling1d" : "global_max_pooling2d")
+                : (spatial == 1 ? "global_average_pooling1d" : "global_average_pooling2d"))),
         spatial_(spatial),
         max_(max),
         keepdims_(o.keepdims) {}
@@ -284,8 +302,9 @@ class UpSampling2DImpl final : public Layer::Impl {
       : Impl(name_or(std::move(o.name), "up_sampling2d")), size_(o.size) {
     check_positive("size", size_);
     if (o.interpolation == "bilinear")
-      throw UnimplementedError("UpSampling2D: interpolation=\"bilinear\" is not implemented yet; "
-                               "use \"nearest\"");
+      throw UnimplementedError(
+          "UpSampling2D: interpolation=\"bilinear\" is not implemented yet; "
+          "use \"nearest\"");
     if (o.interpolation != "nearest")
       throw InvalidArgumentError(str_cat(
           "UpSampling2D: interpolation must be \"nearest\"; received \"", o.interpolation, "\""));
@@ -310,8 +329,7 @@ class ZeroPadding2DImpl final : public Layer::Impl {
  public:
   explicit ZeroPadding2DImpl(ZeroPadding2DOptions o)
       : Impl(name_or(std::move(o.name), "zero_padding2d")) {
-    const bool explicit_pads =
-        o.top_bottom.h || o.top_bottom.w || o.left_right.h || o.left_right.w;
+    const bool explicit_pads = o.top_bottom.h || o.top_bottom.w || o.left_right.h || o.left_right.w;
     top_bottom_ = explicit_pads ? o.top_bottom : Size2(o.padding.h, o.padding.h);
     left_right_ = explicit_pads ? o.left_right : Size2(o.padding.w, o.padding.w);
     if (top_bottom_.h < 0 || top_bottom_.w < 0 || left_right_.h < 0 || left_right_.w < 0)
@@ -325,10 +343,7 @@ class ZeroPadding2DImpl final : public Layer::Impl {
 
   Shape compute_output_shape(const Shape& s) const override {
     check_rank(name(), s, 4, 4);
-    return {s[0],
-            s[1] + top_bottom_.h + top_bottom_.w,
-            s[2] + left_right_.h + left_right_.w,
-            s[3]};
+    return {s[0], s[1] + top_bottom_.h + top_bottom_.w, s[2] + left_right_.h + left_right_.w, s[3]};
   }
 
  private:
@@ -352,8 +367,8 @@ class EmbeddingImpl final : public Layer::Impl {
   }
 
   void build(const Shape&, DType dtype) override {
-    embeddings_ = add_weight("embeddings",
-                             random::uniform({input_dim_, output_dim_}, -0.05, 0.05, dtype));
+    embeddings_ =
+        add_weight("embeddings", random::uniform({input_dim_, output_dim_}, -0.05, 0.05, dtype));
   }
 
   Tensor call(const Tensor& input, bool) override {
@@ -399,12 +414,17 @@ class LayerNormImpl final : public Layer::Impl {
 
   Tensor call(const Tensor& input, bool) override {
     if (input.rank() != rank_)
-      incompatible(name(), input.shape(), str_cat("expected ndim=", rank_, ", found ndim=",
-                                                  input.rank()));
+      incompatible(
+          name(), input.shape(), str_cat("expected ndim=", rank_, ", found ndim=", input.rank()));
     for (int a : axes_)
       if (input.shape()[a] != dims_[a])
-        incompatible(name(), input.shape(), str_cat("expected axis ", a, " of input shape to "
-                                                    "have value ", dims_[a]));
+        incompatible(name(),
+                     input.shape(),
+                     str_cat("expected axis ",
+                             a,
+                             " of input shape to "
+                             "have value ",
+                             dims_[a]));
     Tensor x = as_dtype(input, scale_ ? gamma_.dtype() : center_ ? beta_.dtype() : input.dtype());
     auto [mean, variance] = nn::moments(x, axes_, true);
     // Keras' form: x·inv + (beta - mean·inv), with inv = gamma / sqrt(variance + epsilon).
@@ -424,8 +444,8 @@ class LayerNormImpl final : public Layer::Impl {
     for (int a : axis_) axes.push_back(normalize_axis(name(), a, s.rank()));
     std::sort(axes.begin(), axes.end());
     if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
-      throw InvalidArgumentError(str_cat("LayerNormalization: duplicate axis in ",
-                                         detail::vec_str(axis_)));
+      throw InvalidArgumentError(
+          str_cat("LayerNormalization: duplicate axis in ", detail::vec_str(axis_)));
     return axes;
   }
 
@@ -469,11 +489,10 @@ class Conv1DImpl final : public Layer::Impl {
   void build(const Shape& s, DType dtype) override {
     check_rank(name(), s, 3, 3);
     const int64_t in_c = s[2];
-    kernel_ = add_weight("kernel",
-                         glorot_uniform({kernel_size_, in_c, filters_},
-                                        kernel_size_ * in_c,
-                                        kernel_size_ * filters_,
-                                        dtype));
+    kernel_ = add_weight(
+        "kernel",
+        glorot_uniform(
+            {kernel_size_, in_c, filters_}, kernel_size_ * in_c, kernel_size_ * filters_, dtype));
     if (use_bias_) bias_ = add_weight("bias", zeros({filters_}, dtype));
   }
 
@@ -483,10 +502,8 @@ class Conv1DImpl final : public Layer::Impl {
     Tensor x = as_dtype(input, kernel_.dtype());
     if (causal_) x = pad(x, {{0, 0}, {kernel_size_ - 1, 0}, {0, 0}});
     // A [batch, steps, channels] sequence is a height-1 NHWC image.
-    Tensor y = nn::conv2d(expand_dims(x, 1),
-                          expand_dims(kernel_.value(), 0),
-                          {1, int(strides_)},
-                          padding_);
+    Tensor y = nn::conv2d(
+        expand_dims(x, 1), expand_dims(kernel_.value(), 0), {1, int(strides_)}, padding_);
     y = squeeze(y, {1});
     if (use_bias_) y = nn::bias_add(y, bias_);
     return activate(activation_, y);
@@ -513,9 +530,12 @@ class Conv1DImpl final : public Layer::Impl {
 class RandomFlipImpl final : public Layer::Impl {
  public:
   explicit RandomFlipImpl(RandomFlipOptions o) : Impl(name_or(std::move(o.name), "random_flip")) {
-    if (o.mode == "horizontal") horizontal_ = true;
-    else if (o.mode == "vertical") vertical_ = true;
-    else if (o.mode == "horizontal_and_vertical") horizontal_ = vertical_ = true;
+    if (o.mode == "horizontal")
+      horizontal_ = true;
+    else if (o.mode == "vertical")
+      vertical_ = true;
+    else if (o.mode == "horizontal_and_vertical")
+      horizontal_ = vertical_ = true;
     else
       throw InvalidArgumentError(str_cat("RandomFlip layer ",
                                          name(),

@@ -66,23 +66,29 @@ std::optional<json> optimizer_json(const optimizers::Optimizer& o, std::string& 
   std::string name;
   if (const auto* p = dynamic_cast<const opt::AdamW*>(&o)) {
     name = "AdamW";
-    c.update({{"beta_1", p->beta_1()}, {"beta_2", p->beta_2()}, {"epsilon", p->epsilon()},
+    c.update({{"beta_1", p->beta_1()},
+              {"beta_2", p->beta_2()},
+              {"epsilon", p->epsilon()},
               {"amsgrad", p->amsgrad()}});
   } else if (const auto* p = dynamic_cast<const opt::Adam*>(&o)) {
     name = "Adam";
-    c.update({{"beta_1", p->beta_1()}, {"beta_2", p->beta_2()}, {"epsilon", p->epsilon()},
+    c.update({{"beta_1", p->beta_1()},
+              {"beta_2", p->beta_2()},
+              {"epsilon", p->epsilon()},
               {"amsgrad", p->amsgrad()}});
   } else if (const auto* p = dynamic_cast<const opt::SGD*>(&o)) {
     name = "SGD";
     c.update({{"momentum", p->momentum()}, {"nesterov", p->nesterov()}});
   } else if (const auto* p = dynamic_cast<const opt::RMSprop*>(&o)) {
     name = "RMSprop";
-    c.update({{"rho", p->rho()}, {"momentum", p->momentum()}, {"epsilon", p->epsilon()},
+    c.update({{"rho", p->rho()},
+              {"momentum", p->momentum()},
+              {"epsilon", p->epsilon()},
               {"centered", p->centered()}});
   } else if (const auto* p = dynamic_cast<const opt::Adagrad*>(&o)) {
     name = "Adagrad";
-    c.update({{"initial_accumulator_value", p->initial_accumulator_value()},
-              {"epsilon", p->epsilon()}});
+    c.update(
+        {{"initial_accumulator_value", p->initial_accumulator_value()}, {"epsilon", p->epsilon()}});
   } else {
     why = "its optimizer is not one of tapeflow's";
     return std::nullopt;
@@ -169,7 +175,8 @@ std::optional<std::pair<Shape, DType>> build_config(const json& node, const std:
   const json& b = node.at("build_config");
   const json& dims = member(b, "input_shape", path);
   const json& dtype = member(b, "dtype", path);
-  if (!dims.is_array() || !dtype.is_string()) bad_config(path, "a build_config has the wrong types");
+  if (!dims.is_array() || !dtype.is_string())
+    bad_config(path, "a build_config has the wrong types");
   std::vector<int64_t> d;
   for (const json& e : dims) {
     if (!e.is_number_integer() || e.get<int64_t>() < 0)
@@ -190,8 +197,12 @@ void build_rest(const layers::Layer& layer, const json& node, const std::string&
   const json& saved = node.at("layers");
   if (subs.size() != saved.size())
     bad_config(path,
-               str_cat("layer \"", layer.name(), "\" was rebuilt with ", subs.size(),
-                       " sublayers but the file lists ", saved.size()));
+               str_cat("layer \"",
+                       layer.name(),
+                       "\" was rebuilt with ",
+                       subs.size(),
+                       " sublayers but the file lists ",
+                       saved.size()));
   for (size_t i = 0; i < subs.size(); ++i) build_rest(subs[i], saved[i], path);
 }
 
@@ -252,15 +263,16 @@ std::shared_ptr<optimizers::Optimizer> optimizer_from_json(const json& j, const 
                         .clipvalue = cv,
                         .global_clipnorm = gcn});
   if (name == "RMSprop")
-    return std::make_shared<opt::RMSprop>(opt::RMSpropOptions{.learning_rate = lr,
-                                                              .rho = number(c, "rho", path),
-                                                              .momentum = number(c, "momentum", path),
-                                                              .epsilon = number(c, "epsilon", path),
-                                                              .centered = boolean(c, "centered", path),
-                                                              .weight_decay = wd,
-                                                              .clipnorm = cn,
-                                                              .clipvalue = cv,
-                                                              .global_clipnorm = gcn});
+    return std::make_shared<opt::RMSprop>(
+        opt::RMSpropOptions{.learning_rate = lr,
+                            .rho = number(c, "rho", path),
+                            .momentum = number(c, "momentum", path),
+                            .epsilon = number(c, "epsilon", path),
+                            .centered = boolean(c, "centered", path),
+                            .weight_decay = wd,
+                            .clipnorm = cn,
+                            .clipvalue = cv,
+                            .global_clipnorm = gcn});
   if (name == "Adagrad")
     return std::make_shared<opt::Adagrad>(opt::AdagradOptions{
         .learning_rate = lr,
@@ -312,11 +324,13 @@ json parse_metadata(const detail::SafetensorsFile& f, const char* key, const std
 void Model::save(const std::string& path, SaveOptions options) const {
   State& s = state();
   if (!built())
-    throw FailedPreconditionError(str_cat("Model.save: model \"", name(),
+    throw FailedPreconditionError(str_cat("Model.save: model \"",
+                                          name(),
                                           "\" is not built yet; call it on a batch, fit it or "
                                           "build(input_shape) first"));
-  std::map<std::string, std::string> metadata{{kVersionKey, std::to_string(models::kModelFormatVersion)},
-                                              {kConfigKey, layer_json(*this).dump()}};
+  std::map<std::string, std::string> metadata{
+      {kVersionKey, std::to_string(models::kModelFormatVersion)},
+      {kConfigKey, layer_json(*this).dump()}};
   std::vector<std::pair<std::string, train::Trackable>> objects{{"model", layers::Layer(*this)}};
   if (options.include_optimizer && s.compiled) {
     objects.emplace_back("optimizer", *s.optimizer);
@@ -344,7 +358,9 @@ Model load_model(const std::string& path, LoadOptions options) {
   auto version = f.metadata.find(kVersionKey);
   if (version == f.metadata.end() || !f.metadata.count(kConfigKey))
     throw InvalidArgumentError(
-        str_cat("File '", path, "' holds no model config (a checkpoint or weights only?): rebuild "
+        str_cat("File '",
+                path,
+                "' holds no model config (a checkpoint or weights only?): rebuild "
                 "the model in code and restore it with tf::train::Checkpoint"));
   int v = 0;
   try {
@@ -355,8 +371,12 @@ Model load_model(const std::string& path, LoadOptions options) {
     bad_config(path, str_cat(kVersionKey, " is \"", version->second, "\", not a number"));
   }
   if (v > kModelFormatVersion)
-    throw UnimplementedError(str_cat("Model file '", path, "' was saved in model format version ",
-                                     v, ", newer than this tapeflow reads (", kModelFormatVersion,
+    throw UnimplementedError(str_cat("Model file '",
+                                     path,
+                                     "' was saved in model format version ",
+                                     v,
+                                     ", newer than this tapeflow reads (",
+                                     kModelFormatVersion,
                                      " or older); load it with a newer tapeflow"));
   if (v < 1) bad_config(path, str_cat("model format version ", v));
 

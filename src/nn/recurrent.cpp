@@ -36,7 +36,9 @@ struct RecurrentConfig {
   std::string name;
 };
 
-const char* prefix(Cell c) { return c == Cell::simple ? "simple_rnn" : c == Cell::lstm ? "lstm" : "gru"; }
+const char* prefix(Cell c) {
+  return c == Cell::simple ? "simple_rnn" : c == Cell::lstm ? "lstm" : "gru";
+}
 
 class RecurrentImpl final : public Layer::Impl {
  public:
@@ -156,7 +158,9 @@ class RecurrentImpl final : public Layer::Impl {
     for (int64_t t = 0; t < steps; ++t) {
       const Tensor& xt = xs[size_t(t)];
       switch (c_.cell) {
-        case Cell::simple: h = act(xt + matmul(h, recurrent_kernel_)); break;
+        case Cell::simple:
+          h = act(xt + matmul(h, recurrent_kernel_));
+          break;
         case Cell::lstm: {
           std::vector<Tensor> z = split(xt + matmul(h, recurrent_kernel_), 4, 1);  // i f c o
           cell = rec(z[1]) * cell + rec(z[0]) * act(z[2]);
@@ -200,10 +204,8 @@ class RecurrentImpl final : public Layer::Impl {
 RecurrentImpl& recurrent_impl(const Layer& layer, const char* what) {
   auto* impl = dynamic_cast<RecurrentImpl*>(layer.impl().get());
   if (!impl)
-    throw InvalidArgumentError(str_cat(what,
-                                       ": layer \"",
-                                       layer.name(),
-                                       "\" is not a recurrent layer (SimpleRNN, LSTM or GRU)"));
+    throw InvalidArgumentError(str_cat(
+        what, ": layer \"", layer.name(), "\" is not a recurrent layer (SimpleRNN, LSTM or GRU)"));
   return *impl;
 }
 
@@ -215,9 +217,10 @@ class BidirectionalImpl final : public Layer::Impl {
         backward_(layer.clone("backward_" + layer.name(), true)),
         merge_(o.merge_mode) {
     if (merge_ != "concat" && merge_ != "sum" && merge_ != "mul" && merge_ != "ave")
-      throw InvalidArgumentError(str_cat(
-          "Invalid merge mode. Received: ", merge_, ". Merge mode should be one of {\"sum\", "
-          "\"mul\", \"ave\", \"concat\"}"));
+      throw InvalidArgumentError(str_cat("Invalid merge mode. Received: ",
+                                         merge_,
+                                         ". Merge mode should be one of {\"sum\", "
+                                         "\"mul\", \"ave\", \"concat\"}"));
     track(Layer(forward_));
     track(Layer(backward_));
   }
@@ -249,12 +252,12 @@ class BidirectionalImpl final : public Layer::Impl {
 
 }  // namespace
 
-std::vector<Tensor> RecurrentLayer::call_with_state(const Tensor& x,
-                                                    bool,
-                                                    const std::vector<Tensor>& initial_state) const {
+std::vector<Tensor> RecurrentLayer::call_with_state(
+    const Tensor& x, bool, const std::vector<Tensor>& initial_state) const {
   RecurrentImpl& impl = recurrent_impl(*this, "call_with_state");
   if (!x.defined())
-    throw InvalidArgumentError(str_cat("Layer \"", impl.name(), "\" was called on an undefined tensor"));
+    throw InvalidArgumentError(
+        str_cat("Layer \"", impl.name(), "\" was called on an undefined tensor"));
   build(x.shape(), x.dtype());
   return impl.run(x, initial_state);
 }
@@ -265,18 +268,18 @@ Variable RecurrentLayer::recurrent_kernel() const {
 Variable RecurrentLayer::bias() const { return recurrent_impl(*this, "bias").bias_; }
 
 SimpleRNN::SimpleRNN(SimpleRNNOptions o)
-    : RecurrentLayer(std::make_shared<RecurrentImpl>(RecurrentConfig{.cell = Cell::simple,
-                                                                     .units = o.units,
-                                                                     .activation = o.activation,
-                                                                     .recurrent_activation = "",
-                                                                     .use_bias = o.use_bias,
-                                                                     .unit_forget_bias = false,
-                                                                     .reset_after = false,
-                                                                     .return_sequences =
-                                                                         o.return_sequences,
-                                                                     .return_state = o.return_state,
-                                                                     .go_backwards = o.go_backwards,
-                                                                     .name = o.name})) {}
+    : RecurrentLayer(
+          std::make_shared<RecurrentImpl>(RecurrentConfig{.cell = Cell::simple,
+                                                          .units = o.units,
+                                                          .activation = o.activation,
+                                                          .recurrent_activation = "",
+                                                          .use_bias = o.use_bias,
+                                                          .unit_forget_bias = false,
+                                                          .reset_after = false,
+                                                          .return_sequences = o.return_sequences,
+                                                          .return_state = o.return_state,
+                                                          .go_backwards = o.go_backwards,
+                                                          .name = o.name})) {}
 
 LSTM::LSTM(LSTMOptions o)
     : RecurrentLayer(std::make_shared<RecurrentImpl>(

@@ -5,12 +5,13 @@
 // Im2Col's alone; dropout is a composite too. The window primitives are linear in the tensor
 // the gradient flows through, so each rule is another window primitive (Im2Col ↔ Col2Im,
 // AvgPool ↔ AvgPoolGrad, MaxPoolGrad ↔ MaxPoolGradGrad) and every derivative order exists.
+#include "ops/conv.hpp"
+
 #include <algorithm>
 #include <optional>
 
 #include "core/shape_check.hpp"
 #include "core/window.hpp"
-#include "ops/conv.hpp"
 #include "ops/run_op.hpp"
 
 namespace tapeflow {
@@ -69,10 +70,12 @@ Conv2DAttrs window_geometry(
     const char* op, const Shape& x, HW k, HW s, bool same, const std::string& window, HW d) {
   Conv2DAttrs a{x[0], x[1], x[2], x[3], k.h, k.w, 0, 0, s.h, s.w, 0, 0, d.h, d.w};
   // The dilated window's extent (k - 1)·d + 1 must be countable (window_axis computes it).
-  const int64_t eh = checked_add(op, checked_mul(op, k.h - 1, d.h, "the dilated filter height"), 1,
+  const int64_t eh = checked_add(op,
+                                 checked_mul(op, k.h - 1, d.h, "the dilated filter height"),
+                                 1,
                                  "the dilated filter height");
-  const int64_t ew = checked_add(op, checked_mul(op, k.w - 1, d.w, "the dilated filter width"), 1,
-                                 "the dilated filter width");
+  const int64_t ew = checked_add(
+      op, checked_mul(op, k.w - 1, d.w, "the dilated filter width"), 1, "the dilated filter width");
   if (!same && (x[1] < eh || x[2] < ew))
     fail<InvalidArgumentError>(op,
                                "Computed output size would be negative: the ",
@@ -210,7 +213,11 @@ Conv2DAttrs pool_geometry(const char* op,
   for (int64_t f : {a.n, a.oh, a.ow, a.kh, a.kw, a.c}) empty = empty || f == 0;
   for (int64_t f : {a.n, a.oh, a.ow, a.kh, a.kw, a.c})
     if (!empty && __builtin_mul_overflow(work, f, &work))
-      fail<InvalidArgumentError>(op, "ksize ", detail::vec_str(ksize), " over input ", x.shape(),
+      fail<InvalidArgumentError>(op,
+                                 "ksize ",
+                                 detail::vec_str(ksize),
+                                 " over input ",
+                                 x.shape(),
                                  " needs more than 2**63 - 1 window reads");
   return a;
 }

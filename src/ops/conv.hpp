@@ -24,8 +24,13 @@ bool is_same_padding(const char* op, const std::string& padding);
 void check_image(const char* op, const Tensor& x, int index);
 /// Output size and SAME split as TF (window_axis) for image shape x, window k, strides s and
 /// dilations d; VALID needs the dilated window inside the image. `window` is for messages.
-Conv2DAttrs window_geometry(
-    const char* op, const Shape& x, HW k, HW s, bool same, const std::string& window, HW d = {1, 1});
+Conv2DAttrs window_geometry(const char* op,
+                            const Shape& x,
+                            HW k,
+                            HW s,
+                            bool same,
+                            const std::string& window,
+                            HW d = {1, 1});
 /// Patches of x as rows [n·oh·ow, kh·kw·c] (zeros in the padding) and their adjoint; each is
 /// the other's gradient.
 Tensor im2col(const Tensor& x, const Conv2DAttrs& a);

@@ -54,12 +54,20 @@ Tensor ones_like(const Tensor& x) {
 Tensor range(double start, double limit, double delta, DType dtype) {
   if (delta == 0) fail<InvalidArgumentError>("Range", "Requires delta != 0");
   if ((delta > 0 && start > limit) || (delta < 0 && start < limit))
-    fail<InvalidArgumentError>("Range", "Requires start <= limit when delta > 0 (or >= when delta < 0): ",
-                               start, "/", limit);
+    fail<InvalidArgumentError>("Range",
+                               "Requires start <= limit when delta > 0 (or >= when delta < 0): ",
+                               start,
+                               "/",
+                               limit);
   const double count = std::ceil(std::fabs((limit - start) / delta));
   if (!(count < 9.2e18))  // also NaN (an infinite start or limit); the cast would be undefined
-    fail<InvalidArgumentError>("Range", "Requires the number of elements to fit in int64: start ",
-                               start, ", limit ", limit, ", delta ", delta);
+    fail<InvalidArgumentError>("Range",
+                               "Requires the number of elements to fit in int64: start ",
+                               start,
+                               ", limit ",
+                               limit,
+                               ", delta ",
+                               delta);
   const int64_t n = int64_t(count);
   return fill_kernel("Range", Shape{n}, dtype, start, delta);
 }
@@ -99,8 +107,13 @@ Generator::State& global_state() {
 }
 thread_local std::shared_ptr<Generator::State> t_scoped;  // GeneratorScope's, else null
 
-Tensor draw(Generator::State& g, const char* op, const Shape& shape, detail::RandomKind kind,
-            double a, double b, DType dtype) {
+Tensor draw(Generator::State& g,
+            const char* op,
+            const Shape& shape,
+            detail::RandomKind kind,
+            double a,
+            double b,
+            DType dtype) {
   check_shape(op, shape);
   if (!is_floating(dtype))
     fail<InvalidArgumentError>(op, "dtype must be float32 or float64, got ", dtype_name(dtype));
@@ -125,26 +138,36 @@ void set_seed(uint64_t seed) {
 }
 
 Tensor normal(const Shape& shape, double mean, double stddev, DType dtype) {
-  return draw(current(), "RandomStandardNormal", shape, detail::RandomKind::Normal, mean, stddev, dtype);
+  return draw(
+      current(), "RandomStandardNormal", shape, detail::RandomKind::Normal, mean, stddev, dtype);
 }
 Tensor uniform(const Shape& shape, double minval, double maxval, DType dtype) {
   check_uniform_range(minval, maxval);
-  return draw(current(), "RandomUniform", shape, detail::RandomKind::Uniform, minval, maxval, dtype);
+  return draw(
+      current(), "RandomUniform", shape, detail::RandomKind::Uniform, minval, maxval, dtype);
 }
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype) {
-  return draw(current(), "TruncatedNormal", shape, detail::RandomKind::TruncatedNormal, mean, stddev, dtype);
+  return draw(current(),
+              "TruncatedNormal",
+              shape,
+              detail::RandomKind::TruncatedNormal,
+              mean,
+              stddev,
+              dtype);
 }
 
 Generator Generator::from_seed(uint64_t seed) { return Generator(std::make_shared<State>(seed)); }
 Tensor Generator::normal(const Shape& shape, double mean, double stddev, DType dtype) {
-  return draw(*state_, "RandomStandardNormal", shape, detail::RandomKind::Normal, mean, stddev, dtype);
+  return draw(
+      *state_, "RandomStandardNormal", shape, detail::RandomKind::Normal, mean, stddev, dtype);
 }
 Tensor Generator::uniform(const Shape& shape, double minval, double maxval, DType dtype) {
   check_uniform_range(minval, maxval);
   return draw(*state_, "RandomUniform", shape, detail::RandomKind::Uniform, minval, maxval, dtype);
 }
 Tensor Generator::truncated_normal(const Shape& shape, double mean, double stddev, DType dtype) {
-  return draw(*state_, "TruncatedNormal", shape, detail::RandomKind::TruncatedNormal, mean, stddev, dtype);
+  return draw(
+      *state_, "TruncatedNormal", shape, detail::RandomKind::TruncatedNormal, mean, stddev, dtype);
 }
 uint64_t Generator::seed() const { return state_->seed.load(); }
 void Generator::reset_from_seed(uint64_t seed) {

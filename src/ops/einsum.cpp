@@ -40,8 +40,11 @@ std::string shapes_str(const std::vector<Tensor>& xs) {
   return s;
 }
 
-[[noreturn]] void bad(const std::string& eq, const std::vector<Tensor>& xs, const std::string& why) {
-  fail<InvalidArgumentError>(kOp, why, " (equation \"", eq, "\", input shapes ", shapes_str(xs), ")");
+[[noreturn]] void bad(const std::string& eq,
+                      const std::vector<Tensor>& xs,
+                      const std::string& why) {
+  fail<InvalidArgumentError>(
+      kOp, why, " (equation \"", eq, "\", input shapes ", shapes_str(xs), ")");
 }
 
 Term parse_term(const std::string& t, const std::string& eq, const std::vector<Tensor>& xs) {
@@ -56,8 +59,13 @@ Term parse_term(const std::string& t, const std::string& eq, const std::vector<T
     } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
       (term.ellipsis ? term.letters_after : term.letters_before).push_back(int(c));
     } else {
-      bad(eq, xs, detail::str_cat("Invalid character '", c, "' in subscripts \"", t,
-                                  "\": expected letters, \"...\", ',' and \"->\""));
+      bad(eq,
+          xs,
+          detail::str_cat("Invalid character '",
+                          c,
+                          "' in subscripts \"",
+                          t,
+                          "\": expected letters, \"...\", ',' and \"->\""));
     }
   }
   return term;
@@ -136,7 +144,9 @@ void sum_unkept(Labeled& x, const std::vector<int>& keep) {
   x.labels = labels;
 }
 
-bool contains(const std::vector<int>& v, int l) { return std::find(v.begin(), v.end(), l) != v.end(); }
+bool contains(const std::vector<int>& v, int l) {
+  return std::find(v.begin(), v.end(), l) != v.end();
+}
 
 /// Drops a size-1 axis (a broadcast "..." axis) of x.
 void drop_axis(Labeled& x, int label) {
@@ -161,10 +171,18 @@ Labeled contract(Labeled a, Labeled b, const std::vector<int>& keep) {
     if (da == db) continue;
     if (da == 1) {
       drop_axis(a, l);
-      sum_unkept(b, [&] { std::vector<int> k = b.labels; k.erase(std::find(k.begin(), k.end(), l)); return k; }());
+      sum_unkept(b, [&] {
+        std::vector<int> k = b.labels;
+        k.erase(std::find(k.begin(), k.end(), l));
+        return k;
+      }());
     } else {
       drop_axis(b, l);
-      sum_unkept(a, [&] { std::vector<int> k = a.labels; k.erase(std::find(k.begin(), k.end(), l)); return k; }());
+      sum_unkept(a, [&] {
+        std::vector<int> k = a.labels;
+        k.erase(std::find(k.begin(), k.end(), l));
+        return k;
+      }());
     }
   }
   std::vector<int> batch, contracted, free_a, free_b;
@@ -280,7 +298,9 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
     start = comma + 1;
   }
   if (terms.size() != inputs.size())
-    bad(eq, inputs, detail::str_cat("Expected ", terms.size(), " input tensors but got ", inputs.size()));
+    bad(eq,
+        inputs,
+        detail::str_cat("Expected ", terms.size(), " input tensors but got ", inputs.size()));
 
   // Each operand's axes get their labels; "..." covers the axes the letters leave.
   size_t ell_rank = 0;
@@ -289,8 +309,16 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
     const size_t letters = terms[i].letters_before.size() + terms[i].letters_after.size();
     const size_t rank = size_t(inputs[i].rank());
     if (terms[i].ellipsis ? rank < letters : rank != letters)
-      bad(eq, inputs, detail::str_cat("Input ", i, " has rank ", rank, " but its subscripts name ", letters,
-                                      " axes", terms[i].ellipsis ? " (plus \"...\")" : ""));
+      bad(eq,
+          inputs,
+          detail::str_cat("Input ",
+                          i,
+                          " has rank ",
+                          rank,
+                          " but its subscripts name ",
+                          letters,
+                          " axes",
+                          terms[i].ellipsis ? " (plus \"...\")" : ""));
     ell_of[i] = terms[i].ellipsis ? rank - letters : 0;
     ell_rank = std::max(ell_rank, ell_of[i]);
   }
@@ -302,7 +330,8 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
     Labeled& x = ops[i];
     x.t = inputs[i];
     x.labels = terms[i].letters_before;
-    for (size_t j = 0; j < ell_of[i]; ++j) x.labels.push_back(kEllipsis + int(ell_rank - ell_of[i] + j));
+    for (size_t j = 0; j < ell_of[i]; ++j)
+      x.labels.push_back(kEllipsis + int(ell_rank - ell_of[i] + j));
     x.labels.insert(x.labels.end(), terms[i].letters_after.begin(), terms[i].letters_after.end());
     std::vector<int> seen;
     for (size_t a = 0; a < x.labels.size(); ++a) {
@@ -311,14 +340,30 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
       if (l >= kEllipsis) {
         int64_t& e = ell_dim[size_t(l - kEllipsis)];
         if (d != 1 && e != 1 && d != e)
-          bad(eq, inputs, detail::str_cat("Operands could not be broadcast: \"...\" dimension ", l - kEllipsis,
-                                          " is ", e, " vs. ", d));
+          bad(eq,
+              inputs,
+              detail::str_cat("Operands could not be broadcast: \"...\" dimension ",
+                              l - kEllipsis,
+                              " is ",
+                              e,
+                              " vs. ",
+                              d));
         if (d != 1) e = d;
       } else {
         auto [it, fresh] = letter_dim.emplace(l, d);
         if (!fresh && it->second != d)
-          bad(eq, inputs, detail::str_cat("Expected dimension ", it->second, " at axis ", a, " of input ", i,
-                                          " for label '", char(l), "', but got ", d));
+          bad(eq,
+              inputs,
+              detail::str_cat("Expected dimension ",
+                              it->second,
+                              " at axis ",
+                              a,
+                              " of input ",
+                              i,
+                              " for label '",
+                              char(l),
+                              "', but got ",
+                              d));
       }
       if (!contains(seen, l)) {
         seen.push_back(l);
@@ -331,7 +376,8 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
   std::vector<int> out;
   if (arrow != std::string::npos) {
     const std::string rhs = s.substr(arrow + 2);
-    if (rhs.find(',') != std::string::npos) bad(eq, inputs, "Expected one output term after \"->\"");
+    if (rhs.find(',') != std::string::npos)
+      bad(eq, inputs, "Expected one output term after \"->\"");
     Term t = parse_term(rhs, eq, inputs);
     out = t.letters_before;
     if (t.ellipsis)
@@ -339,9 +385,13 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
     out.insert(out.end(), t.letters_after.begin(), t.letters_after.end());
     for (size_t i = 0; i < out.size(); ++i) {
       if (out[i] < kEllipsis && !count.count(out[i]))
-        bad(eq, inputs, detail::str_cat("Output label '", char(out[i]), "' does not appear in any input"));
+        bad(eq,
+            inputs,
+            detail::str_cat("Output label '", char(out[i]), "' does not appear in any input"));
       if (std::find(out.begin(), out.begin() + long(i), out[i]) != out.begin() + long(i))
-        bad(eq, inputs, detail::str_cat("Output label '", char(out[i]), "' appears more than once"));
+        bad(eq,
+            inputs,
+            detail::str_cat("Output label '", char(out[i]), "' appears more than once"));
     }
   } else {
     for (size_t j = 0; j < ell_rank; ++j) out.push_back(kEllipsis + int(j));
@@ -365,7 +415,8 @@ Tensor einsum(const std::string& equation, const std::vector<Tensor>& inputs) {
   Labeled acc = ops[0];
   for (size_t i = 1; i < ops.size(); ++i) {
     std::vector<int> keep = out;
-    for (size_t j = i + 1; j < ops.size(); ++j) keep.insert(keep.end(), ops[j].labels.begin(), ops[j].labels.end());
+    for (size_t j = i + 1; j < ops.size(); ++j)
+      keep.insert(keep.end(), ops[j].labels.begin(), ops[j].labels.end());
     acc = contract(acc, ops[i], keep);
   }
   sum_unkept(acc, out);

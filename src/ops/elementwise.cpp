@@ -17,7 +17,6 @@ using detail::unbroadcast;
 
 namespace {
 
-
 // The common case (defined, same dtype, allowed, same shape) is checked inline; anything else
 // goes through the validators, which throw with the full message.
 detail::OutSpec binary_out(const char* op, const Tensor& x, const Tensor& y, Require req) {
@@ -77,8 +76,10 @@ Tensor multiply(const Tensor& x, const Tensor& y) {
                  .kernel = [](Backend& b, const KernelArgs& k) { b.mul(k); },
                  // z = x*y: dz/dx = y, dz/dy = x.
                  .grad = [](const GradCall& g) -> GradList {
-                   return {g.needs(0) ? unbroadcast(g.upstream() * g.input(1), g.input(0).shape()) : Tensor(),
-                           g.needs(1) ? unbroadcast(g.upstream() * g.input(0), g.input(1).shape()) : Tensor()};
+                   return {g.needs(0) ? unbroadcast(g.upstream() * g.input(1), g.input(0).shape())
+                                      : Tensor(),
+                           g.needs(1) ? unbroadcast(g.upstream() * g.input(0), g.input(1).shape())
+                                      : Tensor()};
                  }});
 }
 
@@ -96,8 +97,9 @@ Tensor divide(const Tensor& x, const Tensor& y) {
                  .grad = [](const GradCall& g) -> GradList {
                    const Tensor& x = g.input(0);
                    const Tensor& y = g.input(1);
-                   return {g.needs(0) ? unbroadcast(g.upstream() / y, x.shape()) : Tensor(),
-                           g.needs(1) ? unbroadcast(-g.upstream() * x / (y * y), y.shape()) : Tensor()};
+                   return {
+                       g.needs(0) ? unbroadcast(g.upstream() / y, x.shape()) : Tensor(),
+                       g.needs(1) ? unbroadcast(-g.upstream() * x / (y * y), y.shape()) : Tensor()};
                  }});
 }
 
@@ -130,8 +132,11 @@ Tensor maximum(const Tensor& x, const Tensor& y) {
                  .grad = [](const GradCall& g) -> GradList {
                    Tensor pick_x = greater_equal(g.input(0), g.input(1));
                    Tensor z = zeros_like(g.upstream());
-                   return {g.needs(0) ? unbroadcast(where(pick_x, g.upstream(), z), g.input(0).shape()) : Tensor(),
-                           g.needs(1) ? unbroadcast(where(pick_x, z, g.upstream()), g.input(1).shape()) : Tensor()};
+                   return {
+                       g.needs(0) ? unbroadcast(where(pick_x, g.upstream(), z), g.input(0).shape())
+                                  : Tensor(),
+                       g.needs(1) ? unbroadcast(where(pick_x, z, g.upstream()), g.input(1).shape())
+                                  : Tensor()};
                  }});
 }
 
@@ -143,21 +148,24 @@ Tensor minimum(const Tensor& x, const Tensor& y) {
                  .grad = [](const GradCall& g) -> GradList {
                    Tensor pick_x = less_equal(g.input(0), g.input(1));
                    Tensor z = zeros_like(g.upstream());
-                   return {g.needs(0) ? unbroadcast(where(pick_x, g.upstream(), z), g.input(0).shape()) : Tensor(),
-                           g.needs(1) ? unbroadcast(where(pick_x, z, g.upstream()), g.input(1).shape()) : Tensor()};
+                   return {
+                       g.needs(0) ? unbroadcast(where(pick_x, g.upstream(), z), g.input(0).shape())
+                                  : Tensor(),
+                       g.needs(1) ? unbroadcast(where(pick_x, z, g.upstream()), g.input(1).shape())
+                                  : Tensor()};
                  }});
 }
 
 // ---- comparisons ------------------------------------------------------------------------------
 
-#define TAPEFLOW_COMPARISON(fn, Name, kernel_fn, req)                                        \
-  Tensor fn(const Tensor& x, const Tensor& y) {                                              \
-    detail::OutSpec out = binary_out(Name, x, y, req);                                       \
-    out.dtype = DType::boolean;                                                              \
-    return run_op({.name = Name,                                                             \
-                   .inputs = {x, y},                                                         \
-                   .out = std::move(out),                                                    \
-                   .kernel = [](Backend& b, const KernelArgs& k) { b.kernel_fn(k); }});      \
+#define TAPEFLOW_COMPARISON(fn, Name, kernel_fn, req)                                   \
+  Tensor fn(const Tensor& x, const Tensor& y) {                                         \
+    detail::OutSpec out = binary_out(Name, x, y, req);                                  \
+    out.dtype = DType::boolean;                                                         \
+    return run_op({.name = Name,                                                        \
+                   .inputs = {x, y},                                                    \
+                   .out = std::move(out),                                               \
+                   .kernel = [](Backend& b, const KernelArgs& k) { b.kernel_fn(k); }}); \
   }
 TAPEFLOW_COMPARISON(equal, "Equal", equal, Require::any)
 TAPEFLOW_COMPARISON(not_equal, "NotEqual", not_equal, Require::any)
@@ -181,18 +189,22 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
   detail::check_defined(op, cond, 0);
   detail::check_dtype(op, cond, Require::boolean);
   detail::check_same_dtype(op, {x, y});
-  Shape s = detail::broadcast_shapes(op, detail::broadcast_shapes(op, cond.shape(), x.shape()), y.shape());
-  return run_op({.name = op,
-                 .inputs = {cond, x, y},
-                 .out = {s, x.dtype()},
-                 .kernel = [](Backend& b, const KernelArgs& k) { b.select(k); },
-                 // The gradient goes to whichever input was picked.
-                 .grad = [](const GradCall& g) -> GradList {
-                   Tensor z = zeros_like(g.upstream());
-                   return {Tensor(),
-                           g.needs(1) ? unbroadcast(where(g.input(0), g.upstream(), z), g.input(1).shape()) : Tensor(),
-                           g.needs(2) ? unbroadcast(where(g.input(0), z, g.upstream()), g.input(2).shape()) : Tensor()};
-                 }});
+  Shape s = detail::broadcast_shapes(
+      op, detail::broadcast_shapes(op, cond.shape(), x.shape()), y.shape());
+  return run_op(
+      {.name = op,
+       .inputs = {cond, x, y},
+       .out = {s, x.dtype()},
+       .kernel = [](Backend& b, const KernelArgs& k) { b.select(k); },
+       // The gradient goes to whichever input was picked.
+       .grad = [](const GradCall& g) -> GradList {
+         Tensor z = zeros_like(g.upstream());
+         return {Tensor(),
+                 g.needs(1) ? unbroadcast(where(g.input(0), g.upstream(), z), g.input(1).shape())
+                            : Tensor(),
+                 g.needs(2) ? unbroadcast(where(g.input(0), z, g.upstream()), g.input(2).shape())
+                            : Tensor()};
+       }});
 }
 
 Tensor cast(const Tensor& x, DType dtype) {
@@ -230,47 +242,47 @@ Tensor cast(const Tensor& x, DType dtype) {
 // -x: d = -1.
 TAPEFLOW_UNARY(negative, "Neg", neg, Require::numeric, -dy)
 // x²: d = 2x.
-TAPEFLOW_UNARY(square, "Square", square, Require::numeric, dy * (x * 2))
+TAPEFLOW_UNARY(square, "Square", square, Require::numeric, dy*(x * 2))
 // √x: d = 1 / (2√x), reusing the output.
 TAPEFLOW_UNARY(sqrt, "Sqrt", sqrt, Require::floating, dy / (y * 2))
 // x^(-1/2): d = -y³/2.
-TAPEFLOW_UNARY(rsqrt, "Rsqrt", rsqrt, Require::floating, dy * (y * y * y) * -0.5)
+TAPEFLOW_UNARY(rsqrt, "Rsqrt", rsqrt, Require::floating, dy*(y* y* y) * -0.5)
 // eˣ: d = eˣ (the output).
-TAPEFLOW_UNARY(exp, "Exp", exp, Require::floating, dy * y)
+TAPEFLOW_UNARY(exp, "Exp", exp, Require::floating, dy* y)
 // log x: d = 1/x.
 TAPEFLOW_UNARY(log, "Log", log, Require::floating, dy / x)
 // log(1+x): d = 1/(1+x).
 TAPEFLOW_UNARY(log1p, "Log1p", log1p, Require::floating, dy / (x + 1))
 // |x|: d = sign(x).
-TAPEFLOW_UNARY(abs, "Abs", abs, Require::numeric, dy * sign(x))
+TAPEFLOW_UNARY(abs, "Abs", abs, Require::numeric, dy* sign(x))
 // sign(x), floor(x): piecewise constant, d = 0.
 TAPEFLOW_UNARY(sign, "Sign", sign, Require::numeric, zero_grad(dy))
 TAPEFLOW_UNARY(floor, "Floor", floor, Require::floating, zero_grad(dy))
 // sin: d = cos; cos: d = -sin.
-TAPEFLOW_UNARY(sin, "Sin", sin, Require::floating, dy * cos(x))
-TAPEFLOW_UNARY(cos, "Cos", cos, Require::floating, -dy * sin(x))
+TAPEFLOW_UNARY(sin, "Sin", sin, Require::floating, dy* cos(x))
+TAPEFLOW_UNARY(cos, "Cos", cos, Require::floating, -dy* sin(x))
 // tan: d = 1 + tan² x = 1 / cos² x, from the output.
-TAPEFLOW_UNARY(tan, "Tan", tan, Require::floating, dy * (1 + y * y))
+TAPEFLOW_UNARY(tan, "Tan", tan, Require::floating, dy*(1 + y * y))
 // asin: d = 1/√(1 - x²); acos: its negative; atan: 1/(1 + x²).
-TAPEFLOW_UNARY(asin, "Asin", asin, Require::floating, dy * rsqrt(1 - x * x))
-TAPEFLOW_UNARY(acos, "Acos", acos, Require::floating, -dy * rsqrt(1 - x * x))
+TAPEFLOW_UNARY(asin, "Asin", asin, Require::floating, dy* rsqrt(1 - x * x))
+TAPEFLOW_UNARY(acos, "Acos", acos, Require::floating, -dy* rsqrt(1 - x * x))
 TAPEFLOW_UNARY(atan, "Atan", atan, Require::floating, dy / (1 + x * x))
 // sinh: d = cosh; cosh: d = sinh.
-TAPEFLOW_UNARY(sinh, "Sinh", sinh, Require::floating, dy * cosh(x))
-TAPEFLOW_UNARY(cosh, "Cosh", cosh, Require::floating, dy * sinh(x))
+TAPEFLOW_UNARY(sinh, "Sinh", sinh, Require::floating, dy* cosh(x))
+TAPEFLOW_UNARY(cosh, "Cosh", cosh, Require::floating, dy* sinh(x))
 // asinh: d = 1/cosh(y) = 1/√(x² + 1); acosh: d = 1/sinh(y) = 1/√(x² - 1) (TF's forms);
 // atanh: d = 1/(1 - x²).
 TAPEFLOW_UNARY(asinh, "Asinh", asinh, Require::floating, dy / cosh(y))
 TAPEFLOW_UNARY(acosh, "Acosh", acosh, Require::floating, dy / sinh(y))
 TAPEFLOW_UNARY(atanh, "Atanh", atanh, Require::floating, dy / (1 - x * x))
 // erfc: d = -2/√π · e^(-x²).
-TAPEFLOW_UNARY(erfc, "Erfc", erfc, Require::floating, dy * exp(-square(x)) * -1.1283791670955126)
+TAPEFLOW_UNARY(erfc, "Erfc", erfc, Require::floating, dy* exp(-square(x)) * -1.1283791670955126)
 // expm1: d = eˣ = y + 1.
-TAPEFLOW_UNARY(expm1, "Expm1", expm1, Require::floating, dy * (y + 1))
+TAPEFLOW_UNARY(expm1, "Expm1", expm1, Require::floating, dy*(y + 1))
 // tanh: d = 1 - y².
-TAPEFLOW_UNARY(tanh, "Tanh", tanh, Require::floating, dy * (1 - y * y))
+TAPEFLOW_UNARY(tanh, "Tanh", tanh, Require::floating, dy*(1 - y * y))
 // σ: d = σ(1 - σ).
-TAPEFLOW_UNARY(sigmoid, "Sigmoid", sigmoid, Require::floating, dy * y * (1 - y))
+TAPEFLOW_UNARY(sigmoid, "Sigmoid", sigmoid, Require::floating, dy* y*(1 - y))
 
 Tensor clip_by_value(const Tensor& x, const Tensor& lo, const Tensor& hi) {
   // A composite: the gradient passes where lo <= x <= hi (to x on ties, as maximum/minimum).
@@ -286,7 +298,8 @@ namespace detail {
 Tensor relu_grad(const Tensor& x, const Tensor& dy) {
   detail::OutSpec out = binary_out("ReluGrad", x, dy, Require::numeric);
   if (!(x.shape() == dy.shape()))
-    detail::fail<InvalidArgumentError>("ReluGrad", "shapes differ: ", x.shape(), " vs. ", dy.shape());
+    detail::fail<InvalidArgumentError>(
+        "ReluGrad", "shapes differ: ", x.shape(), " vs. ", dy.shape());
   return run_op({.name = "ReluGrad",
                  .inputs = {x, dy},
                  .out = std::move(out),
@@ -417,25 +430,28 @@ Tensor floordiv(const Tensor& x, const Tensor& y) {
                  // TF registers FloorDiv as not differentiable; say so instead of a silent zero.
                  .grad = [](const GradCall&) -> GradList {
                    detail::fail<UnimplementedError>(
-                       "FloorDiv", "has no gradient (TensorFlow defines none); use floor(x / y) "
-                                   "for a zero gradient, or stop_gradient around it");
+                       "FloorDiv",
+                       "has no gradient (TensorFlow defines none); use floor(x / y) "
+                       "for a zero gradient, or stop_gradient around it");
                  }});
 }
 
 Tensor floormod(const Tensor& x, const Tensor& y) {
   detail::OutSpec out = binary_out("FloorMod", x, y, Require::numeric);
   check_integer_divisor("FloorMod", y);
-  return run_op({.name = "FloorMod",
-                 .inputs = {x, y},
-                 .out = std::move(out),
-                 .kernel = [](Backend& b, const KernelArgs& k) { b.floormod(k); },
-                 // r = x - ⌊x/y⌋·y with ⌊x/y⌋ piecewise constant: dr/dx = 1, dr/dy = -⌊x/y⌋.
-                 .grad = [](const GradCall& g) -> GradList {
-                   const Tensor& x = g.input(0);
-                   const Tensor& y = g.input(1);
-                   return {g.needs(0) ? unbroadcast(g.upstream(), x.shape()) : Tensor(),
-                           g.needs(1) ? unbroadcast(-g.upstream() * stop_gradient(floordiv(x, y)), y.shape()) : Tensor()};
-                 }});
+  return run_op(
+      {.name = "FloorMod",
+       .inputs = {x, y},
+       .out = std::move(out),
+       .kernel = [](Backend& b, const KernelArgs& k) { b.floormod(k); },
+       // r = x - ⌊x/y⌋·y with ⌊x/y⌋ piecewise constant: dr/dx = 1, dr/dy = -⌊x/y⌋.
+       .grad = [](const GradCall& g) -> GradList {
+         const Tensor& x = g.input(0);
+         const Tensor& y = g.input(1);
+         return {g.needs(0) ? unbroadcast(g.upstream(), x.shape()) : Tensor(),
+                 g.needs(1) ? unbroadcast(-g.upstream() * stop_gradient(floordiv(x, y)), y.shape())
+                            : Tensor()};
+       }});
 }
 
 }  // namespace tapeflow

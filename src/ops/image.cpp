@@ -24,8 +24,12 @@ constexpr uint64_t kCropStream = 0x43524f5000000000ULL;           // "CROP"
 void check_images(const char* op, const Tensor& x, const char* what = "images") {
   detail::check_defined(op, x, 0);
   if (x.rank() != 3 && x.rank() != 4)
-    fail<InvalidArgumentError>(op, "'", what, "' must have either 3 or 4 dimensions ([height, width, channels] or "
-                               "[batch, height, width, channels]), got shape ", x.shape());
+    fail<InvalidArgumentError>(op,
+                               "'",
+                               what,
+                               "' must have either 3 or 4 dimensions ([height, width, channels] or "
+                               "[batch, height, width, channels]), got shape ",
+                               x.shape());
 }
 
 /// The bilinear weights of TF2's resize (half-pixel centers): out row i reads
@@ -63,24 +67,30 @@ Tensor resize(const Tensor& images, const std::vector<int64_t>& size, const std:
   const bool bilinear = method == "bilinear";
   const char* op = bilinear ? "ResizeBilinear" : "ResizeNearestNeighbor";
   if (!bilinear && method != "nearest")
-    fail<InvalidArgumentError>(op, "Resize method must be \"bilinear\" or \"nearest\", got \"", method, "\"");
+    fail<InvalidArgumentError>(
+        op, "Resize method must be \"bilinear\" or \"nearest\", got \"", method, "\"");
   check_images(op, images);
   detail::check_dtype(op, images, detail::Require::numeric);
   if (size.size() != 2)
-    fail<InvalidArgumentError>(op, "size must be a 1-D int Tensor of 2 elements: new_height, new_width; got ",
-                               detail::vec_str(size));
+    fail<InvalidArgumentError>(
+        op,
+        "size must be a 1-D int Tensor of 2 elements: new_height, new_width; got ",
+        detail::vec_str(size));
   if (size[0] <= 0 || size[1] <= 0)
-    fail<InvalidArgumentError>(op, "output dimensions must be positive, got ", detail::vec_str(size));
+    fail<InvalidArgumentError>(
+        op, "output dimensions must be positive, got ", detail::vec_str(size));
   const bool batched = images.rank() == 4;
   Tensor x = batched ? images : expand_dims(images, 0);
   const int64_t n = x.shape()[0], h = x.shape()[1], w = x.shape()[2], c = x.shape()[3];
   const int64_t oh = size[0], ow = size[1];
   detail::checked_num_elements(op, Shape{n, oh, ow, c});
   if ((h == 0 || w == 0) && n != 0 && c != 0)
-    fail<InvalidArgumentError>(op, "input image must be of non-zero size, got shape ", images.shape());
+    fail<InvalidArgumentError>(
+        op, "input image must be of non-zero size, got shape ", images.shape());
   Tensor y;
   if (x.num_elements() == 0) {
-    y = zeros(Shape{n, oh, ow, c}, bilinear && !is_floating(x.dtype()) ? DType::float32 : x.dtype());
+    y = zeros(Shape{n, oh, ow, c},
+              bilinear && !is_floating(x.dtype()) ? DType::float32 : x.dtype());
   } else if (bilinear) {
     if (!is_floating(x.dtype())) x = cast(x, DType::float32);
     detail::checked_num_elements(op, Shape{oh, h});
@@ -108,7 +118,10 @@ Tensor flip_up_down(const Tensor& image) {
 namespace {
 /// Each image (or the one image) flipped along `axis` where its uniform draw is >= 0.5 (TF
 /// rounds the draw to pick).
-Tensor random_flip(const char* op, const Tensor& image, int axis_from_end, std::optional<uint64_t> seed,
+Tensor random_flip(const char* op,
+                   const Tensor& image,
+                   int axis_from_end,
+                   std::optional<uint64_t> seed,
                    uint64_t stream) {
   check_images(op, image, "image");
   const bool batched = image.rank() == 4;
@@ -127,16 +140,19 @@ Tensor random_flip_up_down(const Tensor& image, std::optional<uint64_t> seed) {
   return random_flip("RandomFlipUpDown", image, 3, seed, kFlipUpDownStream);
 }
 
-Tensor random_crop(const Tensor& value, const std::vector<int64_t>& size, std::optional<uint64_t> seed) {
+Tensor random_crop(const Tensor& value,
+                   const std::vector<int64_t>& size,
+                   std::optional<uint64_t> seed) {
   const char* op = "RandomCrop";
   detail::check_defined(op, value, 0);
   const Shape& s = value.shape();
   if (int(size.size()) != value.rank())
-    fail<InvalidArgumentError>(op, "size ", detail::vec_str(size), " must have one entry per dimension of value ",
-                               s);
+    fail<InvalidArgumentError>(
+        op, "size ", detail::vec_str(size), " must have one entry per dimension of value ", s);
   for (int i = 0; i < value.rank(); ++i)
     if (size[size_t(i)] < 0 || size[size_t(i)] > s[i])
-      fail<InvalidArgumentError>(op, "Need value.shape >= size, got ", s, " and ", detail::vec_str(size));
+      fail<InvalidArgumentError>(
+          op, "Need value.shape >= size, got ", s, " and ", detail::vec_str(size));
   // Offsets uniform in [0, dim − size] on each axis.
   std::vector<double> u = detail::seeded_uniform_host(op, value.rank(), seed, kCropStream);
   std::vector<int64_t> begin(size.size());
@@ -152,16 +168,20 @@ Tensor per_image_standardization(const Tensor& image) {
   const char* op = "PerImageStandardization";
   detail::check_defined(op, image, 0);
   if (image.rank() < 3)
-    fail<InvalidArgumentError>(op, "image must be at least three-dimensional [height, width, channels], got shape ",
-                               image.shape());
+    fail<InvalidArgumentError>(
+        op,
+        "image must be at least three-dimensional [height, width, channels], got shape ",
+        image.shape());
   detail::check_dtype(op, image, detail::Require::numeric);
   Tensor x = is_floating(image.dtype()) ? image : cast(image, DType::float32);
   const int r = x.rank();
-  const int64_t pixels = detail::mul_dims(detail::mul_dims(x.shape()[r - 3], x.shape()[r - 2]), x.shape()[r - 1]);
+  const int64_t pixels =
+      detail::mul_dims(detail::mul_dims(x.shape()[r - 3], x.shape()[r - 2]), x.shape()[r - 1]);
   // As TF: (x − mean) / max(stddev, 1/sqrt(N)) over each image's last three axes.
   Tensor mean = reduce_mean(x, {-1, -2, -3}, true);
   Tensor stddev = reduce_std(x, {-1, -2, -3}, true);
-  Tensor adjusted = maximum(stddev, scalar_like(stddev, 1.0 / std::sqrt(double(std::max<int64_t>(pixels, 1)))));
+  Tensor adjusted =
+      maximum(stddev, scalar_like(stddev, 1.0 / std::sqrt(double(std::max<int64_t>(pixels, 1)))));
   return (x - mean) / adjusted;
 }
 

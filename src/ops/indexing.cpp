@@ -37,7 +37,8 @@ int64_t product(const Shape& s, int from, int to) {
 
 std::vector<int64_t> contiguous_strides(const Shape& s) {
   std::vector<int64_t> st(size_t(s.rank()), 1);
-  for (int d = s.rank() - 2; d >= 0; --d) st[size_t(d)] = detail::mul_dims(st[size_t(d + 1)], s[d + 1]);
+  for (int d = s.rank() - 2; d >= 0; --d)
+    st[size_t(d)] = detail::mul_dims(st[size_t(d + 1)], s[d + 1]);
   return st;
 }
 
@@ -57,7 +58,8 @@ Tensor scan(const char* op, const Tensor& x, int axis, CumulativeOptions o, bool
   detail::check_dtype(op, x, detail::Require::numeric);
   const int a = detail::canonical_axis(op, axis, x.rank());
   const Shape& s = x.shape();
-  detail::ScanAttrs attrs{product(s, 0, a), s[a], product(s, a + 1, s.rank()), o.exclusive, o.reverse};
+  detail::ScanAttrs attrs{
+      product(s, 0, a), s[a], product(s, a + 1, s.rank()), o.exclusive, o.reverse};
   detail::GradFn grad;
   if (is_floating(x.dtype())) {
     if (!prod)
@@ -68,42 +70,46 @@ Tensor scan(const char* op, const Tensor& x, int axis, CumulativeOptions o, bool
     else
       // TF's rule: dx = cumsum(y · dy, reverse = !reverse) / x (inf/NaN where x == 0, as TF).
       grad = [a, o](const GradCall& g) -> GradList {
-        Tensor t = cumsum(g.output() * g.upstream(), a, {.exclusive = o.exclusive, .reverse = !o.reverse});
+        Tensor t =
+            cumsum(g.output() * g.upstream(), a, {.exclusive = o.exclusive, .reverse = !o.reverse});
         return {t / g.input(0)};
       };
   }
-  return run_op({.name = op,
-                 .inputs = {x},
-                 .out = {s, x.dtype()},
-                 .kernel = prod ? detail::KernelFn([](Backend& b, const KernelArgs& k) { b.cumprod(k); })
-                                : detail::KernelFn([](Backend& b, const KernelArgs& k) { b.cumsum(k); }),
-                 .attrs = &attrs,
-                 .grad = std::move(grad)});
+  return run_op(
+      {.name = op,
+       .inputs = {x},
+       .out = {s, x.dtype()},
+       .kernel = prod ? detail::KernelFn([](Backend& b, const KernelArgs& k) { b.cumprod(k); })
+                      : detail::KernelFn([](Backend& b, const KernelArgs& k) { b.cumsum(k); }),
+       .attrs = &attrs,
+       .grad = std::move(grad)});
 }
 
 // ---- ordering --------------------------------------------------------------------------------
 
 /// Scatter-adds rows of `updates` [n, slab] into zeros [rows, slab] at `offsets` (int64 [n],
 /// valid by construction). Its gradient is the gather of the same rows.
-Tensor scatter_rows(const char* op, const Tensor& updates, const Tensor& offsets, int64_t rows, int64_t slab) {
+Tensor scatter_rows(
+    const char* op, const Tensor& updates, const Tensor& offsets, int64_t rows, int64_t slab) {
   detail::ScatterAddAttrs a{1, rows, slab, offsets.num_elements()};
-  return run_op({.name = op,
-                 .inputs = {updates, offsets},
-                 .out = {Shape{rows, slab}, updates.dtype()},
-                 .kernel = [](Backend& b, const KernelArgs& k) { b.scatter_add(k); },
-                 .attrs = &a,
-                 .grad = is_floating(updates.dtype())
-                             ? detail::GradFn([](const GradCall& g) -> GradList {
-                                 return {reshape(gather(g.upstream(), g.input(1), 0), g.input(0).shape()), Tensor()};
-                               })
-                             : detail::GradFn()});
+  return run_op(
+      {.name = op,
+       .inputs = {updates, offsets},
+       .out = {Shape{rows, slab}, updates.dtype()},
+       .kernel = [](Backend& b, const KernelArgs& k) { b.scatter_add(k); },
+       .attrs = &a,
+       .grad = is_floating(updates.dtype()) ? detail::GradFn([](const GradCall& g) -> GradList {
+         return {reshape(gather(g.upstream(), g.input(1), 0), g.input(0).shape()), Tensor()};
+       })
+                                            : detail::GradFn()});
 }
 
 /// The int32 indices of each row's k first values (last axis), as the top_k kernel orders them.
 Tensor top_k_indices(const char* op, const Tensor& x, int64_t k, bool ascending) {
   const int64_t n = x.shape()[x.rank() - 1];
   if (n > int64_t(std::numeric_limits<int32_t>::max()))
-    fail<InvalidArgumentError>(op, "the last dimension of input ", x.shape(), " does not fit int32 indices");
+    fail<InvalidArgumentError>(
+        op, "the last dimension of input ", x.shape(), " does not fit int32 indices");
   detail::TopKAttrs a{x.num_elements() / std::max<int64_t>(n, 1), n, k, ascending};
   if (n == 0) a.rows = product(x.shape(), 0, x.rank() - 1);
   std::vector<int64_t> out = x.shape().dims();
@@ -127,8 +133,10 @@ Tensor take_rows(const Tensor& x, const Tensor& idx) {
       const Tensor& x = g.input(0);
       if (x.num_elements() == 0) return {zeros_like(x), Tensor()};
       Tensor row_start = reshape(range(int64_t(0), rows * n, n), Shape{rows, 1});
-      Tensor flat = reshape(cast(reshape(g.input(1), Shape{rows, k}), int64) + row_start, Shape{rows * k});
-      Tensor dx = scatter_rows("TopKV2Grad", reshape(g.upstream(), Shape{rows * k, 1}), flat, rows * n, 1);
+      Tensor flat =
+          reshape(cast(reshape(g.input(1), Shape{rows, k}), int64) + row_start, Shape{rows * k});
+      Tensor dx =
+          scatter_rows("TopKV2Grad", reshape(g.upstream(), Shape{rows * k, 1}), flat, rows * n, 1);
       return {reshape(dx, x.shape()), Tensor()};
     };
   return run_op({.name = "TakeAlongAxis",
@@ -142,12 +150,13 @@ Tensor take_rows(const Tensor& x, const Tensor& idx) {
 bool parse_direction(const char* op, const std::string& direction) {
   if (direction == "ASCENDING") return true;
   if (direction == "DESCENDING") return false;
-  fail<InvalidArgumentError>(op, "direction should be one of ASCENDING, DESCENDING; got \"", direction, "\"");
+  fail<InvalidArgumentError>(
+      op, "direction should be one of ASCENDING, DESCENDING; got \"", direction, "\"");
 }
 
 /// {sorted values, int32 indices} of x along `axis`.
-std::pair<Tensor, Tensor> sort_impl(const char* op, const Tensor& x, int axis, const std::string& direction,
-                                    bool want_values) {
+std::pair<Tensor, Tensor> sort_impl(
+    const char* op, const Tensor& x, int axis, const std::string& direction, bool want_values) {
   detail::check_defined(op, x, 0);
   detail::check_dtype(op, x, detail::Require::numeric);
   const bool ascending = parse_direction(op, direction);
@@ -166,26 +175,39 @@ std::pair<Tensor, Tensor> sort_impl(const char* op, const Tensor& x, int axis, c
 /// naming it, as TF on CPU.
 struct NdPlan {
   int depth = 0;
-  int64_t num = 0;    // index tuples
-  int64_t rows = 1;   // product of shape[:depth]
-  int64_t slab = 1;   // product of shape[depth:]
+  int64_t num = 0;   // index tuples
+  int64_t rows = 1;  // product of shape[:depth]
+  int64_t slab = 1;  // product of shape[depth:]
   std::vector<int64_t> offsets;
 };
 
 NdPlan nd_plan(const char* op, const Tensor& indices, const Shape& shape, const char* shape_name) {
   detail::check_dtype(op, indices, detail::Require::integer);
   if (indices.rank() < 1)
-    fail<InvalidArgumentError>(op, "indices must be at least a vector, got shape ", indices.shape());
+    fail<InvalidArgumentError>(
+        op, "indices must be at least a vector, got shape ", indices.shape());
   NdPlan p;
   const int64_t depth = indices.shape()[indices.rank() - 1];
   if (depth > shape.rank())
-    fail<InvalidArgumentError>(op, "index innermost dimension length must be <= ", shape_name, " rank; saw: ",
-                               depth, " vs. ", shape.rank(), " (indices ", indices.shape(), ", ", shape_name, " ",
-                               shape, ")");
+    fail<InvalidArgumentError>(op,
+                               "index innermost dimension length must be <= ",
+                               shape_name,
+                               " rank; saw: ",
+                               depth,
+                               " vs. ",
+                               shape.rank(),
+                               " (indices ",
+                               indices.shape(),
+                               ", ",
+                               shape_name,
+                               " ",
+                               shape,
+                               ")");
   p.depth = int(depth);
   p.num = product(indices.shape(), 0, indices.rank() - 1);
   // Checked: an empty shape may have leading dims whose product overflows.
-  for (int d = 0; d < p.depth; ++d) p.rows = detail::checked_mul(op, p.rows, shape[d], "the indexed dims' product");
+  for (int d = 0; d < p.depth; ++d)
+    p.rows = detail::checked_mul(op, p.rows, shape[d], "the indexed dims' product");
   for (int d = p.depth; d < shape.rank(); ++d)
     p.slab = detail::checked_mul(op, p.slab, shape[d], "the slice dims' product");
   const std::vector<int64_t> v = indices.to_vector<int64_t>();
@@ -199,8 +221,15 @@ NdPlan nd_plan(const char* op, const Tensor& indices, const Shape& shape, const 
       const int64_t i = v[size_t(j * depth + d)];
       if (i < 0 || i >= shape[d]) {
         std::vector<int64_t> tuple(v.begin() + j * depth, v.begin() + (j + 1) * depth);
-        fail<InvalidArgumentError>(op, "indices[", j, "] = ", detail::vec_str(tuple), " does not index into ",
-                                   shape_name, " shape ", shape);
+        fail<InvalidArgumentError>(op,
+                                   "indices[",
+                                   j,
+                                   "] = ",
+                                   detail::vec_str(tuple),
+                                   " does not index into ",
+                                   shape_name,
+                                   " shape ",
+                                   shape);
       }
       off += i * st[size_t(d)];
     }
@@ -214,15 +243,26 @@ Tensor offsets_tensor(const std::vector<int64_t>& offsets) {
 }
 
 /// Checks updates.shape == indices.shape[:-1] + shape[depth:].
-void check_updates(const char* op, const Tensor& indices, const Tensor& updates, const Shape& shape,
+void check_updates(const char* op,
+                   const Tensor& indices,
+                   const Tensor& updates,
+                   const Shape& shape,
                    const NdPlan& p) {
   std::vector<int64_t> want = indices.shape().dims();
   want.pop_back();
   for (int d = p.depth; d < shape.rank(); ++d) want.push_back(shape[d]);
   if (updates.shape() != Shape(want))
-    fail<InvalidArgumentError>(op, "updates must have shape indices.shape[:-1] + shape[indices.shape[-1]:] = ",
-                               Shape(want), ", got ", updates.shape(), " (indices ", indices.shape(), ", shape ",
-                               shape, ")");
+    fail<InvalidArgumentError>(
+        op,
+        "updates must have shape indices.shape[:-1] + shape[indices.shape[-1]:] = ",
+        Shape(want),
+        ", got ",
+        updates.shape(),
+        " (indices ",
+        indices.shape(),
+        ", shape ",
+        shape,
+        ")");
 }
 
 // ---- strided_slice ---------------------------------------------------------------------------
@@ -235,8 +275,12 @@ struct SliceDim {
 
 // ---- scans -----------------------------------------------------------------------------------
 
-Tensor cumsum(const Tensor& x, int axis, CumulativeOptions options) { return scan("Cumsum", x, axis, options, false); }
-Tensor cumprod(const Tensor& x, int axis, CumulativeOptions options) { return scan("Cumprod", x, axis, options, true); }
+Tensor cumsum(const Tensor& x, int axis, CumulativeOptions options) {
+  return scan("Cumsum", x, axis, options, false);
+}
+Tensor cumprod(const Tensor& x, int axis, CumulativeOptions options) {
+  return scan("Cumprod", x, axis, options, true);
+}
 
 // ---- ordering --------------------------------------------------------------------------------
 
@@ -253,12 +297,19 @@ TopKResult top_k(const Tensor& x, int64_t k, bool /*sorted: always*/) {
   const char* op = "TopKV2";
   detail::check_defined(op, x, 0);
   detail::check_dtype(op, x, detail::Require::numeric);
-  if (x.rank() < 1) fail<InvalidArgumentError>(op, "input must be at least 1-D, got shape ", x.shape());
+  if (x.rank() < 1)
+    fail<InvalidArgumentError>(op, "input must be at least 1-D, got shape ", x.shape());
   if (k < 0) fail<InvalidArgumentError>(op, "Need k >= 0, got ", k);
   const int64_t n = x.shape()[x.rank() - 1];
   if (k > n)
-    fail<InvalidArgumentError>(op, "input must have at least k columns. Had ", n, ", needed ", k, " (input ",
-                               x.shape(), ")");
+    fail<InvalidArgumentError>(op,
+                               "input must have at least k columns. Had ",
+                               n,
+                               ", needed ",
+                               k,
+                               " (input ",
+                               x.shape(),
+                               ")");
   Tensor idx = top_k_indices(op, x, k, false);
   return {take_rows(x, idx), idx};
 }
@@ -290,7 +341,8 @@ Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const Shape& sha
   detail::checked_num_elements(op, shape);
   NdPlan p = nd_plan(op, indices, shape, "output");
   check_updates(op, indices, updates, shape, p);
-  Tensor out = scatter_rows(op, reshape(updates, Shape{p.num, p.slab}), offsets_tensor(p.offsets), p.rows, p.slab);
+  Tensor out = scatter_rows(
+      op, reshape(updates, Shape{p.num, p.slab}), offsets_tensor(p.offsets), p.rows, p.slab);
   return reshape(out, shape);
 }
 
@@ -303,11 +355,14 @@ Tensor tensor_scatter_nd_add(const Tensor& tensor, const Tensor& indices, const 
   detail::check_same_dtype(op, {tensor, updates});
   NdPlan p = nd_plan(op, indices, tensor.shape(), "tensor");
   check_updates(op, indices, updates, tensor.shape(), p);
-  Tensor added = scatter_rows(op, reshape(updates, Shape{p.num, p.slab}), offsets_tensor(p.offsets), p.rows, p.slab);
+  Tensor added = scatter_rows(
+      op, reshape(updates, Shape{p.num, p.slab}), offsets_tensor(p.offsets), p.rows, p.slab);
   return tensor + reshape(added, tensor.shape());
 }
 
-Tensor tensor_scatter_nd_update(const Tensor& tensor, const Tensor& indices, const Tensor& updates) {
+Tensor tensor_scatter_nd_update(const Tensor& tensor,
+                                const Tensor& indices,
+                                const Tensor& updates) {
   const char* op = "TensorScatterUpdate";
   detail::check_defined(op, tensor, 0);
   detail::check_defined(op, indices, 1);
@@ -353,7 +408,8 @@ Tensor where(const Tensor& cond) {
       idx[size_t(d)] = 0;
     }
   }
-  const int64_t num_true = r == 0 ? int64_t(v.size() == 1 && v[0] != 0.0) : int64_t(coords.size()) / r;
+  const int64_t num_true =
+      r == 0 ? int64_t(v.size() == 1 && v[0] != 0.0) : int64_t(coords.size()) / r;
   return constant(coords, Shape{num_true, int64_t(r)});
 }
 
@@ -366,11 +422,20 @@ Tensor boolean_mask(const Tensor& tensor, const Tensor& mask, int axis) {
   if (mr == 0) fail<InvalidArgumentError>(op, "mask cannot be scalar");
   if (axis < 0) axis += tensor.rank();
   if (axis < 0 || axis + mr > tensor.rank())
-    fail<InvalidArgumentError>(op, "axis ", axis, " and mask ", mask.shape(), " do not fit tensor ", tensor.shape());
+    fail<InvalidArgumentError>(
+        op, "axis ", axis, " and mask ", mask.shape(), " do not fit tensor ", tensor.shape());
   for (int d = 0; d < mr; ++d)
     if (tensor.shape()[axis + d] != mask.shape()[d])
-      fail<InvalidArgumentError>(op, "Shapes ", tensor.shape(), " and ", mask.shape(),
-                                 " are incompatible: mask must match tensor.shape[", axis, ":", axis + mr, "]");
+      fail<InvalidArgumentError>(op,
+                                 "Shapes ",
+                                 tensor.shape(),
+                                 " and ",
+                                 mask.shape(),
+                                 " are incompatible: mask must match tensor.shape[",
+                                 axis,
+                                 ":",
+                                 axis + mr,
+                                 "]");
   std::vector<int64_t> dims;
   for (int d = 0; d < axis; ++d) dims.push_back(tensor.shape()[d]);
   dims.push_back(mask.num_elements());
@@ -387,15 +452,18 @@ Tensor boolean_mask(const Tensor& tensor, const Tensor& mask, int axis) {
 UniqueResult unique(const Tensor& x) {
   const char* op = "Unique";
   detail::check_defined(op, x, 0);
-  if (x.rank() != 1) fail<InvalidArgumentError>(op, "unique expects a 1D vector, got shape ", x.shape());
+  if (x.rank() != 1)
+    fail<InvalidArgumentError>(op, "unique expects a 1D vector, got shape ", x.shape());
   if (x.num_elements() > int64_t(std::numeric_limits<int32_t>::max()))
-    fail<InvalidArgumentError>(op, "input of ", x.num_elements(), " elements does not fit int32 indices");
+    fail<InvalidArgumentError>(
+        op, "input of ", x.num_elements(), " elements does not fit int32 indices");
   UniqueResult r;
   detail::dispatch_all(x.dtype(), [&]<class T>() {
     const std::vector<T> v = x.to_vector<T>();
     std::vector<T> y;
     std::vector<int32_t> idx(v.size());
-    std::unordered_map<T, int32_t> seen;  // NaN never equals itself: each NaN is its own value, as TF
+    std::unordered_map<T, int32_t>
+        seen;  // NaN never equals itself: each NaN is its own value, as TF
     seen.reserve(v.size());
     for (size_t i = 0; i < v.size(); ++i) {
       T key = v[i];
@@ -413,27 +481,48 @@ UniqueResult unique(const Tensor& x) {
 
 // ---- strided_slice ---------------------------------------------------------------------------
 
-Tensor strided_slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vector<int64_t>& end,
-                     const std::vector<int64_t>& strides_in, StridedSliceOptions o) {
+Tensor strided_slice(const Tensor& x,
+                     const std::vector<int64_t>& begin,
+                     const std::vector<int64_t>& end,
+                     const std::vector<int64_t>& strides_in,
+                     StridedSliceOptions o) {
   const char* op = "StridedSlice";
   detail::check_defined(op, x, 0);
-  std::vector<int64_t> strides = strides_in.empty() ? std::vector<int64_t>(begin.size(), 1) : strides_in;
+  std::vector<int64_t> strides =
+      strides_in.empty() ? std::vector<int64_t>(begin.size(), 1) : strides_in;
   if (end.size() != begin.size() || strides.size() != begin.size())
-    fail<InvalidArgumentError>(op, "Expected begin, end, and strides to be 1D equal size tensors, but got shapes (",
-                               begin.size(), ",), (", end.size(), ",), and (", strides.size(), ",) instead");
+    fail<InvalidArgumentError>(
+        op,
+        "Expected begin, end, and strides to be 1D equal size tensors, but got shapes (",
+        begin.size(),
+        ",), (",
+        end.size(),
+        ",), and (",
+        strides.size(),
+        ",) instead");
   const int n = int(begin.size());
   if (n > 62) fail<InvalidArgumentError>(op, "at most 62 slice entries are supported, got ", n);
   auto bit = [](int64_t mask, int i) { return ((uint64_t(mask) >> i) & 1u) != 0; };
   int ellipses = 0, consuming = 0;
   for (int i = 0; i < n; ++i) {
-    if (bit(o.ellipsis_mask, i)) ++ellipses;
-    else if (!bit(o.new_axis_mask, i)) ++consuming;
+    if (bit(o.ellipsis_mask, i))
+      ++ellipses;
+    else if (!bit(o.new_axis_mask, i))
+      ++consuming;
   }
   if (ellipses > 1) fail<InvalidArgumentError>(op, "Multiple ellipses in slice spec not allowed");
   const int r = x.rank();
   if (consuming > r)
-    fail<InvalidArgumentError>(op, "Index out of range using input dim ", r, "; input has only ", r, " dims (shape ",
-                               x.shape(), ", ", consuming, " slice entries)");
+    fail<InvalidArgumentError>(op,
+                               "Index out of range using input dim ",
+                               r,
+                               "; input has only ",
+                               r,
+                               " dims (shape ",
+                               x.shape(),
+                               ", ",
+                               consuming,
+                               " slice entries)");
   // Walk the spec (an implicit ellipsis at its end) into one SliceDim per input axis and the
   // final shape: new axes add a 1, shrunk axes drop out.
   std::vector<SliceDim> dims(static_cast<size_t>(r));
@@ -459,8 +548,8 @@ Tensor strided_slice(const Tensor& x, const std::vector<int64_t>& begin, const s
     if (bit(o.shrink_axis_mask, i)) {
       const int64_t at = b < 0 ? b + dim : b;
       if (at < 0 || at >= dim)
-        fail<InvalidArgumentError>(op, "slice index ", b, " of dimension ", d, " out of bounds (shape ", x.shape(),
-                                   ")");
+        fail<InvalidArgumentError>(
+            op, "slice index ", b, " of dimension ", d, " out of bounds (shape ", x.shape(), ")");
       sd = {at, 1, 1};
     } else {
       // Python's slice rules: clamp into the axis; a backwards walk may stop before index 0.
@@ -494,7 +583,8 @@ Tensor strided_slice(const Tensor& x, const std::vector<int64_t>& begin, const s
     const SliceDim& sd = dims[size_t(i)];
     copy_shape[size_t(i)] = sd.size;
     any_empty = any_empty || sd.size == 0;
-    a.src_strides.push_back(sd.size > 1 ? st[size_t(i)] * sd.step : 0);  // |step| < dim here: no overflow
+    a.src_strides.push_back(sd.size > 1 ? st[size_t(i)] * sd.step
+                                        : 0);  // |step| < dim here: no overflow
     a.src_offset += sd.size > 0 ? sd.start * st[size_t(i)] : 0;
   }
   if (any_empty) a.src_offset = 0;
@@ -510,15 +600,19 @@ Tensor strided_slice(const Tensor& x, const std::vector<int64_t>& begin, const s
       std::vector<int64_t> idx(static_cast<size_t>(r), 0);
       for (int64_t t = 0; t < total; ++t) {
         int64_t off = 0;
-        for (int i = 0; i < r; ++i) off += (dims[size_t(i)].start + idx[size_t(i)] * dims[size_t(i)].step) * st[size_t(i)];
+        for (int i = 0; i < r; ++i)
+          off += (dims[size_t(i)].start + idx[size_t(i)] * dims[size_t(i)].step) * st[size_t(i)];
         offsets.push_back(off);
         for (int i = r - 1; i >= 0; --i) {
           if (++idx[size_t(i)] < dims[size_t(i)].size) break;
           idx[size_t(i)] = 0;
         }
       }
-      Tensor dx = scatter_rows("StridedSliceGrad", reshape(g.upstream(), Shape{total, 1}), offsets_tensor(offsets),
-                               x.num_elements(), 1);
+      Tensor dx = scatter_rows("StridedSliceGrad",
+                               reshape(g.upstream(), Shape{total, 1}),
+                               offsets_tensor(offsets),
+                               x.num_elements(),
+                               1);
       return {reshape(dx, x.shape())};
     };
   Tensor y = run_op({.name = op,

@@ -10,12 +10,16 @@ using detail::GradList;
 using detail::KernelArgs;
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
-  const char* op = a.defined() && b.defined() && (a.rank() > 2 || b.rank() > 2) ? "BatchMatMulV2" : "MatMul";
+  const char* op =
+      a.defined() && b.defined() && (a.rank() > 2 || b.rank() > 2) ? "BatchMatMulV2" : "MatMul";
   detail::check_same_dtype(op, {a, b});
   detail::check_dtype(op, a, detail::Require::numeric);
   if (a.rank() < 2 || b.rank() < 2)
-    fail<InvalidArgumentError>(op, "In[0] and In[1] must be at least rank 2 (matrices), got shapes ",
-                               a.shape(), " and ", b.shape());
+    fail<InvalidArgumentError>(op,
+                               "In[0] and In[1] must be at least rank 2 (matrices), got shapes ",
+                               a.shape(),
+                               " and ",
+                               b.shape());
   const Shape& sa = a.shape();
   const Shape& sb = b.shape();
   const int64_t m = transpose_a ? sa[sa.rank() - 1] : sa[sa.rank() - 2];
@@ -23,8 +27,13 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   const int64_t kb = transpose_b ? sb[sb.rank() - 1] : sb[sb.rank() - 2];
   const int64_t n = transpose_b ? sb[sb.rank() - 2] : sb[sb.rank() - 1];
   if (ka != kb)
-    fail<InvalidArgumentError>(op, "Matrix size-incompatible: In[0]: ", sa, ", In[1]: ", sb,
-                               (transpose_a ? " (transpose_a)" : ""), (transpose_b ? " (transpose_b)" : ""));
+    fail<InvalidArgumentError>(op,
+                               "Matrix size-incompatible: In[0]: ",
+                               sa,
+                               ", In[1]: ",
+                               sb,
+                               (transpose_a ? " (transpose_a)" : ""),
+                               (transpose_b ? " (transpose_b)" : ""));
   Shape batch_a(sa.data(), size_t(sa.rank() - 2)), batch_b(sb.data(), size_t(sb.rank() - 2));
   Shape batch = detail::broadcast_shapes(op, batch_a, batch_b);
   Tensor A = a, B = b;

@@ -39,20 +39,24 @@ struct Matrices {
 Matrices matrices(const char* op, const Tensor& x, bool square, bool lapack) {
   detail::check_defined(op, x, 0);
   if (x.rank() < 2)
-    fail<InvalidArgumentError>(op, "Input must have rank >= 2 (a batch of matrices), got shape ",
-                               x.shape());
+    fail<InvalidArgumentError>(
+        op, "Input must have rank >= 2 (a batch of matrices), got shape ", x.shape());
   Matrices r;
   r.batch.assign(x.shape().begin(), x.shape().end() - 2);
   r.m = x.shape()[x.rank() - 2];
   r.n = x.shape()[x.rank() - 1];
   if (square && r.m != r.n)
-    fail<InvalidArgumentError>(op, "Input matrix must be square, got ", r.m, " != ", r.n,
-                               " in shape ", x.shape());
+    fail<InvalidArgumentError>(
+        op, "Input matrix must be square, got ", r.m, " != ", r.n, " in shape ", x.shape());
   if (lapack) {
     detail::check_dtype(op, x, detail::Require::floating);
     if (r.m > INT_MAX || r.n > INT_MAX)
-      fail<InvalidArgumentError>(op, "Matrix dimensions of shape ", x.shape(),
-                                 " exceed LAPACK's 32-bit limit (", INT_MAX, ")");
+      fail<InvalidArgumentError>(op,
+                                 "Matrix dimensions of shape ",
+                                 x.shape(),
+                                 " exceed LAPACK's 32-bit limit (",
+                                 INT_MAX,
+                                 ")");
   }
   r.count = detail::checked_num_elements(op, Shape(r.batch));
   return r;
@@ -88,11 +92,19 @@ Tensor unpack(const Tensor& packed, int64_t begin, int64_t size, const Shape& sh
 }
 
 /// Runs a linalg kernel unrecorded; returns its output and sets `status`.
-Tensor run_kernel(const char* op, detail::InputList inputs, Shape out, DType dtype,
-                  detail::KernelFn kernel, LinalgAttrs& attrs, LinalgStatus& status) {
+Tensor run_kernel(const char* op,
+                  detail::InputList inputs,
+                  Shape out,
+                  DType dtype,
+                  detail::KernelFn kernel,
+                  LinalgAttrs& attrs,
+                  LinalgStatus& status) {
   attrs.status = &status;
-  return detail::run_op(
-      {.name = op, .inputs = inputs, .out = {std::move(out), dtype}, .kernel = kernel, .attrs = &attrs});
+  return detail::run_op({.name = op,
+                         .inputs = inputs,
+                         .out = {std::move(out), dtype},
+                         .kernel = kernel,
+                         .attrs = &attrs});
 }
 
 /// Where in the batch (0-based, batch dims flattened) the failing matrix is, for error messages.
@@ -109,8 +121,12 @@ void broadcast_solve(const char* op, Tensor& a, Tensor& b, const Matrices& ma) {
     fail<InvalidArgumentError>(op, "Input rhs must have rank >= 2, got shape ", b.shape());
   const int64_t rows = b.shape()[b.rank() - 2], k = b.shape()[b.rank() - 1];
   if (rows != ma.n)
-    fail<InvalidArgumentError>(op, "Input matrix and right-hand side must have the same number "
-                               "of rows: ", a.shape(), " vs. ", b.shape());
+    fail<InvalidArgumentError>(op,
+                               "Input matrix and right-hand side must have the same number "
+                               "of rows: ",
+                               a.shape(),
+                               " vs. ",
+                               b.shape());
   if (k > INT_MAX)
     fail<InvalidArgumentError>(op, "rhs of shape ", b.shape(), " exceeds LAPACK's 32-bit limit");
   Shape bb(b.shape().data(), size_t(b.rank() - 2));
@@ -129,8 +145,10 @@ void broadcast_solve(const char* op, Tensor& a, Tensor& b, const Matrices& ma) {
 Tensor matrix_transpose(const Tensor& a) {
   detail::check_defined("MatrixTranspose", a, 0);
   if (a.rank() < 2)
-    fail<InvalidArgumentError>("MatrixTranspose", "Argument `a` should be a (batch) matrix with "
-                               "rank >= 2, got shape ", a.shape());
+    fail<InvalidArgumentError>("MatrixTranspose",
+                               "Argument `a` should be a (batch) matrix with "
+                               "rank >= 2, got shape ",
+                               a.shape());
   std::vector<int> perm(size_t(a.rank()));
   for (int i = 0; i < a.rank(); ++i) perm[size_t(i)] = i;
   std::swap(perm[perm.size() - 1], perm[perm.size() - 2]);
@@ -172,11 +190,19 @@ Tensor band_part(const Tensor& input, int64_t num_lower, int64_t num_upper) {
   const char* op = "MatrixBandPart";
   Matrices mat = matrices(op, input, false, false);
   if (num_lower > mat.m)
-    fail<InvalidArgumentError>(op, "num_lower must be negative or less or equal to number of "
-                               "rows (", mat.m, ") got: ", num_lower);
+    fail<InvalidArgumentError>(op,
+                               "num_lower must be negative or less or equal to number of "
+                               "rows (",
+                               mat.m,
+                               ") got: ",
+                               num_lower);
   if (num_upper > mat.n)
-    fail<InvalidArgumentError>(op, "num_upper must be negative or less or equal to number of "
-                               "columns (", mat.n, ") got: ", num_upper);
+    fail<InvalidArgumentError>(op,
+                               "num_upper must be negative or less or equal to number of "
+                               "columns (",
+                               mat.n,
+                               ") got: ",
+                               num_upper);
   if (input.num_elements() == 0) return input;
   const int64_t lo = num_lower < 0 ? -mat.m : -num_lower, hi = num_upper < 0 ? mat.n : num_upper;
   return where(band_mask(op, mat.m, mat.n, lo, hi), input, scalar_like(input, 0));
@@ -189,12 +215,21 @@ Tensor cholesky(const Tensor& input) {
   Matrices mat = matrices(op, input, true, true);
   LinalgAttrs attrs{.batch = mat.count, .m = mat.n, .n = mat.n};
   LinalgStatus status;
-  Tensor l = run_kernel(op, {input}, input.shape(), input.dtype(),
-                        [](Backend& be, const KernelArgs& k) { be.linalg_cholesky(k); }, attrs, status);
+  Tensor l = run_kernel(
+      op,
+      {input},
+      input.shape(),
+      input.dtype(),
+      [](Backend& be, const KernelArgs& k) { be.linalg_cholesky(k); },
+      attrs,
+      status);
   if (status.index >= 0)
-    fail<InvalidArgumentError>(op, "Cholesky decomposition was not successful. The input might "
+    fail<InvalidArgumentError>(op,
+                               "Cholesky decomposition was not successful. The input might "
                                "not be valid: not positive definite (leading minor of order ",
-                               status.info, ") ", which(status, mat, input));
+                               status.info,
+                               ") ",
+                               which(status, mat, input));
   if (detail::any_tape_recording())
     detail::record_op(op, {input}, l, [](const GradCall& g) -> GradList {
       // TF's _CholeskyGrad: φ(Lᴴ·dL) with the diagonal halved, then dA = ½(S + Sᴴ) for
@@ -216,12 +251,21 @@ Tensor triangular_solve(const Tensor& matrix, const Tensor& rhs, bool lower, boo
   Tensor a = matrix, b = rhs;
   broadcast_solve(op, a, b, mat);
   const int64_t k = b.shape()[b.rank() - 1];
-  LinalgAttrs attrs{.batch = mat.n == 0 ? 0 : a.num_elements() / (mat.n * mat.n), .m = mat.n,
-                    .n = mat.n, .k = k, .lower = lower, .adjoint = adjoint_a};
+  LinalgAttrs attrs{.batch = mat.n == 0 ? 0 : a.num_elements() / (mat.n * mat.n),
+                    .m = mat.n,
+                    .n = mat.n,
+                    .k = k,
+                    .lower = lower,
+                    .adjoint = adjoint_a};
   LinalgStatus status;
-  Tensor c = run_kernel(op, {a, b}, b.shape(), b.dtype(),
-                        [](Backend& be, const KernelArgs& kk) { be.linalg_triangular_solve(kk); },
-                        attrs, status);
+  Tensor c = run_kernel(
+      op,
+      {a, b},
+      b.shape(),
+      b.dtype(),
+      [](Backend& be, const KernelArgs& kk) { be.linalg_triangular_solve(kk); },
+      attrs,
+      status);
   if (detail::any_tape_recording())
     detail::record_op(op, {a, b}, c, [lower, adjoint_a](const GradCall& g) -> GradList {
       // c = op(A)⁻¹·b: db = op(A)⁻ᴴ·dc; dA = -db·cᴴ (or -c·dbᴴ for op = ᴴ), kept to A's triangle.
@@ -243,12 +287,20 @@ Tensor solve(const Tensor& matrix, const Tensor& rhs, bool adjoint_a) {
   Tensor a = matrix, b = rhs;
   broadcast_solve(op, a, b, mat);
   const int64_t k = b.shape()[b.rank() - 1];
-  LinalgAttrs attrs{.batch = mat.n == 0 ? 0 : a.num_elements() / (mat.n * mat.n), .m = mat.n,
-                    .n = mat.n, .k = k, .adjoint = adjoint_a};
+  LinalgAttrs attrs{.batch = mat.n == 0 ? 0 : a.num_elements() / (mat.n * mat.n),
+                    .m = mat.n,
+                    .n = mat.n,
+                    .k = k,
+                    .adjoint = adjoint_a};
   LinalgStatus status;
-  Tensor c = run_kernel(op, {a, b}, b.shape(), b.dtype(),
-                        [](Backend& be, const KernelArgs& kk) { be.linalg_solve(kk); }, attrs,
-                        status);
+  Tensor c = run_kernel(
+      op,
+      {a, b},
+      b.shape(),
+      b.dtype(),
+      [](Backend& be, const KernelArgs& kk) { be.linalg_solve(kk); },
+      attrs,
+      status);
   if (status.index >= 0)
     fail<InvalidArgumentError>(op, "Input matrix is not invertible. ", which(status, mat, a));
   if (detail::any_tape_recording())
@@ -268,8 +320,14 @@ Tensor inv(const Tensor& input, bool adjoint_a) {
   Matrices mat = matrices(op, input, true, true);
   LinalgAttrs attrs{.batch = mat.count, .m = mat.n, .n = mat.n, .k = mat.n, .adjoint = adjoint_a};
   LinalgStatus status;
-  Tensor c = run_kernel(op, {input}, input.shape(), input.dtype(),
-                        [](Backend& be, const KernelArgs& k) { be.linalg_solve(k); }, attrs, status);
+  Tensor c = run_kernel(
+      op,
+      {input},
+      input.shape(),
+      input.dtype(),
+      [](Backend& be, const KernelArgs& k) { be.linalg_solve(k); },
+      attrs,
+      status);
   if (status.index >= 0)
     fail<InvalidArgumentError>(op, "Input is not invertible. ", which(status, mat, input));
   if (detail::any_tape_recording())
@@ -287,8 +345,14 @@ Tensor lu_det(const char* op, const Tensor& input, Matrices& mat) {
   mat = matrices(op, input, true, true);
   LinalgAttrs attrs{.batch = mat.count, .m = mat.n, .n = mat.n};
   LinalgStatus status;
-  return run_kernel(op, {input}, mat.with({3}), input.dtype(),
-                    [](Backend& be, const KernelArgs& k) { be.linalg_lu_det(k); }, attrs, status);
+  return run_kernel(
+      op,
+      {input},
+      mat.with({3}),
+      input.dtype(),
+      [](Backend& be, const KernelArgs& k) { be.linalg_lu_det(k); },
+      attrs,
+      status);
 }
 }  // namespace
 
@@ -345,18 +409,25 @@ QrResult qr(const Tensor& input, bool full_matrices) {
   Matrices mat = matrices(op, input, false, true);
   const int64_t p = std::min(mat.m, mat.n), kq = full_matrices ? mat.m : p;
   const int64_t q_size = detail::checked_mul(op, mat.m, kq, "q's size");
-  const int64_t row = detail::checked_add(op, q_size, detail::checked_mul(op, kq, mat.n, "r's size"),
-                                          "q's and r's sizes");
+  const int64_t row = detail::checked_add(
+      op, q_size, detail::checked_mul(op, kq, mat.n, "r's size"), "q's and r's sizes");
   LinalgAttrs attrs{.batch = mat.count, .m = mat.m, .n = mat.n, .full_matrices = full_matrices};
   LinalgStatus status;
-  Tensor packed = run_kernel(op, {input}, mat.with({row}), input.dtype(),
-                             [](Backend& be, const KernelArgs& k) { be.linalg_qr(k); }, attrs, status);
+  Tensor packed = run_kernel(
+      op,
+      {input},
+      mat.with({row}),
+      input.dtype(),
+      [](Backend& be, const KernelArgs& k) { be.linalg_qr(k); },
+      attrs,
+      status);
   const int64_t m = mat.m, n = mat.n;
   const std::vector<int64_t> batch = mat.batch;
   if (detail::any_tape_recording())
     detail::record_op(op, {input}, packed, [=](const GradCall& g) -> GradList {
       if (m > n && full_matrices)
-        fail<UnimplementedError>(op, "QrGrad not implemented when nrows > ncols and "
+        fail<UnimplementedError>(op,
+                                 "QrGrad not implemented when nrows > ncols and "
                                  "full_matrices is true.");
       Matrices shp{batch, 0, 0, 0};
       Tensor q = unpack(g.output(), 0, q_size, shp.with({m, kq}));
@@ -389,10 +460,17 @@ EighResult eigh(const Tensor& tensor) {
   const int64_t row = detail::checked_add(op, n, detail::checked_mul(op, n, n, "v's size"), "size");
   LinalgAttrs attrs{.batch = mat.count, .m = n, .n = n};
   LinalgStatus status;
-  Tensor packed = run_kernel(op, {tensor}, mat.with({row}), tensor.dtype(),
-                             [](Backend& be, const KernelArgs& k) { be.linalg_eigh(k); }, attrs, status);
+  Tensor packed = run_kernel(
+      op,
+      {tensor},
+      mat.with({row}),
+      tensor.dtype(),
+      [](Backend& be, const KernelArgs& k) { be.linalg_eigh(k); },
+      attrs,
+      status);
   if (status.index >= 0)
-    fail<InvalidArgumentError>(op, "Self-adjoint eigen decomposition was not successful. The "
+    fail<InvalidArgumentError>(op,
+                               "Self-adjoint eigen decomposition was not successful. The "
                                "input might not be valid",
                                status.info < 0 ? " (it holds NaN or Inf) " : " ",
                                which(status, mat, tensor));
@@ -423,14 +501,22 @@ SvdResult svd(const Tensor& tensor, bool full_matrices, bool compute_uv) {
   const int64_t kv = compute_uv ? (full_matrices ? n : p) : 0;
   const int64_t u_size = detail::checked_mul(op, m, ku, "u's size");
   const int64_t v_size = detail::checked_mul(op, n, kv, "v's size");
-  const int64_t row = detail::checked_add(op, p, detail::checked_add(op, u_size, v_size, "size"), "size");
-  LinalgAttrs attrs{.batch = mat.count, .m = m, .n = n, .full_matrices = full_matrices,
-                    .compute_uv = compute_uv};
+  const int64_t row =
+      detail::checked_add(op, p, detail::checked_add(op, u_size, v_size, "size"), "size");
+  LinalgAttrs attrs{
+      .batch = mat.count, .m = m, .n = n, .full_matrices = full_matrices, .compute_uv = compute_uv};
   LinalgStatus status;
-  Tensor packed = run_kernel(op, {tensor}, mat.with({row}), tensor.dtype(),
-                             [](Backend& be, const KernelArgs& k) { be.linalg_svd(k); }, attrs, status);
+  Tensor packed = run_kernel(
+      op,
+      {tensor},
+      mat.with({row}),
+      tensor.dtype(),
+      [](Backend& be, const KernelArgs& k) { be.linalg_svd(k); },
+      attrs,
+      status);
   if (status.index >= 0)
-    fail<InvalidArgumentError>(op, "SVD was not successful. The input might not be valid",
+    fail<InvalidArgumentError>(op,
+                               "SVD was not successful. The input might not be valid",
                                status.info < 0 ? " (it holds NaN or Inf) " : " (no convergence) ",
                                which(status, mat, tensor));
   const std::vector<int64_t> batch = mat.batch;
@@ -444,7 +530,8 @@ SvdResult svd(const Tensor& tensor, bool full_matrices, bool compute_uv) {
         return {matmul(full.u, matmul(diag(ds), full.v, false, true))};
       }
       if (full_matrices && std::abs(m - n) > 1)
-        fail<UnimplementedError>(op, "svd gradient is not implemented for abs(m - n) > 1 when "
+        fail<UnimplementedError>(op,
+                                 "svd gradient is not implemented for abs(m - n) > 1 when "
                                  "full_matrices is True");
       // TF's _SvdGrad, for distinct nonzero singular values (F_ij = 1/(s_j² - s_i²)).
       Tensor s = unpack(g.output(), 0, p, shp.with({p}));
@@ -457,7 +544,8 @@ SvdResult svd(const Tensor& tensor, bool full_matrices, bool compute_uv) {
       if (use_adjoint) std::swap(mm, nn), std::swap(u, v), std::swap(du, dv);
       Tensor s_mat = diag(s);
       Tensor s2 = square(s);
-      Tensor f = set_diag(safe_reciprocal(expand_dims(s2, -2) - expand_dims(s2, -1)), zeros_like(s));
+      Tensor f =
+          set_diag(safe_reciprocal(expand_dims(s2, -2) - expand_dims(s2, -1)), zeros_like(s));
       Tensor s_inv = diag(safe_reciprocal(s));
       std::vector<int64_t> z(batch.size() + 2, 0), all = shp.with({-1, -1}).dims();
       auto cols = [&](const Tensor& t, int64_t begin, int64_t size) {
@@ -469,7 +557,8 @@ SvdResult svd(const Tensor& tensor, bool full_matrices, bool compute_uv) {
       Tensor v1 = cols(v, 0, mm), dv1 = cols(dv, 0, mm);
       Tensor f_u = f * matmul(u, du, true, false);
       Tensor f_v = f * matmul(v1, dv1, true, false);
-      Tensor term1_nouv = diag(ds) + matmul(f_u + adjoint(f_u), s_mat) + matmul(s_mat, f_v + adjoint(f_v));
+      Tensor term1_nouv =
+          diag(ds) + matmul(f_u + adjoint(f_u), s_mat) + matmul(s_mat, f_v + adjoint(f_v));
       Tensor ga = matmul(u, matmul(term1_nouv, v1, false, true));
       if (mm != nn) {
         Tensor gv1t = adjoint(dv1);

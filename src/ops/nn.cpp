@@ -59,8 +59,12 @@ Tensor softmax(const Tensor& logits, int axis) {
 Tensor bias_add(const Tensor& x, const Tensor& bias) {
   detail::check_same_dtype("BiasAdd", {x, bias});
   if (bias.rank() != 1 || x.rank() < 1 || x.shape()[x.rank() - 1] != bias.shape()[0])
-    fail<InvalidArgumentError>("BiasAdd", "Must provide as many biases as the last dimension of the input "
-                               "tensor: ", bias.shape(), " vs. ", x.shape());
+    fail<InvalidArgumentError>("BiasAdd",
+                               "Must provide as many biases as the last dimension of the input "
+                               "tensor: ",
+                               bias.shape(),
+                               " vs. ",
+                               x.shape());
   return x + bias;
 }
 
@@ -77,18 +81,32 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
   detail::check_dtype(op, labels, detail::Require::integer);
   detail::check_dtype(op, logits, detail::Require::floating);
   if (logits.rank() < 1 || labels.rank() != logits.rank() - 1)
-    fail<InvalidArgumentError>(op, "Rank mismatch: Rank of labels (received ", labels.rank(),
-                               ") should equal rank of logits minus 1 (received ", logits.rank(), "): ",
-                               labels.shape(), " vs. ", logits.shape());
+    fail<InvalidArgumentError>(op,
+                               "Rank mismatch: Rank of labels (received ",
+                               labels.rank(),
+                               ") should equal rank of logits minus 1 (received ",
+                               logits.rank(),
+                               "): ",
+                               labels.shape(),
+                               " vs. ",
+                               logits.shape());
   for (int i = 0; i < labels.rank(); ++i)
     if (labels.shape()[i] != logits.shape()[i])
-      fail<InvalidArgumentError>(op, "logits and labels must have the same first dimensions, got logits shape ",
-                                 logits.shape(), " and labels shape ", labels.shape());
+      fail<InvalidArgumentError>(
+          op,
+          "logits and labels must have the same first dimensions, got logits shape ",
+          logits.shape(),
+          " and labels shape ",
+          labels.shape());
   const int64_t classes = logits.shape()[logits.rank() - 1];
   for (int64_t v : labels.to_vector<int64_t>())
     if (v < 0 || v >= classes)
-      fail<InvalidArgumentError>(op, "Received a label value of ", v, " which is outside the valid range of [0, ",
-                                 classes, ")");
+      fail<InvalidArgumentError>(op,
+                                 "Received a label value of ",
+                                 v,
+                                 " which is outside the valid range of [0, ",
+                                 classes,
+                                 ")");
   Tensor oh = one_hot(labels, classes, 1.0, 0.0, logits.dtype());
   return -reduce_sum(oh * log_softmax(logits, -1), {-1});
 }
@@ -98,8 +116,11 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
   detail::check_same_dtype(op, {labels, logits});
   detail::check_dtype(op, logits, detail::Require::floating);
   if (!(labels.shape() == logits.shape()))
-    fail<InvalidArgumentError>(op, "logits and labels must be broadcastable: logits_size=", logits.shape(),
-                               " labels_size=", labels.shape());
+    fail<InvalidArgumentError>(op,
+                               "logits and labels must be broadcastable: logits_size=",
+                               logits.shape(),
+                               " labels_size=",
+                               labels.shape());
   return -reduce_sum(labels * log_softmax(logits, -1), {-1});
 }
 
@@ -108,8 +129,12 @@ Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
   detail::check_same_dtype(op, {labels, logits});
   detail::check_dtype(op, logits, detail::Require::floating);
   if (!(labels.shape() == logits.shape()))
-    fail<InvalidArgumentError>(op, "logits and labels must have the same shape (", logits.shape(), " vs ",
-                               labels.shape(), ")");
+    fail<InvalidArgumentError>(op,
+                               "logits and labels must have the same shape (",
+                               logits.shape(),
+                               " vs ",
+                               labels.shape(),
+                               ")");
   // max(x, 0) - x·z + log(1 + e^(-|x|)): no overflow for any x.
   // Split at x >= 0 as TF does, so the gradient at x = 0 is σ(0) - z (relu/abs would give -z).
   Tensor pos = greater_equal(logits, zeros_like(logits));
@@ -160,7 +185,8 @@ std::pair<Tensor, Tensor> moments(const Tensor& x, std::vector<int> axes, bool k
   detail::check_defined("Moments", x, 0);
   detail::check_dtype("Moments", x, detail::Require::floating);
   Tensor mean = reduce_mean(x, axes, /*keepdims=*/true);
-  Tensor variance = reduce_mean(squared_difference(x, stop_gradient(mean)), axes, /*keepdims=*/true);
+  Tensor variance =
+      reduce_mean(squared_difference(x, stop_gradient(mean)), axes, /*keepdims=*/true);
   if (keepdims) return {mean, variance};
   return {squeeze(mean, axes), squeeze(variance, axes)};  // no axes: all were reduced to 1
 }

@@ -2,12 +2,13 @@
 // random image ops. categorical samples by the Gumbel-max trick — argmax(logits − log(−log u))
 // is distributed as softmax(logits) — on whatever device the logits are; shuffle sorts
 // uniform keys on the host (Philox, so every device gets the same permutation) and gathers.
+#include "ops/random_ext.hpp"
+
 #include <algorithm>
 #include <numeric>
 
 #include "core/philox.hpp"
 #include "core/shape_check.hpp"
-#include "ops/random_ext.hpp"
 #include "ops/run_op.hpp"
 
 namespace tapeflow {
@@ -18,7 +19,10 @@ using detail::KernelArgs;
 
 namespace detail {
 
-Tensor seeded_uniform(const char* op, const Shape& shape, std::optional<uint64_t> seed, uint64_t stream) {
+Tensor seeded_uniform(const char* op,
+                      const Shape& shape,
+                      std::optional<uint64_t> seed,
+                      uint64_t stream) {
   checked_num_elements(op, shape);
   if (!seed) return random::uniform(shape, 0.0, 1.0, DType::float64);
   RandomAttrs attrs{RandomKind::Uniform, 0.0, 1.0, *seed, stream};
@@ -29,7 +33,10 @@ Tensor seeded_uniform(const char* op, const Shape& shape, std::optional<uint64_t
                  .attrs = &attrs});
 }
 
-std::vector<double> seeded_uniform_host(const char* op, int64_t n, std::optional<uint64_t> seed, uint64_t stream) {
+std::vector<double> seeded_uniform_host(const char* op,
+                                        int64_t n,
+                                        std::optional<uint64_t> seed,
+                                        uint64_t stream) {
   if (!seed) return seeded_uniform(op, Shape{n}, seed, stream).to_vector<double>();
   std::vector<double> u(static_cast<size_t>(n));
   // The random kernel's own element function: the same numbers as seeded_uniform's tensor.
@@ -47,13 +54,18 @@ constexpr uint64_t kCategoricalStream = 0x43415445474f5259ULL;  // "CATEGORY"
 constexpr uint64_t kShuffleStream = 0x53485546464c4500ULL;      // "SHUFFLE"
 }  // namespace
 
-Tensor categorical(const Tensor& logits, int64_t num_samples, std::optional<uint64_t> seed, DType dtype) {
+Tensor categorical(const Tensor& logits,
+                   int64_t num_samples,
+                   std::optional<uint64_t> seed,
+                   DType dtype) {
   const char* op = "Multinomial";
   detail::check_defined(op, logits, 0);
   detail::check_dtype(op, logits, detail::Require::floating);
   if (logits.rank() != 2)
-    fail<InvalidArgumentError>(op, "logits should be a matrix [batch_size, num_classes], got shape ", logits.shape());
-  if (num_samples < 0) fail<InvalidArgumentError>(op, "num_samples should be nonnegative, got ", num_samples);
+    fail<InvalidArgumentError>(
+        op, "logits should be a matrix [batch_size, num_classes], got shape ", logits.shape());
+  if (num_samples < 0)
+    fail<InvalidArgumentError>(op, "num_samples should be nonnegative, got ", num_samples);
   if (dtype != DType::int64 && dtype != DType::int32)
     fail<InvalidArgumentError>(op, "output_dtype must be int32 or int64, got ", dtype_name(dtype));
   const int64_t batch = logits.shape()[0], classes = logits.shape()[1];
@@ -78,7 +90,9 @@ Tensor shuffle(const Tensor& value, std::optional<uint64_t> seed) {
   std::vector<double> keys = detail::seeded_uniform_host(op, n, seed, kShuffleStream);
   std::vector<int64_t> perm(static_cast<size_t>(n));
   std::iota(perm.begin(), perm.end(), int64_t(0));
-  std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) { return keys[size_t(a)] < keys[size_t(b)]; });
+  std::stable_sort(perm.begin(), perm.end(), [&](int64_t a, int64_t b) {
+    return keys[size_t(a)] < keys[size_t(b)];
+  });
   return gather(value, constant(perm, Shape{n}), 0);
 }
 

@@ -35,8 +35,13 @@ Plan plan_reduce(const char* op, const Tensor& x, std::vector<int> axes, bool ke
   } else {
     for (int a : axes) {
       if (a < -r || a >= r)
-        detail::fail<InvalidArgumentError>(op, "Invalid reduction dimension (", a, " for input with ",
-                                           r, " dimension(s)); input shape ", x.shape());
+        detail::fail<InvalidArgumentError>(op,
+                                           "Invalid reduction dimension (",
+                                           a,
+                                           " for input with ",
+                                           r,
+                                           " dimension(s)); input shape ",
+                                           x.shape());
       p.axes.push_back(a < 0 ? a + r : a);
     }
     std::sort(p.axes.begin(), p.axes.end());
@@ -54,7 +59,11 @@ Plan plan_reduce(const char* op, const Tensor& x, std::vector<int> axes, bool ke
 using Kernel = detail::KernelFn;
 
 /// Runs a reduction kernel over `p.axes` of x (moving them together first if needed).
-Tensor reduce_primitive(const char* op, const Tensor& x, const Plan& p, Kernel kernel, detail::GradFn grad,
+Tensor reduce_primitive(const char* op,
+                        const Tensor& x,
+                        const Plan& p,
+                        Kernel kernel,
+                        detail::GradFn grad,
                         DType out_dtype) {
   const int r = x.rank();
   Tensor src = x;
@@ -63,10 +72,14 @@ Tensor reduce_primitive(const char* op, const Tensor& x, const Plan& p, Kernel k
   if (contiguous) {
     for (int i = 0; i < r; ++i) {
       int64_t d = x.shape()[i];
-      if (!p.axes.empty() && i < p.axes.front()) a.outer = detail::mul_dims(a.outer, d);
-      else if (!p.axes.empty() && i <= p.axes.back()) a.reduce = detail::mul_dims(a.reduce, d);
-      else if (p.axes.empty()) a.outer = detail::mul_dims(a.outer, d);
-      else a.inner = detail::mul_dims(a.inner, d);
+      if (!p.axes.empty() && i < p.axes.front())
+        a.outer = detail::mul_dims(a.outer, d);
+      else if (!p.axes.empty() && i <= p.axes.back())
+        a.reduce = detail::mul_dims(a.reduce, d);
+      else if (p.axes.empty())
+        a.outer = detail::mul_dims(a.outer, d);
+      else
+        a.inner = detail::mul_dims(a.inner, d);
     }
   } else {
     std::vector<int> perm;
@@ -101,11 +114,15 @@ Tensor reduce_sum(const Tensor& x, std::vector<int> axes, bool keepdims) {
   detail::check_dtype("Sum", x, Require::numeric);
   Shape kept = p.kept;
   // y = Σ x: every element gets dy (broadcast back over the reduced axes).
-  return reduce_primitive("Sum", x, p, [](Backend& b, const KernelArgs& k) { b.reduce_sum(k); },
-                          [kept](const GradCall& g) -> GradList {
-                            return {broadcast_to(reshape(g.upstream(), kept), g.input(0).shape())};
-                          },
-                          x.dtype());
+  return reduce_primitive(
+      "Sum",
+      x,
+      p,
+      [](Backend& b, const KernelArgs& k) { b.reduce_sum(k); },
+      [kept](const GradCall& g) -> GradList {
+        return {broadcast_to(reshape(g.upstream(), kept), g.input(0).shape())};
+      },
+      x.dtype());
 }
 
 Tensor reduce_mean(const Tensor& x, std::vector<int> axes, bool keepdims) {
@@ -133,8 +150,8 @@ Tensor extremum(const char* op, const Tensor& x, std::vector<int> axes, bool kee
   Plan p = plan_reduce(op, x, std::move(axes), keepdims);
   detail::check_dtype(op, x, Require::numeric);
   if (x.num_elements() == 0 && !p.axes.empty())
-    detail::fail<InvalidArgumentError>(op, "cannot reduce an empty tensor of shape ", x.shape(),
-                                       " (no identity for max/min)");
+    detail::fail<InvalidArgumentError>(
+        op, "cannot reduce an empty tensor of shape ", x.shape(), " (no identity for max/min)");
   std::vector<int> ax(p.axes.begin(), p.axes.end());
   return reduce_primitive(op, x, p, k, extremum_grad(p.kept, ax), x.dtype());
 }
@@ -142,20 +159,26 @@ Tensor extremum(const char* op, const Tensor& x, std::vector<int> axes, bool kee
 Tensor arg_reduce(const char* op, const Tensor& x, int axis, Kernel k) {
   detail::check_defined(op, x, 0);
   detail::check_dtype(op, x, Require::numeric);
-  if (x.rank() == 0) detail::fail<InvalidArgumentError>(op, "needs a tensor of rank >= 1, got shape ()");
+  if (x.rank() == 0)
+    detail::fail<InvalidArgumentError>(op, "needs a tensor of rank >= 1, got shape ()");
   int a = detail::canonical_axis(op, axis, x.rank());
   if (x.shape()[a] == 0)
-    detail::fail<InvalidArgumentError>(op, "Reduction axis ", axis, " is empty in shape ", x.shape());
+    detail::fail<InvalidArgumentError>(
+        op, "Reduction axis ", axis, " is empty in shape ", x.shape());
   Plan p = plan_reduce(op, x, {a}, false);
   return reduce_primitive(op, x, p, k, nullptr, DType::int64);
 }
 }  // namespace
 
 Tensor reduce_max(const Tensor& x, std::vector<int> axes, bool keepdims) {
-  return extremum("Max", x, std::move(axes), keepdims, [](Backend& b, const KernelArgs& k) { b.reduce_max(k); });
+  return extremum("Max", x, std::move(axes), keepdims, [](Backend& b, const KernelArgs& k) {
+    b.reduce_max(k);
+  });
 }
 Tensor reduce_min(const Tensor& x, std::vector<int> axes, bool keepdims) {
-  return extremum("Min", x, std::move(axes), keepdims, [](Backend& b, const KernelArgs& k) { b.reduce_min(k); });
+  return extremum("Min", x, std::move(axes), keepdims, [](Backend& b, const KernelArgs& k) {
+    b.reduce_min(k);
+  });
 }
 
 Tensor reduce_prod(const Tensor& x, std::vector<int> axes, bool keepdims) {
@@ -166,7 +189,10 @@ Tensor reduce_prod(const Tensor& x, std::vector<int> axes, bool keepdims) {
   // y = Π x: dy/dx_i = Π_{j≠i} x_j. Computed as the product of the others by masking x_i to 1,
   // which stays exact when some x_j are zero (y/x_i would give NaN there).
   return reduce_primitive(
-      "Prod", x, p, [](Backend& b, const KernelArgs& k) { b.reduce_prod(k); },
+      "Prod",
+      x,
+      p,
+      [](Backend& b, const KernelArgs& k) { b.reduce_prod(k); },
       [kept, ax](const GradCall& g) -> GradList {
         const Tensor& x = g.input(0);
         Tensor is_zero = equal(x, zeros_like(x));
@@ -177,8 +203,8 @@ Tensor reduce_prod(const Tensor& x, std::vector<int> axes, bool keepdims) {
         Tensor none = broadcast_to(prod_nonzero, x.shape()) / safe;
         Tensor one = where(is_zero, broadcast_to(prod_nonzero, x.shape()), zeros_like(x));
         Tensor n = broadcast_to(zeros_n, x.shape());
-        Tensor d = where(equal(n, zeros_like(n)), none,
-                         where(equal(n, ones_like(n)), one, zeros_like(x)));
+        Tensor d =
+            where(equal(n, zeros_like(n)), none, where(equal(n, ones_like(n)), one, zeros_like(x)));
         return {broadcast_to(reshape(g.upstream(), kept), x.shape()) * d};
       },
       x.dtype());
@@ -234,29 +260,40 @@ namespace {
 // ord as a number: 1, 2, inf, or another p > 0; "euclidean" and "fro" are passed as 0 and -1.
 constexpr double kEuclidean = 0, kFrobenius = -1;
 
-Tensor norm_impl(const Tensor& x, double ord, const std::string& ord_name, std::vector<int> axes,
+Tensor norm_impl(const Tensor& x,
+                 double ord,
+                 const std::string& ord_name,
+                 std::vector<int> axes,
                  bool keepdims) {
   const char* op = "Norm";
   detail::check_defined(op, x, 0);
   detail::check_dtype(op, x, Require::floating);
   if (axes.size() > 2)
-    detail::fail<InvalidArgumentError>(op, "'axis' must be None, an integer, or a pair of integers; got ",
-                                       detail::vec_str(axes));
+    detail::fail<InvalidArgumentError>(
+        op, "'axis' must be None, an integer, or a pair of integers; got ", detail::vec_str(axes));
   for (int& a : axes) a = detail::canonical_axis(op, a, x.rank());
   if (axes.size() == 2 && axes[0] == axes[1])
-    detail::fail<InvalidArgumentError>(op, "the two axes of a matrix norm must differ; got ",
-                                       detail::vec_str(axes));
+    detail::fail<InvalidArgumentError>(
+        op, "the two axes of a matrix norm must differ; got ", detail::vec_str(axes));
   const bool matrix = axes.size() == 2;
   if (ord == kFrobenius && !matrix)
-    detail::fail<InvalidArgumentError>(op, "'ord' 'fro' needs a matrix norm (two axes); got ",
+    detail::fail<InvalidArgumentError>(op,
+                                       "'ord' 'fro' needs a matrix norm (two axes); got ",
                                        axes.empty() ? "all axes as one vector" : "one axis");
   if (!(ord == kEuclidean || ord == kFrobenius || ord == 1 || ord == 2 || ord == HUGE_VAL ||
         (ord > 0 && std::isfinite(ord) && !matrix)))
-    detail::fail<InvalidArgumentError>(op, "'ord' must be a supported ", matrix ? "matrix" : "vector",
-                                       " norm ('euclidean', ", matrix ? "'fro', " : "",
-                                       "1, 2, inf", matrix ? "" : " or a p > 0", "), got ", ord_name);
+    detail::fail<InvalidArgumentError>(op,
+                                       "'ord' must be a supported ",
+                                       matrix ? "matrix" : "vector",
+                                       " norm ('euclidean', ",
+                                       matrix ? "'fro', " : "",
+                                       "1, 2, inf",
+                                       matrix ? "" : " or a p > 0",
+                                       "), got ",
+                                       ord_name);
   if (matrix && ord == 2)
-    detail::fail<UnimplementedError>(op, "the spectral matrix norm (ord 2 over two axes) needs an SVD, "
+    detail::fail<UnimplementedError>(op,
+                                     "the spectral matrix norm (ord 2 over two axes) needs an SVD, "
                                      "which tapeflow does not have yet");
   // As tf.norm: every branch reduces with keepdims and squeezes at the end.
   std::vector<int> all = axes;
@@ -281,12 +318,19 @@ Tensor norm_impl(const Tensor& x, double ord, const std::string& ord_name, std::
 
 Tensor norm(const Tensor& x, const std::string& ord, std::vector<int> axes, bool keepdims) {
   double o;
-  if (ord == "euclidean") o = kEuclidean;
-  else if (ord == "fro") o = kFrobenius;
-  else if (ord == "1") o = 1;
-  else if (ord == "2") o = 2;
-  else if (ord == "inf" || ord == "np.inf") o = HUGE_VAL;
-  else detail::fail<InvalidArgumentError>("Norm", "'ord' must be 'euclidean', 'fro', '1', '2' or 'inf', got '", ord, "'");
+  if (ord == "euclidean")
+    o = kEuclidean;
+  else if (ord == "fro")
+    o = kFrobenius;
+  else if (ord == "1")
+    o = 1;
+  else if (ord == "2")
+    o = 2;
+  else if (ord == "inf" || ord == "np.inf")
+    o = HUGE_VAL;
+  else
+    detail::fail<InvalidArgumentError>(
+        "Norm", "'ord' must be 'euclidean', 'fro', '1', '2' or 'inf', got '", ord, "'");
   return norm_impl(x, o, "'" + ord + "'", std::move(axes), keepdims);
 }
 

@@ -35,7 +35,8 @@ Tensor run_op(OpSpec&& spec) {
   if (out->size() > 0) spec.kernel(backend, args);
   Tensor result(std::move(out));
   // tf::debugging::enable_check_numerics(); gradient ops pass here too.
-  if (check_numerics_on()) [[unlikely]] check_op_output(spec.name, spec.inputs, result);
+  if (check_numerics_on()) [[unlikely]]
+    check_op_output(spec.name, spec.inputs, result);
   if (spec.grad && any_tape_recording()) {
     if (!moved.empty()) {
       std::vector<Tensor> ins = spec.inputs.to_vector();
@@ -56,25 +57,53 @@ void check_dtype(const char* op, const Tensor& t, Require req) {
   bool ok = true;
   const char* want = "";
   switch (req) {
-    case Require::any: return;
-    case Require::numeric: ok = d != DType::boolean; want = "a numeric"; break;
-    case Require::floating: ok = is_floating(d); want = "a floating-point (float32 or float64)"; break;
-    case Require::boolean: ok = d == DType::boolean; want = "a bool"; break;
-    case Require::integer: ok = is_integer(d); want = "an integer (int32 or int64)"; break;
+    case Require::any:
+      return;
+    case Require::numeric:
+      ok = d != DType::boolean;
+      want = "a numeric";
+      break;
+    case Require::floating:
+      ok = is_floating(d);
+      want = "a floating-point (float32 or float64)";
+      break;
+    case Require::boolean:
+      ok = d == DType::boolean;
+      want = "a bool";
+      break;
+    case Require::integer:
+      ok = is_integer(d);
+      want = "an integer (int32 or int64)";
+      break;
   }
   if (!ok)
-    fail<InvalidArgumentError>(op, "Value for attr 'T' of ", dtype_name(d),
-                               " is not in the list of allowed values: ", op, " needs ", want,
-                               " tensor, got a ", dtype_name(d), " tensor of shape ", t.shape());
+    fail<InvalidArgumentError>(op,
+                               "Value for attr 'T' of ",
+                               dtype_name(d),
+                               " is not in the list of allowed values: ",
+                               op,
+                               " needs ",
+                               want,
+                               " tensor, got a ",
+                               dtype_name(d),
+                               " tensor of shape ",
+                               t.shape());
 }
 
 void check_same_dtype(const char* op, InputList ts) {
   for (size_t i = 0; i < ts.size(); ++i) check_defined(op, ts[i], int(i));
   for (size_t i = 1; i < ts.size(); ++i)
     if (ts[i].dtype() != ts[0].dtype())
-      fail<InvalidArgumentError>(op, "cannot compute ", op, " as input #", i,
-                                 "(zero-based) was expected to be a ", dtype_name(ts[0].dtype()),
-                                 " tensor but is a ", dtype_name(ts[i].dtype()), " tensor");
+      fail<InvalidArgumentError>(op,
+                                 "cannot compute ",
+                                 op,
+                                 " as input #",
+                                 i,
+                                 "(zero-based) was expected to be a ",
+                                 dtype_name(ts[0].dtype()),
+                                 " tensor but is a ",
+                                 dtype_name(ts[i].dtype()),
+                                 " tensor");
 }
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
@@ -84,19 +113,31 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
   for (int i = 0; i < r; ++i) {
     int ia = a.rank() - r + i, ib = b.rank() - r + i;
     int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-    if (da == db || db == 1) out[i] = da;
-    else if (da == 1) out[i] = db;
-    else fail<InvalidArgumentError>(op, "Incompatible shapes: ", a, " vs. ", b);
+    if (da == db || db == 1)
+      out[i] = da;
+    else if (da == 1)
+      out[i] = db;
+    else
+      fail<InvalidArgumentError>(op, "Incompatible shapes: ", a, " vs. ", b);
   }
   return Shape(out);
 }
 
 int canonical_axis(const char* op, int axis, int rank) {
   if (rank == 0)
-    fail<InvalidArgumentError>(op, "axis ", axis, " is out of range: a scalar (shape ()) has no axes");
+    fail<InvalidArgumentError>(
+        op, "axis ", axis, " is out of range: a scalar (shape ()) has no axes");
   if (axis < -rank || axis >= rank)
-    fail<InvalidArgumentError>(op, "axis ", axis, " is out of range for a tensor of rank ", rank,
-                               " (expected [", -rank, ", ", rank, "))");
+    fail<InvalidArgumentError>(op,
+                               "axis ",
+                               axis,
+                               " is out of range for a tensor of rank ",
+                               rank,
+                               " (expected [",
+                               -rank,
+                               ", ",
+                               rank,
+                               "))");
   return axis < 0 ? axis + rank : axis;
 }
 
@@ -111,8 +152,6 @@ Tensor unbroadcast(const Tensor& g, const Shape& shape) {
   return reshape(s, shape);
 }
 
-Tensor view_as(const Tensor& x, const Shape& shape) {
-  return Tensor(make_impl(x.impl(), shape));
-}
+Tensor view_as(const Tensor& x, const Shape& shape) { return Tensor(make_impl(x.impl(), shape)); }
 
 }  // namespace tapeflow::detail

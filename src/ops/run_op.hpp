@@ -126,11 +126,16 @@ inline bool any_tape_recording() { return t_recording_tapes > 0; }
 enum class Require { any, numeric, floating, boolean, integer };
 inline bool dtype_allowed(DType d, Require req) {
   switch (req) {
-    case Require::any: return true;
-    case Require::numeric: return d != DType::boolean;
-    case Require::floating: return is_floating(d);
-    case Require::boolean: return d == DType::boolean;
-    case Require::integer: return is_integer(d);
+    case Require::any:
+      return true;
+    case Require::numeric:
+      return d != DType::boolean;
+    case Require::floating:
+      return is_floating(d);
+    case Require::boolean:
+      return d == DType::boolean;
+    case Require::integer:
+      return is_integer(d);
   }
   return false;
 }

@@ -20,11 +20,15 @@ namespace {
 
 std::vector<int64_t> contiguous_strides(const Shape& s) {
   std::vector<int64_t> st(size_t(s.rank()), 1);
-  for (int d = s.rank() - 2; d >= 0; --d) st[size_t(d)] = detail::mul_dims(st[size_t(d + 1)], s[d + 1]);
+  for (int d = s.rank() - 2; d >= 0; --d)
+    st[size_t(d)] = detail::mul_dims(st[size_t(d + 1)], s[d + 1]);
   return st;
 }
 
-Tensor strided(const char* op, const Tensor& x, const Shape& out, detail::StridedCopyAttrs a,
+Tensor strided(const char* op,
+               const Tensor& x,
+               const Shape& out,
+               detail::StridedCopyAttrs a,
                detail::GradFn grad) {
   return run_op({.name = op,
                  .inputs = {x},
@@ -38,7 +42,8 @@ Tensor strided(const char* op, const Tensor& x, const Shape& out, detail::Stride
 Tensor reshaped_view(const char* op, const Tensor& x, const Shape& s) {
   Tensor out = detail::view_as(x, s);
   // Keep the view on the current device so that device placement stays predictable.
-  if (x.device_info() != detail::current_device()) out = detail::on_device(out, detail::current_device());
+  if (x.device_info() != detail::current_device())
+    out = detail::on_device(out, detail::current_device());
   if (is_floating(x.dtype()) && detail::any_tape_recording())
     detail::record_op(op, {x}, out, [](const GradCall& g) -> GradList {
       return {reshape(g.upstream(), g.input(0).shape())};
@@ -55,7 +60,9 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   int64_t known = 1;
   for (size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] == -1) {
-      if (infer >= 0) fail<InvalidArgumentError>("Reshape", "only one input size may be -1, not both ", infer, " and ", i);
+      if (infer >= 0)
+        fail<InvalidArgumentError>(
+            "Reshape", "only one input size may be -1, not both ", infer, " and ", i);
       infer = int(i);
     } else if (dims[i] < 0) {
       fail<InvalidArgumentError>("Reshape", "Size ", i, " must be non-negative, not ", dims[i]);
@@ -66,13 +73,23 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   const int64_t n = x.num_elements();
   if (infer >= 0) {
     if (known == 0 || n % known != 0)
-      fail<InvalidArgumentError>("Reshape", "Input to reshape is a tensor with ", n,
-                                 " values, but the requested shape ", shape, " cannot hold them");
+      fail<InvalidArgumentError>("Reshape",
+                                 "Input to reshape is a tensor with ",
+                                 n,
+                                 " values, but the requested shape ",
+                                 shape,
+                                 " cannot hold them");
     dims[size_t(infer)] = n / known;
   } else if (known != n) {
-    fail<InvalidArgumentError>("Reshape", "Input to reshape is a tensor with ", n,
-                               " values, but the requested shape has ", known, ": ", x.shape(),
-                               " vs. ", shape);
+    fail<InvalidArgumentError>("Reshape",
+                               "Input to reshape is a tensor with ",
+                               n,
+                               " values, but the requested shape has ",
+                               known,
+                               ": ",
+                               x.shape(),
+                               " vs. ",
+                               shape);
   }
   return reshaped_view("Reshape", x, Shape(dims));
 }
@@ -81,8 +98,14 @@ Tensor expand_dims(const Tensor& x, int axis) {
   detail::check_defined("ExpandDims", x, 0);
   const int r = x.rank();
   if (axis < -r - 1 || axis > r)
-    fail<InvalidArgumentError>("ExpandDims", "Tried to expand dim index ", axis, " for tensor with ", r,
-                               " dimensions (shape ", x.shape(), ")");
+    fail<InvalidArgumentError>("ExpandDims",
+                               "Tried to expand dim index ",
+                               axis,
+                               " for tensor with ",
+                               r,
+                               " dimensions (shape ",
+                               x.shape(),
+                               ")");
   if (axis < 0) axis += r + 1;
   std::vector<int64_t> d = x.shape().dims();
   d.insert(d.begin() + axis, 1);
@@ -99,8 +122,14 @@ Tensor squeeze(const Tensor& x, std::vector<int> axes) {
     for (int a : axes) {
       int c = detail::canonical_axis("Squeeze", a, r);
       if (x.shape()[c] != 1)
-        fail<InvalidArgumentError>("Squeeze", "Can not squeeze dim[", c, "], expected a dimension of 1, got ",
-                                   x.shape()[c], " (shape ", x.shape(), ")");
+        fail<InvalidArgumentError>("Squeeze",
+                                   "Can not squeeze dim[",
+                                   c,
+                                   "], expected a dimension of 1, got ",
+                                   x.shape()[c],
+                                   " (shape ",
+                                   x.shape(),
+                                   ")");
       drop[size_t(c)] = true;
     }
   }
@@ -116,13 +145,21 @@ Tensor transpose(const Tensor& x, std::vector<int> perm) {
   if (perm.empty())
     for (int i = r - 1; i >= 0; --i) perm.push_back(i);
   if (int(perm.size()) != r)
-    fail<InvalidArgumentError>("Transpose", "transpose expects a vector of size ", r,
-                               ". But input(1) is a vector of size ", perm.size());
+    fail<InvalidArgumentError>("Transpose",
+                               "transpose expects a vector of size ",
+                               r,
+                               ". But input(1) is a vector of size ",
+                               perm.size());
   std::vector<bool> seen(size_t(r), false);
   for (int& p : perm) {
     if (p < -r || p >= r || seen[size_t(p < 0 ? p + r : p)])
-      fail<InvalidArgumentError>("Transpose", "perm ", detail::vec_str(perm), " is not a permutation of 0..",
-                                 r - 1, " for shape ", x.shape());
+      fail<InvalidArgumentError>("Transpose",
+                                 "perm ",
+                                 detail::vec_str(perm),
+                                 " is not a permutation of 0..",
+                                 r - 1,
+                                 " for shape ",
+                                 x.shape());
     if (p < 0) p += r;
     seen[size_t(p)] = true;
   }
@@ -137,9 +174,10 @@ Tensor transpose(const Tensor& x, std::vector<int> perm) {
   }
   std::vector<int> inv(static_cast<size_t>(r));
   for (int i = 0; i < r; ++i) inv[size_t(perm[size_t(i)])] = i;
-  return strided("Transpose", x, Shape(out_dims), std::move(a), [inv](const GradCall& g) -> GradList {
-    return {transpose(g.upstream(), inv)};
-  });
+  return strided(
+      "Transpose", x, Shape(out_dims), std::move(a), [inv](const GradCall& g) -> GradList {
+        return {transpose(g.upstream(), inv)};
+      });
 }
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
@@ -167,16 +205,27 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vect
   detail::check_defined("Slice", x, 0);
   const int r = x.rank();
   if (int(begin.size()) != r || int(size.size()) != r)
-    fail<InvalidArgumentError>("Slice", "Expected begin and size arguments to be 1-D tensors of size ", r,
-                               ", but got shapes (", begin.size(), ",) and (", size.size(), ",) instead");
+    fail<InvalidArgumentError>("Slice",
+                               "Expected begin and size arguments to be 1-D tensors of size ",
+                               r,
+                               ", but got shapes (",
+                               begin.size(),
+                               ",) and (",
+                               size.size(),
+                               ",) instead");
   std::vector<int64_t> st = contiguous_strides(x.shape()), out(static_cast<size_t>(r));
   detail::StridedCopyAttrs a;
   for (int i = 0; i < r; ++i) {
     const int64_t dim = x.shape()[i], b = begin[size_t(i)];
     const int64_t n = size[size_t(i)] == -1 && b >= 0 && b <= dim ? dim - b : size[size_t(i)];
     if (!detail::range_fits(b, n, dim))
-      fail<InvalidArgumentError>("Slice", "Expected begin ", detail::vec_str(begin), " and size ",
-                                 detail::vec_str(size), " to fit in shape ", x.shape());
+      fail<InvalidArgumentError>("Slice",
+                                 "Expected begin ",
+                                 detail::vec_str(begin),
+                                 " and size ",
+                                 detail::vec_str(size),
+                                 " to fit in shape ",
+                                 x.shape());
     out[size_t(i)] = n;
     // Modulo 2^64: only an empty x (say (0, 2^62)) can overflow it, and then the result is
     // empty too; its offset is set to 0 below.
@@ -206,12 +255,19 @@ Tensor slice(const Tensor& x, const std::vector<int64_t>& begin, const std::vect
   });
 }
 
-Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& paddings, double constant_values) {
+Tensor pad(const Tensor& x,
+           const std::vector<std::pair<int64_t, int64_t>>& paddings,
+           double constant_values) {
   detail::check_defined("PadV2", x, 0);
   const int r = x.rank();
   if (int(paddings.size()) != r)
-    fail<InvalidArgumentError>("PadV2", "The first dimension of paddings must be the rank of inputs ", r,
-                               ", got ", paddings.size(), " pairs for shape ", x.shape());
+    fail<InvalidArgumentError>("PadV2",
+                               "The first dimension of paddings must be the rank of inputs ",
+                               r,
+                               ", got ",
+                               paddings.size(),
+                               " pairs for shape ",
+                               x.shape());
   detail::PadAttrs a;
   a.value = constant_values;
   std::vector<int64_t> out(static_cast<size_t>(r)), begin(static_cast<size_t>(r));
@@ -219,9 +275,11 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& padd
     auto [lo, hi] = paddings[size_t(i)];
     if (lo < 0 || hi < 0)
       fail<InvalidArgumentError>("PadV2", "Paddings must be non-negative: ", lo, " ", hi);
-    out[size_t(i)] = detail::checked_add(
-        "PadV2", detail::checked_add("PadV2", x.shape()[i], lo, "the padded dimension"), hi,
-        "the padded dimension");
+    out[size_t(i)] =
+        detail::checked_add("PadV2",
+                            detail::checked_add("PadV2", x.shape()[i], lo, "the padded dimension"),
+                            hi,
+                            "the padded dimension");
     a.before.push_back(lo);
     begin[size_t(i)] = lo;
   }
@@ -256,8 +314,16 @@ Tensor concat(const std::vector<Tensor>& values, int axis) {
     bool ok = s.rank() == r;
     for (int i = 0; ok && i < r; ++i) ok = i == a || s[i] == s0[i];
     if (!ok)
-      fail<InvalidArgumentError>(op, "ConcatOp : Dimension mismatch: input #", t, " has shape ", s,
-                                 ", input #0 has shape ", s0, " (axis ", a, ")");
+      fail<InvalidArgumentError>(op,
+                                 "ConcatOp : Dimension mismatch: input #",
+                                 t,
+                                 " has shape ",
+                                 s,
+                                 ", input #0 has shape ",
+                                 s0,
+                                 " (axis ",
+                                 a,
+                                 ")");
     out[size_t(a)] = detail::checked_add(op, out[size_t(a)], s[a], "the concatenated dimension");
     sizes.push_back(s[a]);
     attrs.chunks.push_back(s.num_elements() / std::max<int64_t>(attrs.outer, 1));
@@ -281,12 +347,18 @@ Tensor stack(const std::vector<Tensor>& values, int axis) {
   for (size_t i = 0; i < values.size(); ++i) {
     detail::check_defined("Pack", values[i], int(i));
     if (!(values[i].shape() == s0))
-      fail<InvalidArgumentError>("Pack", "Shapes of all inputs must match: values[0].shape = ", s0,
-                                 " != values[", i, "].shape = ", values[i].shape());
+      fail<InvalidArgumentError>("Pack",
+                                 "Shapes of all inputs must match: values[0].shape = ",
+                                 s0,
+                                 " != values[",
+                                 i,
+                                 "].shape = ",
+                                 values[i].shape());
   }
   const int r = s0.rank() + 1;
   if (axis < -r || axis >= r)
-    fail<InvalidArgumentError>("Pack", "axis ", axis, " is out of range for stacking rank-", s0.rank(), " tensors");
+    fail<InvalidArgumentError>(
+        "Pack", "axis ", axis, " is out of range for stacking rank-", s0.rank(), " tensors");
   if (axis < 0) axis += r;
   std::vector<Tensor> ex;
   ex.reserve(values.size());
@@ -310,18 +382,28 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
   int64_t known = 0;
   int infer = -1;
   for (size_t i = 0; i < sz.size(); ++i) {
-    if (sz[i] == -1 && infer < 0) infer = int(i);
-    else if (sz[i] < 0) fail<InvalidArgumentError>("SplitV", "invalid split size ", sz[i]);
-    else known = detail::checked_add("SplitV", known, sz[i], "the sum of the split sizes");
+    if (sz[i] == -1 && infer < 0)
+      infer = int(i);
+    else if (sz[i] < 0)
+      fail<InvalidArgumentError>("SplitV", "invalid split size ", sz[i]);
+    else
+      known = detail::checked_add("SplitV", known, sz[i], "the sum of the split sizes");
   }
   if (infer >= 0) sz[size_t(infer)] = dim - known;
   int64_t total = 0;
-  for (int64_t s : sz) total = detail::checked_add("SplitV", total, s, "the sum of the split sizes");
+  for (int64_t s : sz)
+    total = detail::checked_add("SplitV", total, s, "the sum of the split sizes");
   if (total != dim || (infer >= 0 && sz[size_t(infer)] < 0))
-    fail<InvalidArgumentError>("SplitV", "Determined shape must either match input shape along split_dim "
-                               "exactly if fully specified, or be less than the size of the input along "
-                               "split_dim if not fully specified. Got sizes ", detail::vec_str(sizes),
-                               " for dimension ", dim, " of shape ", x.shape());
+    fail<InvalidArgumentError>(
+        "SplitV",
+        "Determined shape must either match input shape along split_dim "
+        "exactly if fully specified, or be less than the size of the input along "
+        "split_dim if not fully specified. Got sizes ",
+        detail::vec_str(sizes),
+        " for dimension ",
+        dim,
+        " of shape ",
+        x.shape());
   std::vector<Tensor> out;
   std::vector<int64_t> begin(size_t(x.rank()), 0), size = x.shape().dims();
   for (int64_t s : sz) {
@@ -336,8 +418,14 @@ std::vector<Tensor> split(const Tensor& x, int num, int axis) {
   detail::check_defined("Split", x, 0);
   int a = detail::canonical_axis("Split", axis, x.rank());
   if (num <= 0 || x.shape()[a] % num != 0)
-    fail<InvalidArgumentError>("Split", "Number of ways to split should evenly divide the split dimension, "
-                               "but got split_dim ", a, " (size = ", x.shape()[a], ") and num_split ", num);
+    fail<InvalidArgumentError>("Split",
+                               "Number of ways to split should evenly divide the split dimension, "
+                               "but got split_dim ",
+                               a,
+                               " (size = ",
+                               x.shape()[a],
+                               ") and num_split ",
+                               num);
   return split(x, std::vector<int64_t>(size_t(num), x.shape()[a] / num), a);
 }
 
@@ -346,15 +434,24 @@ Tensor gather(const Tensor& x, const Tensor& indices, int axis) {
   detail::check_defined(op, x, 0);
   detail::check_defined(op, indices, 1);
   detail::check_dtype(op, indices, detail::Require::integer);
-  if (x.rank() == 0) fail<InvalidArgumentError>(op, "params must be at least 1 dimensional, got shape ()");
+  if (x.rank() == 0)
+    fail<InvalidArgumentError>(op, "params must be at least 1 dimensional, got shape ()");
   int a = detail::canonical_axis(op, axis, x.rank());
   detail::GatherAttrs attrs{1, x.shape()[a], 1, indices.num_elements()};
   for (int i = 0; i < a; ++i) attrs.outer = detail::mul_dims(attrs.outer, x.shape()[i]);
   for (int i = a + 1; i < x.rank(); ++i) attrs.inner = detail::mul_dims(attrs.inner, x.shape()[i]);
   for (int64_t v : indices.to_vector<int64_t>())
     if (v < 0 || v >= attrs.axis_dim)
-      fail<InvalidArgumentError>(op, "indices = ", v, " is not in [0, ", attrs.axis_dim, ") (params shape ",
-                                 x.shape(), ", axis ", a, ")");
+      fail<InvalidArgumentError>(op,
+                                 "indices = ",
+                                 v,
+                                 " is not in [0, ",
+                                 attrs.axis_dim,
+                                 ") (params shape ",
+                                 x.shape(),
+                                 ", axis ",
+                                 a,
+                                 ")");
   std::vector<int64_t> out;
   for (int i = 0; i < a; ++i) out.push_back(x.shape()[i]);
   for (int64_t d : indices.shape()) out.push_back(d);
@@ -367,16 +464,17 @@ Tensor gather(const Tensor& x, const Tensor& indices, int axis) {
       Tensor dy = reshape(g.upstream(), Shape{attrs.outer, attrs.num_indices, attrs.inner});
       detail::ScatterAddAttrs sa = attrs;
       Tensor flat_idx = reshape(g.input(1), Shape{attrs.num_indices});
-      Tensor dx = run_op({.name = "UnsortedSegmentSum",
-                          .inputs = {dy, flat_idx},
-                          .out = {Shape{attrs.outer, attrs.axis_dim, attrs.inner}, x.dtype()},
-                          .kernel = [](Backend& b, const KernelArgs& k) { b.scatter_add(k); },
-                          .attrs = &sa,
-                          .grad = [attrs](const GradCall& gg) -> GradList {
-                            // Its gradient is a gather again.
-                            Tensor up = reshape(gg.upstream(), Shape{attrs.outer, attrs.axis_dim, attrs.inner});
-                            return {reshape(gather(up, gg.input(1), 1), gg.input(0).shape()), Tensor()};
-                          }});
+      Tensor dx = run_op(
+          {.name = "UnsortedSegmentSum",
+           .inputs = {dy, flat_idx},
+           .out = {Shape{attrs.outer, attrs.axis_dim, attrs.inner}, x.dtype()},
+           .kernel = [](Backend& b, const KernelArgs& k) { b.scatter_add(k); },
+           .attrs = &sa,
+           .grad = [attrs](const GradCall& gg) -> GradList {
+             // Its gradient is a gather again.
+             Tensor up = reshape(gg.upstream(), Shape{attrs.outer, attrs.axis_dim, attrs.inner});
+             return {reshape(gather(up, gg.input(1), 1), gg.input(0).shape()), Tensor()};
+           }});
       return {reshape(dx, x.shape()), Tensor()};
     };
   return run_op({.name = op,
@@ -387,7 +485,8 @@ Tensor gather(const Tensor& x, const Tensor& indices, int axis) {
                  .grad = std::move(grad)});
 }
 
-Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value, DType dtype) {
+Tensor one_hot(
+    const Tensor& indices, int64_t depth, double on_value, double off_value, DType dtype) {
   detail::check_defined("OneHot", indices, 0);
   detail::check_dtype("OneHot", indices, detail::Require::integer);
   if (depth < 0) fail<InvalidArgumentError>("OneHot", "depth must be non-negative, got ", depth);
@@ -402,15 +501,22 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples) {
   detail::check_defined("Tile", x, 0);
   const int r = x.rank();
   if (int(multiples.size()) != r)
-    fail<InvalidArgumentError>("Tile", "Expected multiples argument to be a vector of length ", r,
-                               " but got length ", multiples.size(), " for shape ", x.shape());
+    fail<InvalidArgumentError>("Tile",
+                               "Expected multiples argument to be a vector of length ",
+                               r,
+                               " but got length ",
+                               multiples.size(),
+                               " for shape ",
+                               x.shape());
   // A composite: [d0, d1] → [1, d0, 1, d1] → broadcast [m0, d0, m1, d1] → [m0*d0, m1*d1].
   std::vector<int64_t> ex, big, out;
   for (int i = 0; i < r; ++i) {
-    if (multiples[size_t(i)] < 0) fail<InvalidArgumentError>("Tile", "Expected multiples to be non-negative");
+    if (multiples[size_t(i)] < 0)
+      fail<InvalidArgumentError>("Tile", "Expected multiples to be non-negative");
     ex.insert(ex.end(), {1, x.shape()[i]});
     big.insert(big.end(), {multiples[size_t(i)], x.shape()[i]});
-    out.push_back(detail::checked_mul("Tile", multiples[size_t(i)], x.shape()[i], "the tiled dimension"));
+    out.push_back(
+        detail::checked_mul("Tile", multiples[size_t(i)], x.shape()[i], "the tiled dimension"));
   }
   return reshape(broadcast_to(reshape(x, Shape(ex)), Shape(big)), Shape(out));
 }
@@ -429,7 +535,10 @@ Tensor stop_gradient(const Tensor& x) {
 
 Tensor identity(const Tensor& x) {
   detail::check_defined("Identity", x, 0);
-  return strided("Identity", x, x.shape(), {contiguous_strides(x.shape()), 0},
+  return strided("Identity",
+                 x,
+                 x.shape(),
+                 {contiguous_strides(x.shape()), 0},
                  [](const GradCall& g) -> GradList { return {g.upstream()}; });
 }
 
@@ -442,7 +551,8 @@ Tensor reverse(const Tensor& x, const std::vector<int>& axes) {
   for (int axis : axes) {
     const int a = detail::canonical_axis("ReverseV2", axis, x.rank());
     if (seen[size_t(a)])
-      fail<InvalidArgumentError>("ReverseV2", "axis ", a, " specified more than once in ", detail::vec_str(axes));
+      fail<InvalidArgumentError>(
+          "ReverseV2", "axis ", a, " specified more than once in ", detail::vec_str(axes));
     seen[size_t(a)] = true;
     canonical.push_back(a);
   }
@@ -462,8 +572,12 @@ Tensor reverse(const Tensor& x, const std::vector<int>& axes) {
 Tensor roll(const Tensor& x, const std::vector<int64_t>& shifts, const std::vector<int>& axes) {
   detail::check_defined("Roll", x, 0);
   if (shifts.size() != axes.size())
-    fail<InvalidArgumentError>("Roll", "shift and axis must have the same size; got ", shifts.size(),
-                               " shifts and ", axes.size(), " axes");
+    fail<InvalidArgumentError>("Roll",
+                               "shift and axis must have the same size; got ",
+                               shifts.size(),
+                               " shifts and ",
+                               axes.size(),
+                               " axes");
   std::vector<int64_t> total(size_t(x.rank()), 0);
   for (size_t i = 0; i < axes.size(); ++i) {
     const int a = detail::canonical_axis("Roll", axes[i], x.rank());
@@ -495,15 +609,23 @@ Tensor repeat(const Tensor& x, const std::vector<int64_t>& repeats, std::optiona
   const int a = detail::canonical_axis("Repeat", axis.value_or(0), src.rank());
   const int64_t n = src.shape()[a];
   if (repeats.size() != 1 && int64_t(repeats.size()) != n)
-    fail<InvalidArgumentError>("Repeat", "repeats must have 1 element or one per element along axis ", a,
-                               " (", n, "); got ", repeats.size(), " for shape ", src.shape());
+    fail<InvalidArgumentError>("Repeat",
+                               "repeats must have 1 element or one per element along axis ",
+                               a,
+                               " (",
+                               n,
+                               "); got ",
+                               repeats.size(),
+                               " for shape ",
+                               src.shape());
   for (int64_t r : repeats)
     if (r < 0) fail<InvalidArgumentError>("Repeat", "repeats must be non-negative, got ", r);
   int64_t count = 0;
   if (repeats.size() == 1)
     count = detail::checked_mul("Repeat", n, repeats[0], "the repeated length");
   else
-    for (int64_t r : repeats) count = detail::checked_add("Repeat", count, r, "the repeated length");
+    for (int64_t r : repeats)
+      count = detail::checked_add("Repeat", count, r, "the repeated length");
   std::vector<int64_t> out_dims = src.shape().dims();
   out_dims[size_t(a)] = count;
   const Device device = detail::current_device();

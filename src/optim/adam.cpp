@@ -2,8 +2,8 @@
 // with the bias correction folded into the step size alpha.
 #include <cmath>
 
-#include "core/fail.hpp"
 #include "autodiff/variable_internal.hpp"
+#include "core/fail.hpp"
 #include "tapeflow/ops.hpp"
 #include "tapeflow/optimizers.hpp"
 

@@ -17,9 +17,8 @@ Tensor with_values(const Tensor& like, const std::vector<double>& v) {
 }
 }  // namespace
 
-std::pair<std::vector<Tensor>, std::vector<Tensor>> compute_gradient(const TestFunction& f,
-                                                                     const std::vector<Tensor>& inputs,
-                                                                     double delta) {
+std::pair<std::vector<Tensor>, std::vector<Tensor>> compute_gradient(
+    const TestFunction& f, const std::vector<Tensor>& inputs, double delta) {
   for (const Tensor& x : inputs)
     if (!x.defined() || !is_floating(x.dtype()))
       throw InvalidArgumentError("compute_gradient: inputs must be defined floating-point tensors");
@@ -62,7 +61,8 @@ std::pair<std::vector<Tensor>, std::vector<Tensor>> compute_gradient(const TestF
       // Use the step actually representable in the dtype.
       std::vector<double> pr = in[i].to_vector<double>();
       double step = with_values(x, p).to_vector<double>()[size_t(j)] - pr[size_t(j)];
-      for (int64_t k = 0; k < ny; ++k) nu[size_t(j * ny + k)] = (yp[size_t(k)] - ym[size_t(k)]) / step;
+      for (int64_t k = 0; k < ny; ++k)
+        nu[size_t(j * ny + k)] = (yp[size_t(k)] - ym[size_t(k)]) / step;
     }
     DeviceScope scope(x.device_info());
     theoretical.push_back(constant(th, Shape{nx, ny}, x.dtype()));

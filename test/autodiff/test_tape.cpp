@@ -52,9 +52,10 @@ TEST_CASE("a second gradient() on a non-persistent tape throws RuntimeError with
   CHECK_THROWS_AS(tape.jacobian(y, x), tf::RuntimeError);
 }
 
-TEST_CASE("an unconnected source has an undefined gradient, or zeros with "
-          "UnconnectedGradients::Zero",
-          "[autodiff]") {
+TEST_CASE(
+    "an unconnected source has an undefined gradient, or zeros with "
+    "UnconnectedGradients::Zero",
+    "[autodiff]") {
   auto x = tf::constant(2.f);
   auto z = tf::constant({1.0, 2.0, 3.0});  // float64, shape (3,)
   tf::GradientTape tape({.persistent = true});
@@ -120,7 +121,7 @@ TEST_CASE("a non-persistent tape lets go of what it recorded in gradient() and r
     CHECK(values(g) == std::vector<float>{18.f, 36.f, 54.f});  // d/dw Σ(3w)² = 18w
     CHECK(h.impl().use_count() == 1);
     CHECK(w.peek().impl().use_count() == unrecorded);  // so an optimizer may update w in place
-    auto z = w * w;  // the tape is done: nothing is recorded
+    auto z = w * w;                                    // the tape is done: nothing is recorded
     CHECK(z.impl().use_count() == 1);
     CHECK(w.peek().impl().use_count() == unrecorded);
   }
@@ -134,9 +135,10 @@ TEST_CASE("a non-persistent tape lets go of what it recorded in gradient() and r
   }
 }
 
-TEST_CASE("the gradient with respect to a variable follows the values read under the tape, "
-          "as TF's follows the handle, even after an assign",
-          "[autodiff]") {
+TEST_CASE(
+    "the gradient with respect to a variable follows the values read under the tape, "
+    "as TF's follows the handle, even after an assign",
+    "[autodiff]") {
   {
     tf::Variable w(tf::constant(3.f));
     tf::GradientTape tape;
@@ -337,8 +339,18 @@ TEST_CASE("jacobian of y (2,) with respect to x (2, 3) has shape (2, 2, 3)", "[a
   auto j = tape.jacobian(y, x);
   REQUIRE(j.shape() == tf::Shape{2, 2, 3});
   // J[i, r, k] = 2 x_rk when i == r, else 0.
-  CHECK(values(j) == std::vector<float>{2.f, 4.f, 6.f, 0.f, 0.f, 0.f,  //
-                                        0.f, 0.f, 0.f, 8.f, 10.f, 12.f});
+  CHECK(values(j) == std::vector<float>{2.f,
+                                        4.f,
+                                        6.f,
+                                        0.f,
+                                        0.f,
+                                        0.f,  //
+                                        0.f,
+                                        0.f,
+                                        0.f,
+                                        8.f,
+                                        10.f,
+                                        12.f});
 }
 
 TEST_CASE("jacobian of an unconnected source is undefined, or zeros of shape y+x with Zero",
@@ -354,9 +366,8 @@ TEST_CASE("jacobian of an unconnected source is undefined, or zeros of shape y+x
   CHECK(values(j) == std::vector<float>(6, 0.f));
 }
 
-TEST_CASE("batch_jacobian of x W for x [b, n] is W^T per example, shape [b, m, n]",
-          "[autodiff]") {
-  auto x = tf::constant({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}});  // b = 2, n = 3
+TEST_CASE("batch_jacobian of x W for x [b, n] is W^T per example, shape [b, m, n]", "[autodiff]") {
+  auto x = tf::constant({{1.f, 2.f, 3.f}, {4.f, 5.f, 6.f}});    // b = 2, n = 3
   auto w = tf::constant({{1.f, 2.f}, {3.f, 4.f}, {5.f, 6.f}});  // (3, 2): m = 2
   tf::GradientTape tape;
   tape.watch(x);
@@ -364,8 +375,18 @@ TEST_CASE("batch_jacobian of x W for x [b, n] is W^T per example, shape [b, m, n
   auto bj = tape.batch_jacobian(y, x);
   REQUIRE(bj.shape() == tf::Shape{2, 2, 3});
   // B[b, i, j] = dy_bi / dx_bj = W[j, i].
-  CHECK(values(bj) == std::vector<float>{1.f, 3.f, 5.f, 2.f, 4.f, 6.f,  //
-                                         1.f, 3.f, 5.f, 2.f, 4.f, 6.f});
+  CHECK(values(bj) == std::vector<float>{1.f,
+                                         3.f,
+                                         5.f,
+                                         2.f,
+                                         4.f,
+                                         6.f,  //
+                                         1.f,
+                                         3.f,
+                                         5.f,
+                                         2.f,
+                                         4.f,
+                                         6.f});
 }
 
 TEST_CASE("batch_jacobian of an element-wise square is diag(2 x_b) per example", "[autodiff]") {
@@ -374,9 +395,18 @@ TEST_CASE("batch_jacobian of an element-wise square is diag(2 x_b) per example",
   tape.watch(x);
   auto bj = tape.batch_jacobian(x * x, x);
   REQUIRE(bj.shape() == tf::Shape{3, 2, 2});
-  CHECK(values(bj) == std::vector<float>{2.f, 0.f, 0.f, 4.f,  //
-                                         6.f, 0.f, 0.f, 8.f,  //
-                                         10.f, 0.f, 0.f, 12.f});
+  CHECK(values(bj) == std::vector<float>{2.f,
+                                         0.f,
+                                         0.f,
+                                         4.f,  //
+                                         6.f,
+                                         0.f,
+                                         0.f,
+                                         8.f,  //
+                                         10.f,
+                                         0.f,
+                                         0.f,
+                                         12.f});
 }
 
 TEST_CASE("batch_jacobian refuses target and source with different batch sizes", "[autodiff]") {
@@ -396,9 +426,10 @@ TEST_CASE("stop_gradient blocks the gradient through its argument", "[autodiff]"
   CHECK_FALSE(tape.gradient(tf::stop_gradient(x * x), x).defined());
 }
 
-TEST_CASE("custom_gradient: log(1 + e^x) with the stable rule has gradient 1 at x = 100, "
-          "not NaN",
-          "[autodiff]") {
+TEST_CASE(
+    "custom_gradient: log(1 + e^x) with the stable rule has gradient 1 at x = 100, "
+    "not NaN",
+    "[autodiff]") {
   // TensorFlow's tf.custom_gradient documentation example.
   auto log1pexp = tf::custom_gradient(
       [](const std::vector<tf::Tensor>& in) { return tf::log(1.f + tf::exp(in[0])); },
@@ -439,7 +470,8 @@ TEST_CASE("custom_gradient records only its own rule: the forward ops are not di
   tape.watch(x);
   // Forward x^2, deliberately "wrong" rule 7 * upstream: the tape must use the rule.
   auto y = tf::custom_gradient(
-      {x}, [](const std::vector<tf::Tensor>& in) { return in[0] * in[0]; },
+      {x},
+      [](const std::vector<tf::Tensor>& in) { return in[0] * in[0]; },
       [](const tf::Tensor& up, const std::vector<tf::Tensor>&, const tf::Tensor&) {
         return std::vector<tf::Tensor>{up * 7.f};
       });
@@ -493,7 +525,8 @@ TEST_CASE("gradients have the source's dtype: float64 stays float64", "[autodiff
   tape.watch(x);
   auto g = tape.gradient(tf::sin(x), x);
   CHECK(g.dtype() == tf::float64);
-  CHECK_THAT(g.to_vector<double>(), Catch::Matchers::Approx(std::vector<double>{std::cos(0.5), std::cos(1.5)}));
+  CHECK_THAT(g.to_vector<double>(),
+             Catch::Matchers::Approx(std::vector<double>{std::cos(0.5), std::cos(1.5)}));
 }
 
 TEST_CASE("tf::test::compute_gradient returns [x.size, y.size] Jacobians that agree",
@@ -506,10 +539,12 @@ TEST_CASE("tf::test::compute_gradient returns [x.size, y.size] Jacobians that ag
   CHECK(theoretical[0].shape() == tf::Shape{6, 2});
   CHECK(numerical[0].shape() == tf::Shape{6, 2});
   // Row j (element j of x) has 2 x_j in the column of the row of x it belongs to.
-  CHECK_THAT(theoretical[0].to_vector<double>(),
-             Catch::Matchers::Approx(std::vector<double>{1, 0, -2, 0, 4, 0, 0, 3, 0, 0.5, 0, -1.5}));
+  CHECK_THAT(
+      theoretical[0].to_vector<double>(),
+      Catch::Matchers::Approx(std::vector<double>{1, 0, -2, 0, 4, 0, 0, 3, 0, 0.5, 0, -1.5}));
   CHECK_THAT(numerical[0].to_vector<double>(),
-             Catch::Matchers::Approx(std::vector<double>{1, 0, -2, 0, 4, 0, 0, 3, 0, 0.5, 0, -1.5}).margin(1e-6));
+             Catch::Matchers::Approx(std::vector<double>{1, 0, -2, 0, 4, 0, 0, 3, 0, 0.5, 0, -1.5})
+                 .margin(1e-6));
   CHECK(tf::test::max_gradient_error(f, {x}) < 1e-6);
 
   // Two inputs with broadcasting: f(a, b) = a * b, a (2,), b (1,).
@@ -522,7 +557,8 @@ TEST_CASE("tf::test::compute_gradient returns [x.size, y.size] Jacobians that ag
   CHECK(th2[1].shape() == tf::Shape{1, 2});
   CHECK_THAT(th2[0].to_vector<double>(), Catch::Matchers::Approx(std::vector<double>{3, 0, 0, 3}));
   CHECK_THAT(th2[1].to_vector<double>(), Catch::Matchers::Approx(std::vector<double>{1, 2}));
-  CHECK_THAT(nu2[1].to_vector<double>(), Catch::Matchers::Approx(std::vector<double>{1, 2}).margin(1e-6));
+  CHECK_THAT(nu2[1].to_vector<double>(),
+             Catch::Matchers::Approx(std::vector<double>{1, 2}).margin(1e-6));
 }
 
 TEST_CASE("TF idioms: sources and watch targets as std::vector<Variable> or std::vector<Tensor>",

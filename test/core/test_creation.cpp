@@ -26,7 +26,9 @@ std::string printed(const tf::Shape& s) {
   return os.str();
 }
 
-double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
+double mean_of(const std::vector<double>& v) {
+  return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size());
+}
 
 double stddev_of(const std::vector<double>& v) {
   double m = mean_of(v), s = 0;
@@ -74,7 +76,8 @@ TEST_CASE("constant picks the dtype from the C++ type", "[core][creation]") {
   CHECK(s.shape() == tf::Shape{3, 1, 2});
   CHECK(tf::constant(std::vector<int64_t>{7, 8}, tf::Shape{2}).dtype() == tf::int64);
   CHECK(tf::constant(std::vector<bool>{true}, tf::Shape{1, 1}).dtype() == tf::boolean);
-  CHECK_THROWS_AS(tf::constant(std::vector<float>{1, 2, 3}, tf::Shape{2, 2}), tf::InvalidArgumentError);
+  CHECK_THROWS_AS(tf::constant(std::vector<float>{1, 2, 3}, tf::Shape{2, 2}),
+                  tf::InvalidArgumentError);
   CHECK_THROWS_WITH(tf::constant(std::vector<float>{1, 2, 3}, tf::Shape{2, 2}),
                     Catch::Contains("3 values") && Catch::Contains("(2, 2)"));
 }
@@ -231,7 +234,8 @@ TEST_CASE("tensors print exactly as TensorFlow (NumPy's str)", "[core][creation]
   CHECK(printed(tf::constant(1e-5)) == "tf.Tensor(1e-05, shape=(), dtype=float64)");
   CHECK(printed(tf::constant(-3)) == "tf.Tensor(-3, shape=(), dtype=int32)");
   CHECK(printed(tf::constant(true)) == "tf.Tensor(True, shape=(), dtype=bool)");
-  CHECK(printed(tf::constant({1.f, 2.f, 3.f})) == "tf.Tensor([1. 2. 3.], shape=(3,), dtype=float32)");
+  CHECK(printed(tf::constant({1.f, 2.f, 3.f})) ==
+        "tf.Tensor([1. 2. 3.], shape=(3,), dtype=float32)");
   CHECK(printed(tf::constant({{1.f, 2.f}, {3.f, 4.f}})) ==
         "tf.Tensor(\n[[1. 2.]\n [3. 4.]], shape=(2, 2), dtype=float32)");
   // Each element keeps its own digits, padded to a common width (NumPy 'maxprec').
@@ -244,8 +248,10 @@ TEST_CASE("tensors print exactly as TensorFlow (NumPy's str)", "[core][creation]
   // Scientific when the magnitudes span more than 1e3: one shared mantissa length.
   CHECK(tf::to_string(tf::constant({1e-5, 1.5})) == "[1.0e-05 1.5e+00]");
   CHECK(tf::to_string(tf::constant({1e9f, 1.f})) == "[1.e+09 1.e+00]");
-  CHECK(tf::to_string(tf::constant({1.0, std::nan(""), -std::numeric_limits<double>::infinity()})) == "[  1.  nan -inf]");
-  CHECK(printed(tf::constant({1, -20, 300})) == "tf.Tensor([  1 -20 300], shape=(3,), dtype=int32)");
+  CHECK(tf::to_string(tf::constant(
+            {1.0, std::nan(""), -std::numeric_limits<double>::infinity()})) == "[  1.  nan -inf]");
+  CHECK(printed(tf::constant({1, -20, 300})) ==
+        "tf.Tensor([  1 -20 300], shape=(3,), dtype=int32)");
   CHECK(printed(tf::constant({true, false})) == "tf.Tensor([ True False], shape=(2,), dtype=bool)");
   CHECK(printed(tf::constant(std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8}, tf::Shape{2, 2, 2})) ==
         "tf.Tensor(\n[[[1 2]\n  [3 4]]\n\n [[5 6]\n  [7 8]]], shape=(2, 2, 2), dtype=int64)");
@@ -258,11 +264,13 @@ TEST_CASE("long rows wrap at 75 columns and large tensors are summarised with ..
         "tf.Tensor(\n[ 0  1  2  3  4  5  6  7  8  9 10 11 12 13 14 15 16 17 18 19 20 21 22 23\n"
         " 24 25 26 27 28 29], shape=(30,), dtype=int32)");
   // Over 1000 elements: the first and last three along each axis, widths from those alone.
-  CHECK(printed(tf::range(2000)) == "tf.Tensor([   0    1    2 ... 1997 1998 1999], shape=(2000,), dtype=int32)");
+  CHECK(printed(tf::range(2000)) ==
+        "tf.Tensor([   0    1    2 ... 1997 1998 1999], shape=(2000,), dtype=int32)");
   CHECK(tf::to_string(tf::range(0.f, 2000.f)) ==
         "[0.000e+00 1.000e+00 2.000e+00 ... 1.997e+03 1.998e+03 1.999e+03]");
-  CHECK(tf::to_string(tf::reshape(tf::range(2000), {1000, 2})) ==
-        "[[   0    1]\n [   2    3]\n [   4    5]\n ...\n [1994 1995]\n [1996 1997]\n [1998 1999]]");
+  CHECK(
+      tf::to_string(tf::reshape(tf::range(2000), {1000, 2})) ==
+      "[[   0    1]\n [   2    3]\n [   4    5]\n ...\n [1994 1995]\n [1996 1997]\n [1998 1999]]");
   // Positional floats (100..1199 span less than 1e3) share a width of 5 ("1167.").
   CHECK(tf::to_string(tf::reshape(tf::range(100.0, 1200.0), {100, 11})) ==
         "[[ 100.  101.  102. ...  108.  109.  110.]\n"

@@ -11,10 +11,15 @@ constexpr bool all_are_tf_errors = ((std::is_base_of_v<tf::Error, E> &&
                                      std::is_base_of_v<std::runtime_error, E>)&&...);
 
 static_assert(std::is_base_of_v<std::runtime_error, tf::Error>);
-static_assert(all_are_tf_errors<tf::InvalidArgumentError, tf::NotFoundError,
-                                tf::FailedPreconditionError, tf::OutOfRangeError,
-                                tf::ResourceExhaustedError, tf::DataLossError,
-                                tf::UnimplementedError, tf::InternalError, tf::RuntimeError>);
+static_assert(all_are_tf_errors<tf::InvalidArgumentError,
+                                tf::NotFoundError,
+                                tf::FailedPreconditionError,
+                                tf::OutOfRangeError,
+                                tf::ResourceExhaustedError,
+                                tf::DataLossError,
+                                tf::UnimplementedError,
+                                tf::InternalError,
+                                tf::RuntimeError>);
 
 TEST_CASE("incompatible shapes throw InvalidArgumentError naming both shapes and the op",
           "[errors]") {
@@ -40,11 +45,12 @@ TEST_CASE("mixing dtypes throws InvalidArgumentError naming both dtypes and the 
   auto f = tf::constant({1.f, 2.f});
   auto i = tf::constant({1, 2});
   CHECK_THROWS_AS(f + i, tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(f + i, Catch::Contains("float32") && Catch::Contains("int32") &&
-                               Catch::Contains("[Op:AddV2]"));
-  CHECK_THROWS_WITH(f * tf::constant({1.0, 2.0}),
-                    Catch::Contains("float32") && Catch::Contains("float64") &&
-                        Catch::Contains("[Op:Mul]"));
+  CHECK_THROWS_WITH(
+      f + i,
+      Catch::Contains("float32") && Catch::Contains("int32") && Catch::Contains("[Op:AddV2]"));
+  CHECK_THROWS_WITH(
+      f * tf::constant({1.0, 2.0}),
+      Catch::Contains("float32") && Catch::Contains("float64") && Catch::Contains("[Op:Mul]"));
   // A floating-only op refuses integers, naming the dtype.
   CHECK_THROWS_AS(tf::exp(i), tf::InvalidArgumentError);
   CHECK_THROWS_WITH(tf::exp(i), Catch::Contains("int32") && Catch::Contains("[Op:Exp]"));
@@ -54,10 +60,12 @@ TEST_CASE("an axis out of range throws InvalidArgumentError naming the axis, sha
           "[errors]") {
   auto x = tf::zeros({2, 3});
   CHECK_THROWS_AS(tf::reduce_sum(x, {2}), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(tf::reduce_sum(x, {2}), Catch::Contains("2") && Catch::Contains("(2, 3)") &&
-                                                Catch::Contains("[Op:Sum]"));
+  CHECK_THROWS_WITH(
+      tf::reduce_sum(x, {2}),
+      Catch::Contains("2") && Catch::Contains("(2, 3)") && Catch::Contains("[Op:Sum]"));
   CHECK_THROWS_AS(tf::reduce_mean(x, {-3}), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(tf::reduce_mean(x, {-3}), Catch::Contains("-3") && Catch::Contains("[Op:Mean]"));
+  CHECK_THROWS_WITH(tf::reduce_mean(x, {-3}),
+                    Catch::Contains("-3") && Catch::Contains("[Op:Mean]"));
   CHECK_THROWS_AS(tf::expand_dims(x, 4), tf::InvalidArgumentError);
   CHECK_THROWS_WITH(tf::expand_dims(x, 4), Catch::Contains("[Op:ExpandDims]"));
   CHECK_THROWS_AS(tf::concat({x, x}, 2), tf::InvalidArgumentError);
@@ -65,9 +73,10 @@ TEST_CASE("an axis out of range throws InvalidArgumentError naming the axis, sha
   CHECK_THROWS_WITH(tf::transpose(x, {0, 0}), Catch::Contains("[Op:Transpose]"));
 }
 
-TEST_CASE("item() on a tensor with more than one element throws InvalidArgumentError naming "
-          "its shape",
-          "[errors]") {
+TEST_CASE(
+    "item() on a tensor with more than one element throws InvalidArgumentError naming "
+    "its shape",
+    "[errors]") {
   auto x = tf::constant({1.f, 2.f});
   CHECK_THROWS_AS(x.item<float>(), tf::InvalidArgumentError);
   CHECK_THROWS_WITH(x.item<float>(), Catch::Contains("(2,)"));
@@ -76,14 +85,15 @@ TEST_CASE("item() on a tensor with more than one element throws InvalidArgumentE
   CHECK_THROWS_AS(tf::Tensor().item<float>(), tf::InvalidArgumentError);
 }
 
-TEST_CASE("assigning a wrongly shaped value to a Variable throws InvalidArgumentError with both "
-          "shapes",
-          "[errors][variable]") {
+TEST_CASE(
+    "assigning a wrongly shaped value to a Variable throws InvalidArgumentError with both "
+    "shapes",
+    "[errors][variable]") {
   tf::Variable v(tf::zeros({2}), {.name = "v"});
   CHECK_THROWS_AS(v.assign(tf::zeros({2, 1})), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(v.assign(tf::zeros({2, 1})), Catch::Contains("(2, 1)") &&
-                                                     Catch::Contains("(2,)") &&
-                                                     Catch::Contains("[Op:AssignVariableOp]"));
+  CHECK_THROWS_WITH(v.assign(tf::zeros({2, 1})),
+                    Catch::Contains("(2, 1)") && Catch::Contains("(2,)") &&
+                        Catch::Contains("[Op:AssignVariableOp]"));
 }
 
 TEST_CASE("every thrown error can be caught as tf::Error and as std::runtime_error", "[errors]") {
@@ -107,9 +117,10 @@ TEST_CASE("every thrown error can be caught as tf::Error and as std::runtime_err
   }
 }
 
-TEST_CASE("DeviceScope(\"/gpu:0\") throws InvalidArgumentError naming the devices when there is "
-          "no GPU",
-          "[errors]") {
+TEST_CASE(
+    "DeviceScope(\"/gpu:0\") throws InvalidArgumentError naming the devices when there is "
+    "no GPU",
+    "[errors]") {
   if (tf::config::gpu_available()) {
     tf::DeviceScope scope("/gpu:0");
     auto t = tf::zeros({2});

@@ -51,8 +51,8 @@ TEST_CASE("models built concurrently under their own generators match a serial b
           "[random][threads]") {
   auto build = [](uint64_t seed) {
     tf::random::GeneratorScope scope(tf::random::Generator::from_seed(seed));
-    tf::layers::Sequential model({tf::layers::Dense({.units = 16, .activation = "relu"}),
-                                  tf::layers::Dense({.units = 3})});
+    tf::layers::Sequential model(
+        {tf::layers::Dense({.units = 16, .activation = "relu"}), tf::layers::Dense({.units = 3})});
     model.build(tf::Shape{1, 8});
     std::vector<float> w;
     for (const auto& v : model.trainable_variables()) {

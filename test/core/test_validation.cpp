@@ -16,9 +16,10 @@ constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
 TEST_CASE("negative dims are refused by every op that takes a shape", "[validation][errors]") {
   const auto one = tf::constant(1.f);
-  CHECK_THROWS_MATCHES(tf::broadcast_to(one, tf::Shape{-1, -1}), tf::InvalidArgumentError,
-                       Catch::Matchers::Message(
-                           "Dimension -1 must be >= 0 in shape (-1, -1) [Op:BroadcastTo]"));
+  CHECK_THROWS_MATCHES(
+      tf::broadcast_to(one, tf::Shape{-1, -1}),
+      tf::InvalidArgumentError,
+      Catch::Matchers::Message("Dimension -1 must be >= 0 in shape (-1, -1) [Op:BroadcastTo]"));
   CHECK_THROWS_AS(tf::broadcast_to(one, tf::Shape{-1}), tf::InvalidArgumentError);  // hung
   CHECK_THROWS_WITH(tf::broadcast_to(one, tf::Shape{kMin}), Contains("[Op:BroadcastTo]"));
   CHECK_THROWS_WITH(tf::zeros({3, -2}), Contains("Dimension -2") && Contains("[Op:Zeros]"));
@@ -32,17 +33,20 @@ TEST_CASE("negative dims are refused by every op that takes a shape", "[validati
 TEST_CASE("element counts past int64 are refused, not wrapped to a small tensor",
           "[validation][errors]") {
   // 2^62 * 4 = 2^64 wrapped to 0 elements: zeros "succeeded" with a giant shape and no data.
-  CHECK_THROWS_MATCHES(tf::zeros({int64_t(1) << 62, 4}), tf::InvalidArgumentError,
+  CHECK_THROWS_MATCHES(tf::zeros({int64_t(1) << 62, 4}),
+                       tf::InvalidArgumentError,
                        Catch::Matchers::Message("Shape (4611686018427387904, 4) would have more "
                                                 "than 2**63 - 1 elements [Op:Zeros]"));
   CHECK_THROWS_AS(tf::fill({int64_t(1) << 62, 4}, tf::constant(1.f)), tf::InvalidArgumentError);
-  CHECK_THROWS_AS(tf::random::normal({int64_t(1) << 32, int64_t(1) << 32}), tf::InvalidArgumentError);
+  CHECK_THROWS_AS(tf::random::normal({int64_t(1) << 32, int64_t(1) << 32}),
+                  tf::InvalidArgumentError);
   CHECK_THROWS_WITH(tf::reshape(tf::zeros({0}), tf::Shape{int64_t(1) << 40, int64_t(1) << 40, 0}),
                     Contains("overflows int64") && Contains("[Op:Reshape]"));
   CHECK_THROWS_WITH(tf::tile(tf::zeros({0, 3}), {2, int64_t(1) << 62}),
                     Contains("overflows int64") && Contains("[Op:Tile]"));
-  CHECK_THROWS_WITH(tf::concat({tf::zeros({0, int64_t(1) << 62}), tf::zeros({0, int64_t(1) << 62})}, 1),
-                    Contains("overflows int64") && Contains("[Op:ConcatV2]"));
+  CHECK_THROWS_WITH(
+      tf::concat({tf::zeros({0, int64_t(1) << 62}), tf::zeros({0, int64_t(1) << 62})}, 1),
+      Contains("overflows int64") && Contains("[Op:ConcatV2]"));
 }
 
 TEST_CASE("absurd sizes get ResourceExhaustedError at once, before any allocation",
@@ -50,15 +54,17 @@ TEST_CASE("absurd sizes get ResourceExhaustedError at once, before any allocatio
   tf::DeviceScope cpu("/cpu:0");
   // zeros({INT64_MAX}) did not return (the allocator's size rounding looped forever).
   CHECK_THROWS_AS(tf::zeros({kMax}), tf::ResourceExhaustedError);
-  CHECK_THROWS_WITH(tf::zeros({kMax}),
-                    Contains("OOM when allocating tensor with shape (" + std::to_string(kMax) + ",)") &&
-                        Contains("float32") && Contains("device:CPU:0") && Contains("[Op:Zeros]"));
+  CHECK_THROWS_WITH(
+      tf::zeros({kMax}),
+      Contains("OOM when allocating tensor with shape (" + std::to_string(kMax) + ",)") &&
+          Contains("float32") && Contains("device:CPU:0") && Contains("[Op:Zeros]"));
   // elements * 4 bytes wrapped: linspace and one_hot wrote past their buffers.
   CHECK_THROWS_AS(tf::linspace(0, 1, int64_t(1) << 62), tf::ResourceExhaustedError);
   CHECK_THROWS_AS(tf::one_hot(tf::constant({1, 2}), int64_t(1) << 62), tf::Error);
   CHECK_THROWS_AS(tf::range(0.0, 1e300, 1.0), tf::InvalidArgumentError);  // count past int64
   CHECK_THROWS_AS(tf::range(0.0, 1e18, 1.0), tf::ResourceExhaustedError);
-  CHECK_THROWS_AS(tf::range(0.0, std::numeric_limits<double>::infinity(), 1.0), tf::InvalidArgumentError);
+  CHECK_THROWS_AS(tf::range(0.0, std::numeric_limits<double>::infinity(), 1.0),
+                  tf::InvalidArgumentError);
   // Far below physical memory, but over a limit set by the program.
   tf::config::set_allocation_limit(1 << 20);
   CHECK(tf::config::allocation_limit() == (1u << 20));
@@ -85,7 +91,8 @@ TEST_CASE("slice bounds are checked without signed overflow", "[validation][erro
 
 TEST_CASE("pad and split check their arithmetic on sizes", "[validation][errors]") {
   const auto x = tf::zeros({2});
-  CHECK_THROWS_WITH(tf::pad(x, {{kMax, kMax}}), Contains("overflows int64") && Contains("[Op:PadV2]"));
+  CHECK_THROWS_WITH(tf::pad(x, {{kMax, kMax}}),
+                    Contains("overflows int64") && Contains("[Op:PadV2]"));
   CHECK_THROWS_AS(tf::pad(x, {{kMax - 1, 0}}), tf::Error);
   CHECK_THROWS_WITH(tf::split(tf::zeros({4}), std::vector<int64_t>{kMax, kMax, -1}, 0),
                     Contains("[Op:SplitV]"));
@@ -94,7 +101,8 @@ TEST_CASE("pad and split check their arithmetic on sizes", "[validation][errors]
 TEST_CASE("a scalar has no axes: axis arguments on scalars are refused", "[validation][errors]") {
   const auto s = tf::constant(3.f);
   // split indexed shape[0] of a rank-0 tensor.
-  CHECK_THROWS_MATCHES(tf::split(s, 1, 0), tf::InvalidArgumentError,
+  CHECK_THROWS_MATCHES(tf::split(s, 1, 0),
+                       tf::InvalidArgumentError,
                        Catch::Matchers::Message(
                            "axis 0 is out of range: a scalar (shape ()) has no axes [Op:Split]"));
   CHECK_THROWS_AS(tf::split(s, std::vector<int64_t>{1}, -1), tf::InvalidArgumentError);
@@ -116,8 +124,10 @@ TEST_CASE("empty tensors from empty vectors copy nothing", "[validation]") {
   CHECK(i.num_elements() == 0);
 }
 
-TEMPLATE_TEST_CASE("integer arithmetic wraps around, as in TensorFlow", "[validation][elementwise]",
-                   int32_t, int64_t) {
+TEMPLATE_TEST_CASE("integer arithmetic wraps around, as in TensorFlow",
+                   "[validation][elementwise]",
+                   int32_t,
+                   int64_t) {
   using T = TestType;
   constexpr T hi = std::numeric_limits<T>::max(), lo = std::numeric_limits<T>::min();
   const auto a = tf::constant(std::vector<T>{hi, lo, hi, T(7)}, tf::Shape{4});
@@ -138,11 +148,13 @@ TEMPLATE_TEST_CASE("integer arithmetic wraps around, as in TensorFlow", "[valida
             .template item<T>() == T(p41));
   // Reductions wrap too: hi + hi + lo + 7 = hi + 6 (mod 2^bits) = lo + 5.
   CHECK(tf::reduce_sum(a).template item<T>() == T(lo + 5));
-  CHECK(tf::reduce_prod(tf::constant(std::vector<T>{hi, 2}, tf::Shape{2})).template item<T>() == T(-2));
+  CHECK(tf::reduce_prod(tf::constant(std::vector<T>{hi, 2}, tf::Shape{2})).template item<T>() ==
+        T(-2));
   // A long reduction takes the multi-threaded path.
   const auto big = tf::fill({100000}, tf::constant(std::vector<T>{hi}, tf::Shape{}));
   const uint64_t bits = sizeof(T) * 8;
-  const uint64_t want = (uint64_t(hi) * 100000u) & (bits == 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1);
+  const uint64_t want =
+      (uint64_t(hi) * 100000u) & (bits == 64 ? ~uint64_t(0) : (uint64_t(1) << bits) - 1);
   CHECK(tf::reduce_sum(big).template item<T>() == T(std::make_unsigned_t<T>(want)));
 }
 
@@ -172,18 +184,26 @@ TEST_CASE("shape ops on empty tensors with huge dims", "[validation]") {
 TEST_CASE("casts of NaN and out-of-range floats to integers saturate, on every path",
           "[validation]") {
   const double inf = std::numeric_limits<double>::infinity();
-  const auto x = tf::constant(std::vector<double>{-inf, inf, std::nan(""), 1e300, -1e300, -2.9, 2.9,
-                                                  2147483647.0, -2147483648.0, 2147483648.0},
+  const auto x = tf::constant(std::vector<double>{-inf,
+                                                  inf,
+                                                  std::nan(""),
+                                                  1e300,
+                                                  -1e300,
+                                                  -2.9,
+                                                  2.9,
+                                                  2147483647.0,
+                                                  -2147483648.0,
+                                                  2147483648.0},
                               tf::Shape{10});
   CHECK(tf::cast(x, tf::int32).to_vector<int32_t>() ==
-        std::vector<int32_t>{INT32_MIN, INT32_MAX, 0, INT32_MAX, INT32_MIN, -2, 2, INT32_MAX,
-                             INT32_MIN, INT32_MAX});
+        std::vector<int32_t>{
+            INT32_MIN, INT32_MAX, 0, INT32_MAX, INT32_MIN, -2, 2, INT32_MAX, INT32_MIN, INT32_MAX});
   CHECK(tf::cast(x, tf::int64).to_vector<int64_t>() ==
-        std::vector<int64_t>{kMin, kMax, 0, kMax, kMin, -2, 2, 2147483647, -2147483648LL,
-                             2147483648LL});
+        std::vector<int64_t>{
+            kMin, kMax, 0, kMax, kMin, -2, 2, 2147483647, -2147483648LL, 2147483648LL});
   CHECK(tf::cast(tf::constant(9.3e18f), tf::int64).item<int64_t>() == kMax);
   CHECK(tf::cast(tf::constant(-9.223372e18f), tf::int64).item<int64_t>() == kMin);  // exactly -2^63
-  CHECK(tf::cast(tf::constant(std::nanf("")), tf::boolean).item<bool>());  // NaN != 0
+  CHECK(tf::cast(tf::constant(std::nanf("")), tf::boolean).item<bool>());           // NaN != 0
   // constant(values, dtype) and the fill kernels convert the same way.
   CHECK(tf::constant(std::vector<double>{1e20, std::nan("")}, tf::Shape{2}, tf::int32)
             .to_vector<int32_t>() == std::vector<int32_t>{INT32_MAX, 0});

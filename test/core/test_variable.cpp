@@ -58,9 +58,9 @@ TEST_CASE("assigning a value of the wrong shape throws InvalidArgumentError nami
   tf::Variable v(tf::zeros({2, 3}), {.name = "w"});
   auto bad = tf::zeros({3, 2});
   CHECK_THROWS_AS(v.assign(bad), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(v.assign(bad), Catch::Contains("(3, 2)") && Catch::Contains("(2, 3)") &&
-                                       Catch::Contains("'w'") &&
-                                       Catch::Contains("[Op:AssignVariableOp]"));
+  CHECK_THROWS_WITH(v.assign(bad),
+                    Catch::Contains("(3, 2)") && Catch::Contains("(2, 3)") &&
+                        Catch::Contains("'w'") && Catch::Contains("[Op:AssignVariableOp]"));
   CHECK_THROWS_AS(v.assign_add(tf::zeros({3})), tf::InvalidArgumentError);
   CHECK_THROWS_WITH(v.assign_add(tf::zeros({3})),
                     Catch::Contains("(3,)") && Catch::Contains("[Op:AssignAddVariableOp]"));
@@ -118,9 +118,9 @@ TEST_CASE("a Variable prints as TensorFlow's <tf.Variable 'name:0' shape=... dty
 
   std::ostringstream vec;
   vec << tf::Variable(tf::constant({1, 2, 3}), {.name = "counts"});
-  CHECK_THAT(vec.str(), Catch::StartsWith("<tf.Variable 'counts:0' shape=(3,) dtype=int32, numpy=") &&
-                            Catch::Contains("1") && Catch::Contains("3") &&
-                            Catch::EndsWith(">"));
+  CHECK_THAT(vec.str(),
+             Catch::StartsWith("<tf.Variable 'counts:0' shape=(3,) dtype=int32, numpy=") &&
+                 Catch::Contains("1") && Catch::Contains("3") && Catch::EndsWith(">"));
 
   std::ostringstream none;
   none << tf::Variable();

@@ -290,8 +290,10 @@ TEST_CASE("shard rejects a non-positive shard count and an index not below num_s
           "[data][distribute]") {
   auto ds = tf::data::Dataset::from_tensor_slices(pairs(4));
   CHECK_THROWS_AS(ds.shard(0, 0), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(ds.shard(0, 0), Catch::Contains("greater than zero, got 0") &&
-                                        Catch::Contains("[Op:ShardDataset]"));
-  CHECK_THROWS_WITH(ds.shard(2, 2), Catch::Contains("Index must be between 0 and 1 (inclusive), got 2"));
+  CHECK_THROWS_WITH(
+      ds.shard(0, 0),
+      Catch::Contains("greater than zero, got 0") && Catch::Contains("[Op:ShardDataset]"));
+  CHECK_THROWS_WITH(ds.shard(2, 2),
+                    Catch::Contains("Index must be between 0 and 1 (inclusive), got 2"));
   CHECK_THROWS_AS(ds.shard(2, -1), tf::InvalidArgumentError);
 }

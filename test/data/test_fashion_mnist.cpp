@@ -206,8 +206,9 @@ TEST_CASE("fashion_mnist: a gzip header whose count only matches ISIZE modulo 2^
     lying[7] = uint8_t(n);
     write_gz(d.file("train-images-idx3-ubyte.gz"), lying);
     CHECK_THROWS_AS(fm::load_data(d.str()), tf::DataLossError);
-    CHECK_THROWS_WITH(fm::load_data(d.str()),
-                      Catch::Contains("train-images-idx3-ubyte.gz") && Catch::Contains("truncated"));
+    CHECK_THROWS_WITH(
+        fm::load_data(d.str()),
+        Catch::Contains("train-images-idx3-ubyte.gz") && Catch::Contains("truncated"));
   }
 }
 

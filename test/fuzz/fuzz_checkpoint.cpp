@@ -13,7 +13,6 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-
 #include <tapeflow/tapeflow.hpp>
 
 #include "checkpoint_target.hpp"

@@ -28,7 +28,9 @@ std::string frame(const uint8_t* p, size_t n) {
     std::string header;
     put_le(header, len, 8);
     out += header;
-    put_le(out, ev::masked(ev::crc32c_bitwise(reinterpret_cast<const unsigned char*>(header.data()), 8)), 4);
+    put_le(out,
+           ev::masked(ev::crc32c_bitwise(reinterpret_cast<const unsigned char*>(header.data()), 8)),
+           4);
     out.append(reinterpret_cast<const char*>(p + pos), len);
     put_le(out, ev::masked(ev::crc32c_bitwise(p + pos, len)), 4);
     pos += len;
@@ -40,8 +42,9 @@ std::string frame(const uint8_t* p, size_t n) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  const std::string file = (data[0] & 1) ? frame(data + 1, size - 1)
-                                         : std::string(reinterpret_cast<const char*>(data + 1), size - 1);
+  const std::string file = (data[0] & 1)
+                               ? frame(data + 1, size - 1)
+                               : std::string(reinterpret_cast<const char*>(data + 1), size - 1);
   try {
     for (const std::string& record : ev::read_records(file)) ev::decode_event(record);
   } catch (const tapeflow::DataLossError&) {

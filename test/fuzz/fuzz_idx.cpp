@@ -11,21 +11,20 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
-#include <vector>
-
 #include <tapeflow/tapeflow.hpp>
+#include <vector>
 
 namespace tf = tapeflow;
 namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kNames[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+const char* const kNames[] = {"train-images-idx3-ubyte",
+                              "train-labels-idx1-ubyte",
+                              "t10k-images-idx3-ubyte",
+                              "t10k-labels-idx1-ubyte"};
 
-std::string be32(uint32_t v) {
-  return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-}
+std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 
 /// A valid IDX file of 2 items (images of 28x28 or labels), uncompressed.
 std::string valid_idx(bool images) {

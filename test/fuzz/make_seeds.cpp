@@ -10,7 +10,6 @@
 #include <iterator>
 #include <random>
 #include <string>
-
 #include <tapeflow/tapeflow.hpp>
 
 #include "checkpoint_target.hpp"

@@ -89,7 +89,8 @@ int main(int argc, char** argv) {
     json = "{";
     first = true;
     for (const auto& [key, t] :
-         tf::train::Checkpoint({}, {{"model", tf::layers::Layer(whole)}, {"optimizer", whole.optimizer()}})
+         tf::train::Checkpoint(
+             {}, {{"model", tf::layers::Layer(whole)}, {"optimizer", whole.optimizer()}})
              .tensors()) {
       json += (first ? "" : ",\n") + std::string("\"") + key + "\":" + describe(t);
       first = false;

@@ -12,9 +12,8 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <vector>
-
 #include <tapeflow/errors.hpp>
+#include <vector>
 
 namespace test::events {
 

@@ -398,11 +398,13 @@ TEST_CASE("summary: an unusable log directory is a NotFoundError", "[summary]") 
 // The reader's bounds checks once added lengths to positions, so a record or field claiming
 // close to 2^64 bytes wrapped around, passed, and was read far past the buffer (seen while
 // moving it out for test/fuzz/fuzz_event_reader.cpp). It must be a DataLossError instead.
-TEST_CASE("event reader: lengths near 2^64 are rejected, not wrapped past the buffer", "[summary]") {
+TEST_CASE("event reader: lengths near 2^64 are rejected, not wrapped past the buffer",
+          "[summary]") {
   auto record_header = [](uint64_t len) {
     std::string h(12, '\0');
     for (int i = 0; i < 8; ++i) h[size_t(i)] = char(len >> (8 * i));
-    const uint32_t crc = masked(crc32c_bitwise(reinterpret_cast<const unsigned char*>(h.data()), 8));
+    const uint32_t crc =
+        masked(crc32c_bitwise(reinterpret_cast<const unsigned char*>(h.data()), 8));
     for (int i = 0; i < 4; ++i) h[size_t(8 + i)] = char(crc >> (8 * i));
     return h;
   };

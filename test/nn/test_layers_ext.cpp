@@ -17,7 +17,10 @@ using Vec = std::vector<double>;
 namespace {
 
 // scale·sin(0.37·i + seed) over the flat index, rounded to float32 (as the reference script).
-tf::Tensor det(const tf::Shape& shape, double seed, double scale = 1.0, tf::DType dtype = tf::float32) {
+tf::Tensor det(const tf::Shape& shape,
+               double seed,
+               double scale = 1.0,
+               tf::DType dtype = tf::float32) {
   std::vector<float> v(size_t(shape.num_elements()));
   for (size_t i = 0; i < v.size(); ++i) v[i] = float(scale * std::sin(0.37 * double(i) + seed));
   return tf::cast(tf::constant(v, shape), dtype);
@@ -25,9 +28,7 @@ tf::Tensor det(const tf::Shape& shape, double seed, double scale = 1.0, tf::DTyp
 
 Vec values(const tf::Tensor& t) { return t.to_vector<double>(); }
 
-auto near(const Vec& expected, double margin = 2e-5) {
-  return M::Approx(expected).margin(margin);
-}
+auto near(const Vec& expected, double margin = 2e-5) { return M::Approx(expected).margin(margin); }
 
 std::vector<std::string> names(const std::vector<tf::Variable>& vars) {
   std::vector<std::string> n;
@@ -36,19 +37,129 @@ std::vector<std::string> names(const std::vector<tf::Variable>& vars) {
 }
 
 // ---- PyTorch reference values ----------------------------------------------------------------
-const Vec kLayerNorm = {-0.3897793, 0.1868198, -0.098102, -0.4244262, 0.6673758, 0.05500014, -0.3689365, -0.4332922, 0.7932831, -0.2090609, -0.468369, -0.4176686, -0.5110201, -0.2922842, -0.2007169, -0.3902183, -0.6514632, -0.1267074, -0.1246884, -0.3989842, 0.6343786, 0.07765418, -0.3554684, -0.4342606};
-const Vec kMha = {0.02533084, 0.01722646, 0.006790564, -0.004564396, 0.03417664, 0.02669744, 0.01560487, 0.002400258, 0.04886305, 0.04268708, 0.0307336, 0.01462049, 0.06237825, 0.05699437, 0.04389657, 0.02485758, 0.06376705, 0.05682887, 0.04219917, 0.02185802, 0.06374996, 0.05745454, 0.04338292, 0.02343962};
-const Vec kMhaScores = {0.2115645, 0.2045108, 0.1715358, 0.1955106, 0.2168783, 0.2010363, 0.2004586, 0.1973741, 0.1996419, 0.2014891, 0.1797201, 0.1923526, 0.2507626, 0.2024347, 0.1747301, 0.1871535, 0.2272876, 0.194546, 0.1745334, 0.2164795, 0.1988503, 0.2024491, 0.1995832, 0.1975819, 0.2015355, 0.2097813, 0.1762247, 0.2057175, 0.2248689, 0.1834076, 0.2096852, 0.2058777, 0.1736667, 0.1942689, 0.2165015, 0.1926125, 0.1919576, 0.2239596, 0.2064142, 0.1850561, 0.1950268, 0.1954338, 0.2152347, 0.2036598, 0.1906448, 0.197928, 0.2057293, 0.1977236, 0.1944333, 0.2041857, 0.2144025, 0.1756679, 0.1973734, 0.2259116, 0.1866446, 0.2064349, 0.1886465, 0.1995018, 0.2116843, 0.1937324};
-const Vec kMhaMasked = {0.1142924, 0.1193703, 0.1082921, 0.08255699, 0.01222157, 0.00635862, -0.0003649425, -0.007039102, 0.07573896, 0.06961039, 0.05406038, 0.03119356, 0.1845531, 0.1801796, 0.1514196, 0.1021657, 0.0934075, 0.08968887, 0.07383128, 0.04798097, 0.05148625, 0.04240601, 0.02758632, 0.009032951};
-const Vec kSimpleRnnSeq = {-0.3911268, -0.5015556, -0.547643, 0.667045, 0.4500952, 0.09830244, -0.07852769, 0.1556077, 0.3550591, -0.5482856, -0.3546168, -0.07518643, -0.2492948, -0.3597493, -0.4198949, 0.4863182, 0.206445, -0.1397445};
-const Vec kLstmSeq = {0.0545606, 0.05664854, 0.05139887, 0.004790568, 0.024492, 0.04096149, -0.09467823, -0.09000529, -0.0727917, -0.03758782, -0.05709127, -0.06925999, 0.02493383, 0.007973969, -0.008485941, 0.01853899, 0.02559926, 0.02869711};
+const Vec kLayerNorm = {-0.3897793, 0.1868198,  -0.098102,  -0.4244262, 0.6673758,  0.05500014,
+                        -0.3689365, -0.4332922, 0.7932831,  -0.2090609, -0.468369,  -0.4176686,
+                        -0.5110201, -0.2922842, -0.2007169, -0.3902183, -0.6514632, -0.1267074,
+                        -0.1246884, -0.3989842, 0.6343786,  0.07765418, -0.3554684, -0.4342606};
+const Vec kMha = {0.02533084, 0.01722646,  0.006790564, -0.004564396, 0.03417664, 0.02669744,
+                  0.01560487, 0.002400258, 0.04886305,  0.04268708,   0.0307336,  0.01462049,
+                  0.06237825, 0.05699437,  0.04389657,  0.02485758,   0.06376705, 0.05682887,
+                  0.04219917, 0.02185802,  0.06374996,  0.05745454,   0.04338292, 0.02343962};
+const Vec kMhaScores = {0.2115645, 0.2045108, 0.1715358, 0.1955106, 0.2168783, 0.2010363, 0.2004586,
+                        0.1973741, 0.1996419, 0.2014891, 0.1797201, 0.1923526, 0.2507626, 0.2024347,
+                        0.1747301, 0.1871535, 0.2272876, 0.194546,  0.1745334, 0.2164795, 0.1988503,
+                        0.2024491, 0.1995832, 0.1975819, 0.2015355, 0.2097813, 0.1762247, 0.2057175,
+                        0.2248689, 0.1834076, 0.2096852, 0.2058777, 0.1736667, 0.1942689, 0.2165015,
+                        0.1926125, 0.1919576, 0.2239596, 0.2064142, 0.1850561, 0.1950268, 0.1954338,
+                        0.2152347, 0.2036598, 0.1906448, 0.197928,  0.2057293, 0.1977236, 0.1944333,
+                        0.2041857, 0.2144025, 0.1756679, 0.1973734, 0.2259116, 0.1866446, 0.2064349,
+                        0.1886465, 0.1995018, 0.2116843, 0.1937324};
+const Vec kMhaMasked = {0.1142924,  0.1193703,     0.1082921,    0.08255699, 0.01222157,
+                        0.00635862, -0.0003649425, -0.007039102, 0.07573896, 0.06961039,
+                        0.05406038, 0.03119356,    0.1845531,    0.1801796,  0.1514196,
+                        0.1021657,  0.0934075,     0.08968887,   0.07383128, 0.04798097,
+                        0.05148625, 0.04240601,    0.02758632,   0.009032951};
+const Vec kSimpleRnnSeq = {-0.3911268,
+                           -0.5015556,
+                           -0.547643,
+                           0.667045,
+                           0.4500952,
+                           0.09830244,
+                           -0.07852769,
+                           0.1556077,
+                           0.3550591,
+                           -0.5482856,
+                           -0.3546168,
+                           -0.07518643,
+                           -0.2492948,
+                           -0.3597493,
+                           -0.4198949,
+                           0.4863182,
+                           0.206445,
+                           -0.1397445};
+const Vec kLstmSeq = {0.0545606,
+                      0.05664854,
+                      0.05139887,
+                      0.004790568,
+                      0.024492,
+                      0.04096149,
+                      -0.09467823,
+                      -0.09000529,
+                      -0.0727917,
+                      -0.03758782,
+                      -0.05709127,
+                      -0.06925999,
+                      0.02493383,
+                      0.007973969,
+                      -0.008485941,
+                      0.01853899,
+                      0.02559926,
+                      0.02869711};
 const Vec kLstmC = {-0.2202473, -0.1935492, -0.1439787, 0.03423978, 0.04711629, 0.05320306};
-const Vec kLstmBackwardSeq = {-0.09721798, -0.1011696, -0.09170722, -0.08275542, -0.06468625, -0.03810564, 0.007490491, 0.02180819, 0.03288591, 0.005795811, 0.02230692, 0.03547264, 0.05601061, 0.06110278, 0.05773797, -0.009272008, -0.02666257, -0.04045721};
-const Vec kGruSeq = {-0.0811506, -0.02499084, 0.04053296, 0.02458572, 0.0789331, 0.124248, 0.1409242, 0.1271729, 0.1033451, 0.004435004, -0.02086166, -0.04326555, -0.08671501, -0.05626176, -0.01162964, -0.02183908, 0.03920801, 0.09638351};
-const Vec kConv1dValid = {-0.7688129, -0.8804811, 0.8211193, 0.2753101, 1.605276, 1.212621, -1.375951, -1.09966, -0.2522206, -0.5571875, 1.257868, 0.6914413};
-const Vec kConv1dCausal = {0.2607797, 0.3508169, -0.4830139, -0.0727655, -0.7688129, -0.8804811, 0.8211193, 0.2753101, 1.605276, 1.212621, 0.4363465, 0.2155375, 0.3214372, 0.7541376, -1.375951, -1.09966, -0.2522206, -0.5571875, 1.257868, 0.6914413};
-const Vec kConv1dSame2 = {-0.4830139, -0.0727655, 0.8211193, 0.2753101, 0.3720029, 0.7534666, 0.3214372, 0.7541376, -0.2522206, -0.5571875, 1.135911, 1.328118};
-
+const Vec kLstmBackwardSeq = {-0.09721798,
+                              -0.1011696,
+                              -0.09170722,
+                              -0.08275542,
+                              -0.06468625,
+                              -0.03810564,
+                              0.007490491,
+                              0.02180819,
+                              0.03288591,
+                              0.005795811,
+                              0.02230692,
+                              0.03547264,
+                              0.05601061,
+                              0.06110278,
+                              0.05773797,
+                              -0.009272008,
+                              -0.02666257,
+                              -0.04045721};
+const Vec kGruSeq = {-0.0811506,
+                     -0.02499084,
+                     0.04053296,
+                     0.02458572,
+                     0.0789331,
+                     0.124248,
+                     0.1409242,
+                     0.1271729,
+                     0.1033451,
+                     0.004435004,
+                     -0.02086166,
+                     -0.04326555,
+                     -0.08671501,
+                     -0.05626176,
+                     -0.01162964,
+                     -0.02183908,
+                     0.03920801,
+                     0.09638351};
+const Vec kConv1dValid = {-0.7688129,
+                          -0.8804811,
+                          0.8211193,
+                          0.2753101,
+                          1.605276,
+                          1.212621,
+                          -1.375951,
+                          -1.09966,
+                          -0.2522206,
+                          -0.5571875,
+                          1.257868,
+                          0.6914413};
+const Vec kConv1dCausal = {0.2607797,  0.3508169,  -0.4830139, -0.0727655, -0.7688129,
+                           -0.8804811, 0.8211193,  0.2753101,  1.605276,   1.212621,
+                           0.4363465,  0.2155375,  0.3214372,  0.7541376,  -1.375951,
+                           -1.09966,   -0.2522206, -0.5571875, 1.257868,   0.6914413};
+const Vec kConv1dSame2 = {-0.4830139,
+                          -0.0727655,
+                          0.8211193,
+                          0.2753101,
+                          0.3720029,
+                          0.7534666,
+                          0.3214372,
+                          0.7541376,
+                          -0.2522206,
+                          -0.5571875,
+                          1.135911,
+                          1.328118};
 
 }  // namespace
 
@@ -74,9 +185,9 @@ TEST_CASE("merging layers reject mismatched shapes, one tensor, and Subtract of 
   L::Add add("my_add");
   auto a = tf::ones({2, 3}), b = tf::ones({2, 4});
   CHECK_THROWS_AS(add({a, b}), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(add({a, b}),
-                    Catch::Contains("\"my_add\"") && Catch::Contains("(2, 3)") &&
-                        Catch::Contains("(2, 4)"));
+  CHECK_THROWS_WITH(
+      add({a, b}),
+      Catch::Contains("\"my_add\"") && Catch::Contains("(2, 3)") && Catch::Contains("(2, 4)"));
   CHECK_THROWS_WITH(add(a), Catch::Contains("list of inputs"));
   CHECK_THROWS_WITH(add(std::vector<tf::Tensor>{a}), Catch::Contains("at least 2 inputs"));
   CHECK_THROWS_WITH(L::Subtract()({a, a, a}), Catch::Contains("exactly 2 inputs"));
@@ -132,7 +243,8 @@ class TransformerBlockImpl : public L::Layer::Impl {
 
   tf::Tensor call(const tf::Tensor& x, bool training) override {
     tf::Tensor h = ln1_(x, training);
-    x_attention_ = attention_(h, h, h, {.attention_mask = {}, .use_causal_mask = true, .training = training});
+    x_attention_ =
+        attention_(h, h, h, {.attention_mask = {}, .use_causal_mask = true, .training = training});
     tf::Tensor y = x + x_attention_;
     return y + down_(up_(ln2_(y, training), training), training);
   }
@@ -156,9 +268,12 @@ TEST_CASE("a user-defined residual block: tracked sublayers' variables, checkpoi
   tf::Tensor y = block(x);
   CHECK(y.shape() == tf::Shape{2, 3});
   CHECK(y.dtype() == tf::float64);
-  CHECK(names(block.trainable_variables()) ==
-        std::vector<std::string>{"dense/kernel", "dense/bias", "dense_1/kernel", "dense_1/bias",
-                                 "layer_normalization/gamma", "layer_normalization/beta"});
+  CHECK(names(block.trainable_variables()) == std::vector<std::string>{"dense/kernel",
+                                                                       "dense/bias",
+                                                                       "dense_1/kernel",
+                                                                       "dense_1/bias",
+                                                                       "layer_normalization/gamma",
+                                                                       "layer_normalization/beta"});
   CHECK(block.impl()->sublayers().size() == 3);
 
   // A checkpoint of the block restores into a fresh block of the same architecture.
@@ -180,7 +295,8 @@ TEST_CASE("a user-defined residual block: tracked sublayers' variables, checkpoi
   CHECK(tf::test::max_gradient_error([&](auto& in) { return block(in[0]); }, {x}) < 1e-6);
 }
 
-TEST_CASE("a user-defined transformer block: causal attention, MLP, its variables", "[layers_ext]") {
+TEST_CASE("a user-defined transformer block: causal attention, MLP, its variables",
+          "[layers_ext]") {
   L::clear_session();
   L::Layer block(std::make_shared<TransformerBlockImpl>(4, 2));
   auto x = det({2, 3, 4}, 2.0, 1.0, tf::float64);
@@ -189,7 +305,8 @@ TEST_CASE("a user-defined transformer block: causal attention, MLP, its variable
   CHECK(block.trainable_variables().size() == 2 + 8 + 2 + 4);
   CHECK(names(block.trainable_variables())[2] == "multi_head_attention/query/kernel");
   // Causality: changing the last step leaves the outputs of the earlier steps unchanged.
-  tf::Tensor x2 = tf::concat({tf::slice(x, {0, 0, 0}, {2, 2, 4}), tf::ones({2, 1, 4}, tf::float64)}, 1);
+  tf::Tensor x2 =
+      tf::concat({tf::slice(x, {0, 0, 0}, {2, 2, 4}), tf::ones({2, 1, 4}, tf::float64)}, 1);
   tf::Tensor y2 = block(x2);
   CHECK_THAT(values(tf::slice(y2, {0, 0, 0}, {2, 2, 4})),
              M::Approx(values(tf::slice(y, {0, 0, 0}, {2, 2, 4}))));
@@ -230,11 +347,16 @@ TEST_CASE("a convolutional residual block inside a Sequential: variables in orde
                      L::Dense(3)});
   tf::Tensor y = net(det({2, 4, 4, 1}, 1.0), true);
   CHECK(y.shape() == tf::Shape{2, 3});
-  CHECK(names(net.trainable_variables()) ==
-        std::vector<std::string>{"conv2d/kernel", "conv2d/bias", "conv2d_1/kernel",
-                                 "batch_normalization/gamma", "batch_normalization/beta",
-                                 "conv2d_2/kernel", "batch_normalization_1/gamma",
-                                 "batch_normalization_1/beta", "dense/kernel", "dense/bias"});
+  CHECK(names(net.trainable_variables()) == std::vector<std::string>{"conv2d/kernel",
+                                                                     "conv2d/bias",
+                                                                     "conv2d_1/kernel",
+                                                                     "batch_normalization/gamma",
+                                                                     "batch_normalization/beta",
+                                                                     "conv2d_2/kernel",
+                                                                     "batch_normalization_1/gamma",
+                                                                     "batch_normalization_1/beta",
+                                                                     "dense/kernel",
+                                                                     "dense/bias"});
   CHECK(net.non_trainable_variables().size() == 4);
 }
 
@@ -311,12 +433,14 @@ TEST_CASE("MultiHeadAttention: Keras' weight shapes and names, values as PyTorch
   L::clear_session();
   L::MultiHeadAttention mha = reference_mha();
   auto vars = mha.trainable_variables();
-  CHECK(names(vars) == std::vector<std::string>{
-                           "multi_head_attention/query/kernel", "multi_head_attention/query/bias",
-                           "multi_head_attention/key/kernel", "multi_head_attention/key/bias",
-                           "multi_head_attention/value/kernel", "multi_head_attention/value/bias",
-                           "multi_head_attention/attention_output/kernel",
-                           "multi_head_attention/attention_output/bias"});
+  CHECK(names(vars) == std::vector<std::string>{"multi_head_attention/query/kernel",
+                                                "multi_head_attention/query/bias",
+                                                "multi_head_attention/key/kernel",
+                                                "multi_head_attention/key/bias",
+                                                "multi_head_attention/value/kernel",
+                                                "multi_head_attention/value/bias",
+                                                "multi_head_attention/attention_output/kernel",
+                                                "multi_head_attention/attention_output/bias"});
   CHECK(vars[0].shape() == tf::Shape{4, 2, 3});
   CHECK(vars[2].shape() == tf::Shape{5, 2, 3});
   CHECK(vars[4].shape() == tf::Shape{6, 2, 2});
@@ -333,13 +457,15 @@ TEST_CASE("MultiHeadAttention: Keras' weight shapes and names, values as PyTorch
   // Causal mask and a padding mask [batch, target, source] (0/1), combined.
   std::vector<float> pad{1, 1, 1, 1, 0, 1, 1, 1, 0, 0};
   tf::Tensor m = tf::tile(tf::reshape(tf::constant(pad, tf::Shape{2, 5}), {2, 1, 5}), {1, 3, 1});
-  tf::Tensor masked = mha(q, v, k, {.attention_mask = m, .use_causal_mask = true, .training = false});
+  tf::Tensor masked =
+      mha(q, v, k, {.attention_mask = m, .use_causal_mask = true, .training = false});
   CHECK_THAT(values(masked), near(kMhaMasked));
 }
 
 TEST_CASE("MultiHeadAttention: defaults, self-attention, dropout only in training, errors",
           "[layers_ext]") {
-  L::MultiHeadAttention mha({.num_heads = 2, .key_dim = 4, .dropout = 0.5, .output_shape = 3, .seed = 1});
+  L::MultiHeadAttention mha(
+      {.num_heads = 2, .key_dim = 4, .dropout = 0.5, .output_shape = 3, .seed = 1});
   auto x = det({2, 3, 5}, 1.0);
   tf::Tensor y = mha(x, x);
   CHECK(y.shape() == tf::Shape{2, 3, 3});
@@ -356,8 +482,12 @@ TEST_CASE("MultiHeadAttention: defaults, self-attention, dropout only in trainin
                     Catch::Contains("num_heads"));
   CHECK_THROWS_WITH(mha(x, det({3, 4, 5}, 0.0)), Catch::Contains("batch size"));
   CHECK_THROWS_WITH(mha(tf::ones({2, 5})), Catch::Contains("expected min_ndim=3"));
-  CHECK_THROWS_WITH(mha(x, x, x, {.attention_mask = tf::ones({2, 3, 4}), .use_causal_mask = false, .training = false}),
-                    Catch::Contains("attention_mask"));
+  CHECK_THROWS_WITH(
+      mha(x,
+          x,
+          x,
+          {.attention_mask = tf::ones({2, 3, 4}), .use_causal_mask = false, .training = false}),
+      Catch::Contains("attention_mask"));
 }
 
 TEST_CASE("MultiHeadAttention gradients match float64 finite differences", "[layers_ext][grad]") {
@@ -366,7 +496,10 @@ TEST_CASE("MultiHeadAttention gradients match float64 finite differences", "[lay
   CHECK(tf::test::max_gradient_error([&](auto& in) { return mha(in[0], in[1]); }, {q, v}) < 1e-6);
   CHECK(tf::test::max_gradient_error(
             [&](auto& in) {
-              return mha(in[0], in[1], in[1], {.attention_mask = {}, .use_causal_mask = true, .training = false});
+              return mha(in[0],
+                         in[1],
+                         in[1],
+                         {.attention_mask = {}, .use_causal_mask = true, .training = false});
             },
             {q, det({1, 3, 4}, 3.0, 1.0, tf::float64)}) < 1e-6);
 }
@@ -403,7 +536,8 @@ TEST_CASE("SimpleRNN, LSTM and GRU outputs match PyTorch with the same weights",
 
   L::GRU last({.units = 3});
   last.build({2, 3, 4});
-  for (int i = 0; i < 3; ++i) last.trainable_variables()[i].assign(gru.trainable_variables()[i].value());
+  for (int i = 0; i < 3; ++i)
+    last.trainable_variables()[i].assign(gru.trainable_variables()[i].value());
   CHECK_THAT(values(last(x)), near(values(tf::slice(gru(x), {0, 2, 0}, {2, 1, 3}))));
 }
 
@@ -467,7 +601,9 @@ TEST_CASE("recurrent gradients match float64 finite differences (inputs and init
   }
   CHECK(tf::test::max_gradient_error([&](auto& in) { return rnn(in[0]); }, {x}) < 1e-6);
   CHECK(tf::test::max_gradient_error(
-            [&](auto& in) { return lstm.call_with_state(in[0], false, {in[1], in[2]})[0]; },
+            [&](auto& in) {
+              return lstm.call_with_state(in[0], false, {in[1], in[2]})[0];
+            },
             {x, h0, c0}) < 1e-6);
   CHECK(tf::test::max_gradient_error([&](auto& in) { return gru(in[0]); }, {x}) < 1e-6);
   CHECK(tf::test::max_gradient_error(
@@ -489,7 +625,9 @@ TEST_CASE("Conv1D valid, causal and same/stride 2 match PyTorch's conv1d", "[lay
     conv.bias().assign(det({2}, 27.0, 0.1));
     tf::Tensor y = conv(x);
     CHECK(y.shape() == conv.compute_output_shape(x.shape()));
-    const Vec& expected = same ? kConv1dSame2 : std::string(padding) == "valid" ? kConv1dValid : kConv1dCausal;
+    const Vec& expected = same                              ? kConv1dSame2
+                          : std::string(padding) == "valid" ? kConv1dValid
+                                                            : kConv1dCausal;
     CHECK_THAT(values(y), near(expected));
   }
   L::Conv1D conv({.filters = 2, .kernel_size = 2, .padding = "causal"});
@@ -533,8 +671,10 @@ TEST_CASE("global pooling, UpSampling2D and ZeroPadding2D", "[layers_ext]") {
   CHECK(L::ZeroPadding2D({.top_bottom = {1, 0}, .left_right = {0, 2}})(one).shape() ==
         tf::Shape{1, 3, 4, 1});
   auto x64 = det({1, 2, 2, 2}, 1.0, 1.0, tf::float64);
-  CHECK(tf::test::max_gradient_error([](auto& in) { return L::UpSampling2D()(in[0]); }, {x64}) < 1e-7);
-  CHECK(tf::test::max_gradient_error([](auto& in) { return L::GlobalAveragePooling2D()(in[0]); }, {x64}) < 1e-7);
+  CHECK(tf::test::max_gradient_error([](auto& in) { return L::UpSampling2D()(in[0]); }, {x64}) <
+        1e-7);
+  CHECK(tf::test::max_gradient_error([](auto& in) { return L::GlobalAveragePooling2D()(in[0]); },
+                                     {x64}) < 1e-7);
 }
 
 TEST_CASE("RandomFlip flips whole images only while training", "[layers_ext]") {

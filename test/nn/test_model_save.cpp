@@ -199,8 +199,8 @@ TEST_CASE("load_model: fit on after a load matches one fit over all epochs", "[m
   first.fit(x, y, {.batch_size = 8, .epochs = 2, .verbose = 0, .shuffle = false});
   first.save(dir.file("e2.safetensors"));
   tf::Model resumed = tf::models::load_model(dir.file("e2.safetensors"));
-  resumed.fit(x, y, {.batch_size = 8, .epochs = 4, .verbose = 0, .shuffle = false,
-                     .initial_epoch = 2});
+  resumed.fit(
+      x, y, {.batch_size = 8, .epochs = 4, .verbose = 0, .shuffle = false, .initial_epoch = 2});
   CHECK(weights_of(resumed) == weights_of(straight));
 }
 
@@ -239,8 +239,7 @@ TEST_CASE("load_model: a factory that throws, or bad options, return no model", 
   model.save(path);
   // Options of the wrong type reach the factory's typed getters: a clear InvalidArgumentError.
   // (The architecture is a JSON string inside the header: its quotes are escaped.)
-  write_bytes(path,
-              edit_header(read_bytes(path), R"(\"use_bias\":true)", R"(\"use_bias\":1234)"));
+  write_bytes(path, edit_header(read_bytes(path), R"(\"use_bias\":true)", R"(\"use_bias\":1234)"));
   CHECK_THROWS_AS(tf::models::load_model(path), tf::InvalidArgumentError);
   CHECK_THROWS_WITH(tf::models::load_model(path),
                     Catch::Contains("use_bias") && Catch::Contains("a boolean"));
@@ -290,13 +289,13 @@ TEST_CASE("load_model: a newer format version, a checkpoint, a missing file are 
   const std::string good = read_bytes(path);
   CHECK(good.find("\"model_format_version\":\"1\"") != std::string::npos);
 
-  write_bytes(path,
-              edit_header(good, "\"model_format_version\":\"1\"", "\"model_format_version\":\"2\""));
+  write_bytes(
+      path, edit_header(good, "\"model_format_version\":\"1\"", "\"model_format_version\":\"2\""));
   CHECK_THROWS_AS(tf::models::load_model(path), tf::UnimplementedError);
   CHECK_THROWS_WITH(tf::models::load_model(path),
                     Catch::Contains("version 2") && Catch::Contains("newer"));
-  write_bytes(path,
-              edit_header(good, "\"model_format_version\":\"1\"", "\"model_format_version\":\"x\""));
+  write_bytes(
+      path, edit_header(good, "\"model_format_version\":\"1\"", "\"model_format_version\":\"x\""));
   CHECK_THROWS_AS(tf::models::load_model(path), tf::DataLossError);
 
   tf::train::Checkpoint({}, {{"model", L::Layer(model)}}).write(dir.file("ckpt"));
@@ -333,10 +332,10 @@ TEST_CASE("Model.save: a compile config that cannot be named loads uncompiled, w
           "[model_save]") {
   test::TempDir dir("model_save");
   tf::Model model(L::Sequential({L::Dense(2)}));
-  model.compile({.optimizer = "sgd",
-                 .loss = tf::LossSpec("l1", [](const tf::Tensor& t, const tf::Tensor& p) {
-                   return tf::reduce_mean(tf::abs(p - t), {-1});
-                 })});
+  model.compile(
+      {.optimizer = "sgd", .loss = tf::LossSpec("l1", [](const tf::Tensor& t, const tf::Tensor& p) {
+                             return tf::reduce_mean(tf::abs(p - t), {-1});
+                           })});
   model.train_on_batch(tf::ones({2, 3}), tf::zeros({2, 2}));
   model.save(dir.file("m.safetensors"));
   tf::Model loaded = tf::models::load_model(dir.file("m.safetensors"));

@@ -297,8 +297,10 @@ TEST_CASE("max_pool2d gradient where windows tile the image (stride = window), r
             for (int c = 0; c < 3; ++c) {
               const double v = g[size_t(((n * 5 + i) * 7 + j) * 3 + c)];
               sum += v;
-              if (i >= oh * k[0] || j >= ow * k[1]) CHECK(v == 0.0);  // outside every window
-              else CHECK((v == 0.0 || v == 1.0));
+              if (i >= oh * k[0] || j >= ow * k[1])
+                CHECK(v == 0.0);  // outside every window
+              else
+                CHECK((v == 0.0 || v == 1.0));
             }
       CHECK(sum == double(2 * oh * ow * 3));  // one 1 per output
     }

@@ -56,19 +56,28 @@ TEST_CASE("image::resize: TF2 bilinear and nearest values, dtypes, gradients", "
         std::vector<int>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
   // Gradients in the images.
   auto x = uniform64({2, 3, 4, 2}, -1, 1);
-  CHECK(tf::test::max_gradient_error([](auto& in) { return tf::image::resize(in[0], {5, 3}); }, {x}) < kGradTol);
-  CHECK(tf::test::max_gradient_error([](auto& in) { return tf::image::resize(in[0], {2, 7}, "nearest"); }, {x}) <
-        kGradTol);
+  CHECK(tf::test::max_gradient_error(
+            [](auto& in) {
+              return tf::image::resize(in[0], {5, 3});
+            },
+            {x}) < kGradTol);
+  CHECK(tf::test::max_gradient_error(
+            [](auto& in) {
+              return tf::image::resize(in[0], {2, 7}, "nearest");
+            },
+            {x}) < kGradTol);
   // Bad input.
-  CHECK_THROWS_WITH(tf::image::resize(tf::zeros({4, 4}), {2, 2}), Contains("3 or 4 dimensions") &&
-                                                                      Contains("(4, 4)") &&
-                                                                      Contains("[Op:ResizeBilinear]"));
+  CHECK_THROWS_WITH(
+      tf::image::resize(tf::zeros({4, 4}), {2, 2}),
+      Contains("3 or 4 dimensions") && Contains("(4, 4)") && Contains("[Op:ResizeBilinear]"));
   CHECK_THROWS_WITH(tf::image::resize(img, {2, 2}, "bicubic"), Contains("bicubic"));
   CHECK_THROWS_WITH(tf::image::resize(img, {2, 2, 2}), Contains("2 elements"));
-  CHECK_THROWS_WITH(tf::image::resize(img, {0, 2}, "nearest"), Contains("positive") &&
-                                                                  Contains("[Op:ResizeNearestNeighbor]"));
-  CHECK_THROWS_AS(tf::image::resize(img, {int64_t(1) << 40, int64_t(1) << 40}), tf::InvalidArgumentError);
-  CHECK_THROWS_AS(tf::image::resize(tf::zeros({2, 2, 1}, tf::boolean), {4, 4}), tf::InvalidArgumentError);
+  CHECK_THROWS_WITH(tf::image::resize(img, {0, 2}, "nearest"),
+                    Contains("positive") && Contains("[Op:ResizeNearestNeighbor]"));
+  CHECK_THROWS_AS(tf::image::resize(img, {int64_t(1) << 40, int64_t(1) << 40}),
+                  tf::InvalidArgumentError);
+  CHECK_THROWS_AS(tf::image::resize(tf::zeros({2, 2, 1}, tf::boolean), {4, 4}),
+                  tf::InvalidArgumentError);
 }
 
 TEST_CASE("image flips: fixed and random", "[image]") {
@@ -128,11 +137,15 @@ TEST_CASE("image::random_crop: blocks of the image, determinism, every offset re
     ++seen[size_t(r * 2 + col)];
   }
   for (int s : seen) CHECK(s > 60);  // each of 6 offsets: 100 expected
-  check_close(tf::image::random_crop(img, {4, 4, 1}, 1).to_vector<double>(), img.to_vector<double>());
-  CHECK(tf::test::max_gradient_error([](auto& in) { return tf::image::random_crop(in[0], {2, 2, 1}, 9); },
-                                     {uniform64({3, 4, 1}, -1, 1)}) < kGradTol);
-  CHECK_THROWS_WITH(tf::image::random_crop(img, {5, 2, 1}, 1), Contains("Need value.shape >= size") &&
-                                                                  Contains("[Op:RandomCrop]"));
+  check_close(tf::image::random_crop(img, {4, 4, 1}, 1).to_vector<double>(),
+              img.to_vector<double>());
+  CHECK(tf::test::max_gradient_error(
+            [](auto& in) {
+              return tf::image::random_crop(in[0], {2, 2, 1}, 9);
+            },
+            {uniform64({3, 4, 1}, -1, 1)}) < kGradTol);
+  CHECK_THROWS_WITH(tf::image::random_crop(img, {5, 2, 1}, 1),
+                    Contains("Need value.shape >= size") && Contains("[Op:RandomCrop]"));
   CHECK_THROWS_AS(tf::image::random_crop(img, {2, 2}, 1), tf::InvalidArgumentError);
   CHECK_THROWS_AS(tf::image::random_crop(img, {-1, 2, 1}, 1), tf::InvalidArgumentError);
 }
@@ -143,17 +156,20 @@ TEST_CASE("image::per_image_standardization", "[image]") {
   check_close(tf::image::per_image_standardization(img).to_vector<double>(),
               {-1.5 / sd, -0.5 / sd, 0.5 / sd, 1.5 / sd});
   // A constant image divides by 1/sqrt(N) = 0.5 (TF's adjusted stddev): zeros.
-  check_close(tf::image::per_image_standardization(tf::fill({2, 2, 1}, tf::constant(5.0))).to_vector<double>(),
+  check_close(tf::image::per_image_standardization(tf::fill({2, 2, 1}, tf::constant(5.0)))
+                  .to_vector<double>(),
               {0, 0, 0, 0});
   // Per image of a batch; integers give float32.
   auto batch = tf::stack({img, img * 10.0});
   auto s = tf::image::per_image_standardization(batch).to_vector<double>();
   for (size_t i = 0; i < 4; ++i) CHECK(s[i] == Approx(s[i + 4]));
-  auto ints = tf::image::per_image_standardization(tf::constant(std::vector<int>{1, 2, 3, 4}, tf::Shape{2, 2, 1}));
+  auto ints = tf::image::per_image_standardization(
+      tf::constant(std::vector<int>{1, 2, 3, 4}, tf::Shape{2, 2, 1}));
   CHECK(ints.dtype() == tf::float32);
   CHECK(ints.to_vector<float>()[0] == Approx(-1.5 / sd));
-  CHECK(tf::test::max_gradient_error([](auto& in) { return tf::image::per_image_standardization(in[0]); },
-                                     {uniform64({2, 2, 3, 2}, -1, 1)}) < kGradTol);
+  CHECK(tf::test::max_gradient_error(
+            [](auto& in) { return tf::image::per_image_standardization(in[0]); },
+            {uniform64({2, 2, 3, 2}, -1, 1)}) < kGradTol);
   CHECK_THROWS_WITH(tf::image::per_image_standardization(tf::zeros({2, 2})),
                     Contains("three-dimensional") && Contains("[Op:PerImageStandardization]"));
 }

@@ -14,8 +14,16 @@ tf::Tensor random_input(const tf::Shape& shape, uint64_t seed) {
 }
 
 /// Naive row-major reference: C[b] = op(A[b]) op(B[b]) with batch strides (0 = shared).
-std::vector<double> reference(const std::vector<double>& a, const std::vector<double>& b, int64_t batch,
-                              int64_t m, int64_t k, int64_t n, bool ta, bool tb, int64_t sa, int64_t sb) {
+std::vector<double> reference(const std::vector<double>& a,
+                              const std::vector<double>& b,
+                              int64_t batch,
+                              int64_t m,
+                              int64_t k,
+                              int64_t n,
+                              bool ta,
+                              bool tb,
+                              int64_t sa,
+                              int64_t sb) {
   std::vector<double> c(size_t(batch * m * n), 0.0);
   for (int64_t q = 0; q < batch; ++q)
     for (int64_t i = 0; i < m; ++i)
@@ -54,14 +62,16 @@ TEST_CASE("matmul honours all four transpose combinations", "[ops][linalg]") {
         auto b = random_input(tb ? tf::Shape{n, k} : tf::Shape{k, n}, 51);
         auto c = tf::matmul(a, b, ta, tb);
         CHECK(c.shape() == tf::Shape{m, n});
-        CHECK_THAT(c.to_vector<double>(),
-                   M::Approx(reference(a.to_vector<double>(), b.to_vector<double>(), 1, m, k, n, ta, tb, 0, 0))
-                       .epsilon(1e-12));
+        CHECK_THAT(
+            c.to_vector<double>(),
+            M::Approx(
+                reference(a.to_vector<double>(), b.to_vector<double>(), 1, m, k, n, ta, tb, 0, 0))
+                .epsilon(1e-12));
         // Each flag is the same as transposing the operand first.
         auto explicit_c = tf::matmul(ta ? tf::transpose(a) : a, tb ? tf::transpose(b) : b);
         CHECK_THAT(c.to_vector<double>(), M::Approx(explicit_c.to_vector<double>()).epsilon(1e-12));
-        CHECK(tf::test::max_gradient_error([&](auto& in) { return tf::matmul(in[0], in[1], ta, tb); },
-                                           {a, b}) < 1e-6);
+        CHECK(tf::test::max_gradient_error(
+                  [&](auto& in) { return tf::matmul(in[0], in[1], ta, tb); }, {a, b}) < 1e-6);
       }
   }
 }
@@ -90,31 +100,37 @@ TEST_CASE("matmul batches over leading axes and broadcasts batch dims", "[ops][l
     auto b = random_input({2, 4, 5}, 53);
     auto c = tf::matmul(a, b);
     CHECK(c.shape() == tf::Shape{2, 3, 5});
-    CHECK_THAT(c.to_vector<double>(),
-               M::Approx(reference(a.to_vector<double>(), b.to_vector<double>(), 2, 3, 4, 5, false, false,
-                                   12, 20))
-                   .epsilon(1e-12));
-    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::matmul(in[0], in[1]); }, {a, b}) < 1e-6);
+    CHECK_THAT(
+        c.to_vector<double>(),
+        M::Approx(
+            reference(
+                a.to_vector<double>(), b.to_vector<double>(), 2, 3, 4, 5, false, false, 12, 20))
+            .epsilon(1e-12));
+    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::matmul(in[0], in[1]); }, {a, b}) <
+          1e-6);
     auto bt = random_input({2, 5, 4}, 54);
-    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::matmul(in[0], in[1], false, true); },
-                                       {a, bt}) < 1e-6);
+    CHECK(tf::test::max_gradient_error(
+              [](auto& in) { return tf::matmul(in[0], in[1], false, true); }, {a, bt}) < 1e-6);
 
     // (2, 3, 4) @ (4, 5): one matrix shared by the batch; its gradient sums over the batch.
     auto shared = random_input({4, 5}, 55);
     auto cs = tf::matmul(a, shared);
     CHECK(cs.shape() == tf::Shape{2, 3, 5});
-    CHECK_THAT(cs.to_vector<double>(),
-               M::Approx(reference(a.to_vector<double>(), shared.to_vector<double>(), 2, 3, 4, 5, false,
-                                   false, 12, 0))
-                   .epsilon(1e-12));
-    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::matmul(in[0], in[1]); }, {a, shared}) <
-          1e-6);
+    CHECK_THAT(
+        cs.to_vector<double>(),
+        M::Approx(
+            reference(
+                a.to_vector<double>(), shared.to_vector<double>(), 2, 3, 4, 5, false, false, 12, 0))
+            .epsilon(1e-12));
+    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::matmul(in[0], in[1]); },
+                                       {a, shared}) < 1e-6);
     // And the other way round, transposed: (3, 2)ᵀ @ (2, 3, 4).
     auto left = random_input({3, 2}, 56);
     auto right = random_input({2, 3, 4}, 57);
     CHECK(tf::matmul(left, right, true, false).shape() == tf::Shape{2, 2, 4});
-    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::matmul(in[0], in[1], true, false); },
-                                       {left, right}) < 1e-6);
+    CHECK(tf::test::max_gradient_error(
+              [](auto& in) { return tf::matmul(in[0], in[1], true, false); }, {left, right}) <
+          1e-6);
 
     // Batch dims that broadcast against each other: (2, 1) vs (3,) → (2, 3).
     auto p = random_input({2, 1, 2, 3}, 58);
@@ -126,7 +142,8 @@ TEST_CASE("matmul batches over leading axes and broadcasts batch dims", "[ops][l
     auto q2 = tf::reshape(tf::slice(q, {2, 0, 0}, {1, 3, 2}), {3, 2});
     CHECK_THAT(tf::slice(pq, {1, 2, 0, 0}, {1, 1, 2, 2}).to_vector<double>(),
                M::Approx(tf::matmul(p1, q2).to_vector<double>()).epsilon(1e-12));
-    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::matmul(in[0], in[1]); }, {p, q}) < 1e-6);
+    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::matmul(in[0], in[1]); }, {p, q}) <
+          1e-6);
   }
 }
 
@@ -153,14 +170,16 @@ TEST_CASE("matmul with mismatched inner dims says Matrix size-incompatible with 
           "[ops][linalg]") {
   auto a = tf::zeros({2, 3}), b = tf::zeros({4, 5});
   CHECK_THROWS_AS(tf::matmul(a, b), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(tf::matmul(a, b), Catch::Contains("Matrix size-incompatible") &&
-                                          Catch::Contains("(2, 3)") && Catch::Contains("(4, 5)") &&
-                                          Catch::Contains("[Op:MatMul]"));
-  CHECK_THROWS_WITH(tf::matmul(tf::zeros({2, 2, 3}), tf::zeros({2, 2, 3})),
-                    Catch::Contains("Matrix size-incompatible") && Catch::Contains("[Op:BatchMatMulV2]"));
+  CHECK_THROWS_WITH(tf::matmul(a, b),
+                    Catch::Contains("Matrix size-incompatible") && Catch::Contains("(2, 3)") &&
+                        Catch::Contains("(4, 5)") && Catch::Contains("[Op:MatMul]"));
+  CHECK_THROWS_WITH(
+      tf::matmul(tf::zeros({2, 2, 3}), tf::zeros({2, 2, 3})),
+      Catch::Contains("Matrix size-incompatible") && Catch::Contains("[Op:BatchMatMulV2]"));
   CHECK_NOTHROW(tf::matmul(tf::zeros({2, 2, 3}), tf::zeros({2, 2, 3}), false, true));
-  CHECK_THROWS_WITH(tf::matmul(tf::zeros({2, 2, 3}), tf::zeros({3, 3, 2})),
-                    Catch::Contains("Incompatible shapes") && Catch::Contains("[Op:BatchMatMulV2]"));
+  CHECK_THROWS_WITH(
+      tf::matmul(tf::zeros({2, 2, 3}), tf::zeros({3, 3, 2})),
+      Catch::Contains("Incompatible shapes") && Catch::Contains("[Op:BatchMatMulV2]"));
   CHECK_THROWS_AS(tf::matmul(tf::zeros({3}), tf::zeros({3, 1})), tf::InvalidArgumentError);
   CHECK_THROWS_AS(tf::matmul(a, tf::zeros({3, 2}, tf::float64)), tf::InvalidArgumentError);
 }

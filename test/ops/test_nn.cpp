@@ -439,7 +439,8 @@ TEST_CASE("sigmoid cross-entropy: stable values at logits ±100, gradient sigmoi
   }
 }
 
-TEST_CASE("relu backward is one ReluGrad op whose own gradient is exact (nested tapes)", "[ops][nn]") {
+TEST_CASE("relu backward is one ReluGrad op whose own gradient is exact (nested tapes)",
+          "[ops][nn]") {
   auto x = tf::constant({-1.0, 2.0, 3.0});
   auto w = tf::constant({5.0, 7.0, 11.0});
   tf::GradientTape outer;

@@ -33,13 +33,12 @@ TEST_CASE("reduce_sum over all, one, negative and non-adjacent axes gives the ha
 
   auto s0 = tf::reduce_sum(x, {0});
   CHECK(s0.shape() == tf::Shape{3, 4});
-  CHECK(s0.to_vector<double>()[0] == 100.0);    // 0 + 100
-  CHECK(s0.to_vector<double>()[11] == 146.0);   // 23 + 123
+  CHECK(s0.to_vector<double>()[0] == 100.0);   // 0 + 100
+  CHECK(s0.to_vector<double>()[11] == 146.0);  // 23 + 123
 
   auto s_last = tf::reduce_sum(x, {-1});
   CHECK(s_last.shape() == tf::Shape{2, 3});
-  CHECK_THAT(s_last.to_vector<double>(),
-             Equals(std::vector<double>{6, 46, 86, 406, 446, 486}));
+  CHECK_THAT(s_last.to_vector<double>(), Equals(std::vector<double>{6, 46, 86, 406, 446, 486}));
 
   // {0, 2}: non-adjacent axes; result indexed by j: Σ_i Σ_k (100 i + 10 j + k) = 400 + 80 j + 12.
   auto s02 = tf::reduce_sum(x, {0, 2});
@@ -93,8 +92,7 @@ TEST_CASE("reduce_mean, reduce_max, reduce_min, reduce_prod give the hand values
              M::Approx(std::vector<double>{412.0 / 8, 492.0 / 8, 572.0 / 8}));
 }
 
-TEST_CASE("argmax and argmin return int64 indices along an axis, first on ties",
-          "[ops][reduce]") {
+TEST_CASE("argmax and argmin return int64 indices along an axis, first on ties", "[ops][reduce]") {
   auto x = tf::constant({{1.f, 7.f, 7.f}, {9.f, -1.f, 0.f}});
   auto a0 = tf::argmax(x, 0);
   CHECK(a0.dtype() == tf::int64);
@@ -105,8 +103,7 @@ TEST_CASE("argmax and argmin return int64 indices along an axis, first on ties",
   CHECK_THAT(tf::argmin(x, 1).to_vector<int64_t>(), Equals(std::vector<int64_t>{0, 1}));
   CHECK_THAT(tf::argmin(x, 0).to_vector<int64_t>(), Equals(std::vector<int64_t>{0, 1, 1}));
   // Middle axis of a rank-3 tensor.
-  CHECK_THAT(tf::argmax(iota3(), 1).to_vector<int64_t>(),
-             Equals(std::vector<int64_t>(8, 2)));
+  CHECK_THAT(tf::argmax(iota3(), 1).to_vector<int64_t>(), Equals(std::vector<int64_t>(8, 2)));
   CHECK_THAT(tf::argmin(tf::constant({3, 1, 1, 2}), 0).to_vector<int64_t>(),
              Equals(std::vector<int64_t>{1}));
 }
@@ -199,8 +196,8 @@ TEST_CASE("reduce_prod gradient is the product of the others, exact with zeros i
     // Finite differences still agree with one exact zero in each reduced row (the product is
     // linear in that element, so the central difference is exact).
     auto z = tf::constant({{0.0, 1.5, -0.7}, {0.3, 0.0, 2.0}});
-    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::reduce_prod(in[0], {1}); },
-                                       {z}) < 1e-6);
+    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::reduce_prod(in[0], {1}); }, {z}) <
+          1e-6);
   }
 }
 

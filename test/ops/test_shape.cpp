@@ -20,7 +20,8 @@ tf::Tensor random_input(const tf::Shape& shape, uint64_t seed) {
   return tf::random::normal(shape, 0.0, 1.0, tf::float64);
 }
 
-std::vector<double> grad_of(const tf::Tensor& x, const std::function<tf::Tensor(const tf::Tensor&)>& f) {
+std::vector<double> grad_of(const tf::Tensor& x,
+                            const std::function<tf::Tensor(const tf::Tensor&)>& f) {
   tf::GradientTape tape;
   tape.watch(x);
   return tape.gradient(f(x), x).to_vector<double>();
@@ -41,11 +42,15 @@ TEST_CASE("reshape keeps row-major order and infers one -1 dimension", "[ops][sh
     tf::DeviceScope scope(device);
     auto r = random_input({2, 6}, 21);
     CHECK(tf::test::max_gradient_error(
-              [](auto& in) { return tf::reshape(in[0], {3, -1}) * tf::constant({1.0, 2.0, 3.0, 4.0}); },
+              [](auto& in) {
+                return tf::reshape(in[0], {3, -1}) * tf::constant({1.0, 2.0, 3.0, 4.0});
+              },
               {r}) < 1e-6);
     // d/dx Σ w ⊙ reshape(x) = reshape(w) back.
     CHECK_THAT(grad_of(iota({2, 2}),
-                       [](const tf::Tensor& t) { return tf::reshape(t, {4}) * tf::constant({1.0, 2.0, 3.0, 4.0}); }),
+                       [](const tf::Tensor& t) {
+                         return tf::reshape(t, {4}) * tf::constant({1.0, 2.0, 3.0, 4.0});
+                       }),
                Equals(std::vector<double>{1, 2, 3, 4}));
   }
 }
@@ -53,10 +58,11 @@ TEST_CASE("reshape keeps row-major order and infers one -1 dimension", "[ops][sh
 TEST_CASE("reshape to a shape of another size names both shapes", "[ops][shape]") {
   auto x = tf::zeros({2, 3});
   CHECK_THROWS_AS(tf::reshape(x, {4}), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(tf::reshape(x, {4}), Catch::Contains("(2, 3)") && Catch::Contains("(4,)") &&
-                                             Catch::Contains("[Op:Reshape]"));
-  CHECK_THROWS_WITH(tf::reshape(x, {-1, 4}), Catch::Contains("6 values") &&
-                                                 Catch::Contains("[Op:Reshape]"));
+  CHECK_THROWS_WITH(
+      tf::reshape(x, {4}),
+      Catch::Contains("(2, 3)") && Catch::Contains("(4,)") && Catch::Contains("[Op:Reshape]"));
+  CHECK_THROWS_WITH(tf::reshape(x, {-1, 4}),
+                    Catch::Contains("6 values") && Catch::Contains("[Op:Reshape]"));
   CHECK_THROWS_AS(tf::reshape(x, {-1, -1}), tf::InvalidArgumentError);
 }
 
@@ -79,8 +85,11 @@ TEST_CASE("transpose permutes axes (empty perm reverses) and its gradient invert
     tf::DeviceScope scope(device);
     auto r = random_input({2, 3, 4}, 22);
     auto w = random_input({4, 2, 3}, 23);
-    CHECK(tf::test::max_gradient_error([&](auto& in) { return tf::transpose(in[0], {2, 0, 1}) * w; },
-                                       {r}) < 1e-6);
+    CHECK(tf::test::max_gradient_error(
+              [&](auto& in) {
+                return tf::transpose(in[0], {2, 0, 1}) * w;
+              },
+              {r}) < 1e-6);
     CHECK_THAT(grad_of(iota({2, 2}),
                        [](const tf::Tensor& t) {
                          return tf::transpose(t) * tf::constant({{1.0, 2.0}, {3.0, 4.0}});
@@ -107,9 +116,11 @@ TEST_CASE("expand_dims and squeeze add and remove size-1 axes, differentiably", 
     tf::DeviceScope scope(device);
     auto r = random_input({3, 1, 2}, 24);
     auto w = random_input({3, 2}, 25);
-    CHECK(tf::test::max_gradient_error([&](auto& in) { return tf::squeeze(in[0]) * w; }, {r}) < 1e-6);
+    CHECK(tf::test::max_gradient_error([&](auto& in) { return tf::squeeze(in[0]) * w; }, {r}) <
+          1e-6);
     CHECK(tf::test::max_gradient_error(
-              [&](auto& in) { return tf::expand_dims(in[0], 1) * tf::expand_dims(w, 1); }, {r}) < 1e-6);
+              [&](auto& in) { return tf::expand_dims(in[0], 1) * tf::expand_dims(w, 1); }, {r}) <
+          1e-6);
   }
 }
 
@@ -129,12 +140,15 @@ TEST_CASE("concat joins along an axis and splits the gradient back", "[ops][shap
     tf::DeviceScope scope(device);
     auto x = random_input({2, 3}, 26), y = random_input({2, 1}, 27), z = random_input({2, 2}, 28);
     auto w = random_input({2, 6}, 29);
-    CHECK(tf::test::max_gradient_error([&](auto& in) { return tf::concat({in[0], in[1], in[2]}, 1) * w; },
-                                       {x, y, z}) < 1e-6);
+    CHECK(tf::test::max_gradient_error(
+              [&](auto& in) {
+                return tf::concat({in[0], in[1], in[2]}, 1) * w;
+              },
+              {x, y, z}) < 1e-6);
     tf::GradientTape tape;
     tape.watch({a, b});
-    auto gs = tape.gradient(tf::concat({a, b}, 1) * tf::constant({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}),
-                            {a, b});
+    auto gs = tape.gradient(
+        tf::concat({a, b}, 1) * tf::constant({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}}), {a, b});
     CHECK_THAT(gs[0].to_vector<double>(), Equals(std::vector<double>{1, 2, 4, 5}));
     CHECK_THAT(gs[1].to_vector<double>(), Equals(std::vector<double>{3, 6}));
   }
@@ -143,9 +157,9 @@ TEST_CASE("concat joins along an axis and splits the gradient back", "[ops][shap
 TEST_CASE("concat of mismatched shapes names both shapes and ConcatV2", "[ops][shape]") {
   auto a = tf::zeros({2, 3}), b = tf::zeros({3, 2});
   CHECK_THROWS_AS(tf::concat({a, b}, 0), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(tf::concat({a, b}, 0), Catch::Contains("Dimension mismatch") &&
-                                               Catch::Contains("(3, 2)") && Catch::Contains("(2, 3)") &&
-                                               Catch::Contains("[Op:ConcatV2]"));
+  CHECK_THROWS_WITH(tf::concat({a, b}, 0),
+                    Catch::Contains("Dimension mismatch") && Catch::Contains("(3, 2)") &&
+                        Catch::Contains("(2, 3)") && Catch::Contains("[Op:ConcatV2]"));
   CHECK_THROWS_WITH(tf::concat({a, tf::zeros({2, 3, 1})}, 0), Catch::Contains("[Op:ConcatV2]"));
   CHECK_THROWS_WITH(tf::concat({a, a}, 2), Catch::Contains("[Op:ConcatV2]"));
   CHECK_THROWS_AS(tf::concat({a, tf::zeros({2, 3}, tf::float64)}, 0), tf::InvalidArgumentError);
@@ -174,8 +188,11 @@ TEST_CASE("stack and unstack add and remove an axis, inverse of each other", "[o
     tf::DeviceScope scope(device);
     auto x = random_input({2, 3}, 30), y = random_input({2, 3}, 31);
     auto w = random_input({2, 2, 3}, 32);
-    CHECK(tf::test::max_gradient_error([&](auto& in) { return tf::stack({in[0], in[1]}, 1) * w; },
-                                       {x, y}) < 1e-6);
+    CHECK(tf::test::max_gradient_error(
+              [&](auto& in) {
+                return tf::stack({in[0], in[1]}, 1) * w;
+              },
+              {x, y}) < 1e-6);
     CHECK(tf::test::max_gradient_error(
               [](auto& in) {
                 auto u = tf::unstack(in[0], -1);
@@ -240,15 +257,22 @@ TEST_CASE("slice takes a block (size -1 = to the end); its gradient pads with ze
   CHECK(s.shape() == tf::Shape{2, 3});
   CHECK_THAT(s.to_vector<double>(), Equals(std::vector<double>{5, 6, 7, 9, 10, 11}));
   CHECK_THROWS_AS(tf::slice(x, {2, 0}, {2, 1}), tf::InvalidArgumentError);
-  CHECK_THROWS_WITH(tf::slice(x, {2, 0}, {2, 1}), Catch::Contains("(3, 4)") && Catch::Contains("[Op:Slice]"));
+  CHECK_THROWS_WITH(tf::slice(x, {2, 0}, {2, 1}),
+                    Catch::Contains("(3, 4)") && Catch::Contains("[Op:Slice]"));
   for (const std::string& device : test::devices()) {
     INFO("device " << device);
     tf::DeviceScope scope(device);
-    CHECK_THAT(grad_of(iota({2, 3}), [](const tf::Tensor& t) { return tf::slice(t, {0, 1}, {2, 1}); }),
+    CHECK_THAT(grad_of(iota({2, 3}),
+                       [](const tf::Tensor& t) {
+                         return tf::slice(t, {0, 1}, {2, 1});
+                       }),
                Equals(std::vector<double>{0, 1, 0, 0, 1, 0}));
     auto r = random_input({3, 4}, 34);
     CHECK(tf::test::max_gradient_error(
-              [](auto& in) { return tf::square(tf::slice(in[0], {1, 0}, {-1, 3})); }, {r}) < 1e-6);
+              [](auto& in) {
+                return tf::square(tf::slice(in[0], {1, 0}, {-1, 3}));
+              },
+              {r}) < 1e-6);
   }
 }
 
@@ -262,7 +286,8 @@ TEST_CASE("gather picks rows; repeated indices accumulate the gradient", "[ops][
   CHECK_THAT(g0.to_vector<double>(), Equals(std::vector<double>{4, 5, 0, 1}));
   auto g1 = tf::gather(m, tf::constant({{1, 1}, {0, 1}}), 1);  // indices of rank 2 along axis 1
   CHECK(g1.shape() == tf::Shape{3, 2, 2});
-  CHECK_THAT(g1.to_vector<double>(), Equals(std::vector<double>{1, 1, 0, 1, 3, 3, 2, 3, 5, 5, 4, 5}));
+  CHECK_THAT(g1.to_vector<double>(),
+             Equals(std::vector<double>{1, 1, 0, 1, 3, 3, 2, 3, 5, 5, 4, 5}));
   for (const std::string& device : test::devices()) {
     INFO("device " << device);
     tf::DeviceScope scope(device);
@@ -275,10 +300,15 @@ TEST_CASE("gather picks rows; repeated indices accumulate the gradient", "[ops][
                Equals(std::vector<double>{0, 6, 0, 6, 0, 6}));
     auto r = random_input({4, 3}, 35);
     CHECK(tf::test::max_gradient_error(
-              [](auto& in) { return tf::square(tf::gather(in[0], tf::constant({3, 0, 3, 1}))); }, {r}) <
-          1e-6);
+              [](auto& in) {
+                return tf::square(tf::gather(in[0], tf::constant({3, 0, 3, 1})));
+              },
+              {r}) < 1e-6);
     CHECK(tf::test::max_gradient_error(
-              [](auto& in) { return tf::exp(tf::gather(in[0], tf::constant({2, 2}), -1)); }, {r}) < 1e-6);
+              [](auto& in) {
+                return tf::exp(tf::gather(in[0], tf::constant({2, 2}), -1));
+              },
+              {r}) < 1e-6);
   }
 }
 
@@ -308,17 +338,25 @@ TEST_CASE("tile repeats along each axis; its gradient sums the copies", "[ops][s
   auto x = tf::constant({{1.0, 2.0}, {3.0, 4.0}});
   auto t = tf::tile(x, {2, 3});
   CHECK(t.shape() == tf::Shape{4, 6});
-  CHECK_THAT(tf::slice(t, {0, 0}, {1, 6}).to_vector<double>(), Equals(std::vector<double>{1, 2, 1, 2, 1, 2}));
+  CHECK_THAT(tf::slice(t, {0, 0}, {1, 6}).to_vector<double>(),
+             Equals(std::vector<double>{1, 2, 1, 2, 1, 2}));
   CHECK_THAT(tf::slice(t, {3, 0}, {1, 2}).to_vector<double>(), Equals(std::vector<double>{3, 4}));
   CHECK_THROWS_WITH(tf::tile(x, {2}), Catch::Contains("[Op:Tile]"));
   for (const std::string& device : test::devices()) {
     INFO("device " << device);
     tf::DeviceScope scope(device);
-    CHECK_THAT(grad_of(x, [](const tf::Tensor& v) { return tf::tile(v, {2, 3}); }),
+    CHECK_THAT(grad_of(x,
+                       [](const tf::Tensor& v) {
+                         return tf::tile(v, {2, 3});
+                       }),
                Equals(std::vector<double>(4, 6.0)));
     auto r = random_input({2, 3}, 36);
     auto w = random_input({2, 6}, 37);
-    CHECK(tf::test::max_gradient_error([&](auto& in) { return tf::tile(in[0], {1, 2}) * w; }, {r}) < 1e-6);
+    CHECK(tf::test::max_gradient_error(
+              [&](auto& in) {
+                return tf::tile(in[0], {1, 2}) * w;
+              },
+              {r}) < 1e-6);
   }
 }
 
@@ -333,14 +371,18 @@ TEST_CASE("pad surrounds with a constant; its gradient is the inner block", "[op
   for (const std::string& device : test::devices()) {
     INFO("device " << device);
     tf::DeviceScope scope(device);
-    CHECK_THAT(grad_of(x,
-                       [](const tf::Tensor& v) {
-                         return tf::pad(v, {{1, 1}, {1, 1}}) * tf::reshape(tf::range(0.0, 12.0), {3, 4});
-                       }),
-               Equals(std::vector<double>{5, 6}));
+    CHECK_THAT(
+        grad_of(x,
+                [](const tf::Tensor& v) {
+                  return tf::pad(v, {{1, 1}, {1, 1}}) * tf::reshape(tf::range(0.0, 12.0), {3, 4});
+                }),
+        Equals(std::vector<double>{5, 6}));
     auto r = random_input({2, 3}, 38);
     CHECK(tf::test::max_gradient_error(
-              [](auto& in) { return tf::square(tf::pad(in[0], {{0, 1}, {2, 1}}, 3.0)); }, {r}) < 1e-6);
+              [](auto& in) {
+                return tf::square(tf::pad(in[0], {{0, 1}, {2, 1}}, 3.0));
+              },
+              {r}) < 1e-6);
   }
 }
 
@@ -348,19 +390,27 @@ TEST_CASE("broadcast_to expands size-1 and leading axes; its gradient sums them"
   auto x = tf::constant({{1.0}, {2.0}});
   auto b = tf::broadcast_to(x, {3, 2, 2});
   CHECK(b.shape() == tf::Shape{3, 2, 2});
-  CHECK_THAT(tf::slice(b, {2, 0, 0}, {1, 2, 2}).to_vector<double>(), Equals(std::vector<double>{1, 1, 2, 2}));
+  CHECK_THAT(tf::slice(b, {2, 0, 0}, {1, 2, 2}).to_vector<double>(),
+             Equals(std::vector<double>{1, 1, 2, 2}));
   CHECK_THROWS_AS(tf::broadcast_to(x, {3, 3}), tf::InvalidArgumentError);
   CHECK_THROWS_WITH(tf::broadcast_to(x, {3, 3}),
-                    Catch::Contains("(2, 1)") && Catch::Contains("(3, 3)") && Catch::Contains("[Op:BroadcastTo]"));
+                    Catch::Contains("(2, 1)") && Catch::Contains("(3, 3)") &&
+                        Catch::Contains("[Op:BroadcastTo]"));
   for (const std::string& device : test::devices()) {
     INFO("device " << device);
     tf::DeviceScope scope(device);
-    CHECK_THAT(grad_of(x, [](const tf::Tensor& v) { return tf::broadcast_to(v, {3, 2, 2}); }),
+    CHECK_THAT(grad_of(x,
+                       [](const tf::Tensor& v) {
+                         return tf::broadcast_to(v, {3, 2, 2});
+                       }),
                Equals(std::vector<double>{6, 6}));
     auto r = random_input({3, 1}, 39);
     auto w = random_input({2, 3, 4}, 40);
-    CHECK(tf::test::max_gradient_error([&](auto& in) { return tf::broadcast_to(in[0], {2, 3, 4}) * w; },
-                                       {r}) < 1e-6);
+    CHECK(tf::test::max_gradient_error(
+              [&](auto& in) {
+                return tf::broadcast_to(in[0], {2, 3, 4}) * w;
+              },
+              {r}) < 1e-6);
   }
 }
 
@@ -383,7 +433,8 @@ TEST_CASE("stop_gradient blocks the gradient; identity passes it unchanged", "[o
       auto s = tf::stop_gradient(x);
       CHECK_THAT(s.to_vector<double>(), Equals(x.to_vector<double>()));
       // y = sg(x) * x: dy/dx = x, not 2x.
-      CHECK_THAT(tape.gradient(s * x, x).to_vector<double>(), Equals(std::vector<double>{1, -2, 3}));
+      CHECK_THAT(tape.gradient(s * x, x).to_vector<double>(),
+                 Equals(std::vector<double>{1, -2, 3}));
     }
     {
       tf::GradientTape tape;
@@ -396,15 +447,17 @@ TEST_CASE("stop_gradient blocks the gradient; identity passes it unchanged", "[o
       auto i = tf::identity(x);
       CHECK(i.id() != x.id());
       CHECK_THAT(i.to_vector<double>(), Equals(x.to_vector<double>()));
-      CHECK_THAT(tape.gradient(i * x, x).to_vector<double>(), Equals(std::vector<double>{2, -4, 6}));
+      CHECK_THAT(tape.gradient(i * x, x).to_vector<double>(),
+                 Equals(std::vector<double>{2, -4, 6}));
     }
     auto r = random_input({2, 3}, 41);
-    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::square(tf::identity(in[0])); }, {r}) <
-          1e-6);
+    CHECK(tf::test::max_gradient_error([](auto& in) { return tf::square(tf::identity(in[0])); },
+                                       {r}) < 1e-6);
   }
 }
 
-TEST_CASE("slicing whole leading rows is a view with the right values and gradient", "[ops][shape]") {
+TEST_CASE("slicing whole leading rows is a view with the right values and gradient",
+          "[ops][shape]") {
   tf::DeviceScope cpu("/cpu:0");  // data() below reads host memory
   auto x = tf::reshape(tf::range(0.0, 12.0, 1.0, tf::float64), tf::Shape{4, 3});
   tf::GradientTape tape;
