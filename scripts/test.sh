@@ -70,10 +70,20 @@ if ! grep -q '^dy/dw' build/_consumer/consumer.out; then
 fi
 echo "test.sh: install check passed"
 
+# ---- formatting: every C++/CUDA file as .clang-format says (docs/style.md) ----
+echo "== clang-format (scripts/check_format.sh)"
+format_rc=0
+bash scripts/check_format.sh || format_rc=$?
+if ((format_rc == 0)); then
+  hardening+=("test.sh: clang-format check passed")
+else
+  hardening+=("test.sh: clang-format check FAILED: run 'bash scripts/check_format.sh --fix'")
+fi
+
 # ---- hardening: the suite under ASan+UBSan, then the fuzz harnesses (docs/hardening.md) ----
 if [[ "${TAPEFLOW_QUICK:-}" == 1 && "${CI:-}" != true ]]; then
   hardening+=("test.sh: TAPEFLOW_QUICK=1: ASan+UBSan suite, fuzz smoke runs and TSan SKIPPED")
-  exit 0
+  exit "$format_rc"
 fi
 
 # Runs `scripts/sanitize.sh MODE` and records one result line for LABEL (DIR holds its
@@ -115,6 +125,6 @@ echo "== TSan: the tests that use threads (scripts/sanitize.sh tsan)"
 tsan_rc=0
 sanitizer_suite tsan "TSan threaded tests" build-tsan || tsan_rc=$?
 
-if ((asan_rc != 0 || fuzz_rc != 0 || tsan_rc != 0)); then
+if ((format_rc != 0 || asan_rc != 0 || fuzz_rc != 0 || tsan_rc != 0)); then
   exit 1
 fi
