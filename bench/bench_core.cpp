@@ -71,6 +71,29 @@ int main() {
     check += tf::reduce_sum(y).item<float>();
   }
 
+  // ---- W3t: W3 with 10 of the long-tail ops (issue #11): their per-op overhead ----
+  {
+    auto x = tf::constant(w3_input(), tf::Shape{kW3Len});
+    auto b = tf::fill(tf::Shape{kW3Len}, kW3B);
+    tf::Tensor y;
+    const long iters = scaled(kW3Chains);
+    rep.w3t_ns = best_ns_per_iter(iters, iters / 10, [&](long n) {
+      for (long i = 0; i < n; ++i) {
+        y = tf::atan(x);
+        y = tf::sinh(y);
+        y = tf::asinh(y);
+        y = tf::expm1(y);
+        y = tf::atan2(y, b);
+        y = tf::erfc(y);
+        y = tf::floormod(y, b);
+        y = tf::asin(y);
+        y = tf::cosh(y);
+        y = tf::round(y);
+      }
+    });
+    check += tf::reduce_sum(y).item<float>();
+  }
+
   // ---- W4: square float32 matmul vs raw cblas_sgemm ----
   for (int n : kMatmulSizes) {
     tf::random::set_seed(42);

@@ -155,6 +155,7 @@ def g(d, *keys):
 time_row("W1 y=a·w²+b·w+c (ns/iter)", g(tf, "W1_ns"), g(lt, "W1_ns"), " ns", 0.1)
 time_row("W2 W1 + dy/dw via tape (ns/iter)", g(tf, "W2_ns"), g(lt, "W2_ns"), " ns", 0.1)
 time_row("W3 10-op chain on 64 floats (ns/chain)", g(tf, "W3_ns"), g(lt, "W3_ns"), " ns", 0.1)
+time_row("W3t W3 with 10 long-tail ops (ns/chain)", g(tf, "W3t_ns"), g(lt, "W3t_ns"), " ns", 0.1)
 for n in ("256", "1024", "2048"):
     t, l = g(tf, "W4", n, "gflops"), g(lt, "W4", n, "gflops")
     blas = g(tf, "W4", n, "cblas_gflops")

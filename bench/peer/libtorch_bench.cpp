@@ -76,6 +76,30 @@ int main() {
     check += y.sum().item<float>();
   }
 
+  // ---- W3t: W3 with 10 of the long-tail ops (issue #11) ----
+  {
+    auto xv = w3_input();
+    auto x = torch::from_blob(xv.data(), {kW3Len}, torch::kFloat32).clone();
+    auto b = torch::full({kW3Len}, kW3B, torch::kFloat32);
+    torch::Tensor y;
+    const long iters = scaled(kW3Chains);
+    rep.w3t_ns = best_ns_per_iter(iters, iters / 10, [&](long n) {
+      for (long i = 0; i < n; ++i) {
+        y = torch::atan(x);
+        y = torch::sinh(y);
+        y = torch::asinh(y);
+        y = torch::expm1(y);
+        y = torch::atan2(y, b);
+        y = torch::erfc(y);
+        y = torch::remainder(y, b);  // floormod: the sign of the divisor, as TF
+        y = torch::asin(y);
+        y = torch::cosh(y);
+        y = torch::round(y);  // half to even, as tf::round
+      }
+    });
+    check += y.sum().item<float>();
+  }
+
   // ---- W4: square float32 matmul vs raw cblas_sgemm ----
   for (int n : kMatmulSizes) {
     torch::manual_seed(42);
