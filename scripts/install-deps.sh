@@ -11,6 +11,7 @@ packages=(
   python3-numpy
   libcpp-httplib-dev nlohmann-json3-dev  # serve.cpp (httplib); saved models (json)
   dataset-fashion-mnist
+  fortunes  # the text examples/char_transformer.cpp and char_lstm.cpp train on
   libopenmpi-dev openmpi-bin  # tf::distribute (MPI) and its mpirun tests
   clang libclang-rt-14-dev  # scripts/sanitize.sh and fuzz.sh: ASan/UBSan/TSan, libFuzzer
   clang-format-14  # scripts/check_format.sh

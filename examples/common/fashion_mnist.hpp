@@ -16,6 +16,7 @@
 #include <tapeflow/tapeflow.hpp>
 #include <vector>
 
+#include "common/fast_blas.hpp"
 #include "common/models.hpp"
 
 namespace example {
@@ -51,20 +52,6 @@ inline void add_flags(CLI::App& app, Flags& f) {
   app.add_option("--ckpt_dir",
                  f.ckpt_dir,
                  "resume from the latest checkpoint here, save one each epoch (keeps 3)");
-}
-
-/// OpenBLAS chose its kernels when this process loaded it. Where it fell back to slow pre-AVX2
-/// ones (VMs that hide the CPU model), start this program again with OPENBLAS_CORETYPE set, so
-/// that the times in README.md hold without setting it by hand. Call first thing in main.
-inline void relaunch_with_fast_blas(char** argv) {
-  const std::string hint = tf::config::openblas_coretype_hint();
-  if (hint.empty()) return;
-  std::fprintf(stderr,
-               "Restarting with OPENBLAS_CORETYPE=%s: OpenBLAS picked slower kernels "
-               "for this CPU\n",
-               hint.c_str());
-  ::setenv("OPENBLAS_CORETYPE", hint.c_str(), 1);
-  ::execv("/proc/self/exe", argv);  // returns only on failure: then carry on, slower
 }
 
 /// Applies --threads (before any op runs) and the seed.
