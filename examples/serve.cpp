@@ -1,10 +1,15 @@
-// A prediction server for the Fashion-MNIST models: restores the latest checkpoint in
-// --ckpt_dir into the CNN or MLP of examples/common/models.hpp and answers TensorFlow
-// Serving's REST calls on --host:--port (docs/serving.md):
+// A prediction server in TensorFlow Serving's layout and REST API (docs/serving.md), for either
+//  - any model saved with Model::save: --model_base_path DIR holds numbered version folders
+//    DIR/1/model.safetensors, DIR/2/..., the newest is served and a newer one is picked up while
+//    running (polled every --file_system_poll_wait_seconds) without dropping a request; a
+//    version that fails to load is refused and the previous one keeps serving;
+//  - or a Fashion-MNIST checkpoint: the latest one in --ckpt_dir restored into the CNN or MLP of
+//    examples/common/models.hpp (predictions are softmax probabilities), model name "fashion".
 //
-//   POST /v1/models/fashion:predict  {"instances": [[784 floats in [0, 1]], ...]}
-//                                    -> {"predictions": [[10 softmax probabilities], ...]}
-//   GET  /v1/models/fashion          -> model status;  GET /v1/models/fashion/metadata
+//   POST /v1/models/NAME[/versions/N]:predict  {"instances": [...]} -> {"predictions": [...]}
+//                                              {"inputs": [...]}    -> {"outputs": [...]}
+//   GET  /v1/models/NAME[/versions/N]          -> version status
+//   GET  /v1/models/NAME[/versions/N]/metadata -> input and output shapes
 //
 // Bad requests get 400 with {"error": "..."}, bodies over --max_body_bytes 413, unknown paths
 // 404, requests slower than --request_timeout_s 408, connections past --max_connections 503;
@@ -22,11 +27,18 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 #include <string>
 #include <tapeflow/checkpoint.hpp>
 #include <tapeflow/tapeflow.hpp>
@@ -42,12 +54,15 @@ using json = nlohmann::json;
 
 namespace {
 
-constexpr const char* kModelName = "fashion";
+constexpr const char* kFashionName = "fashion";
 constexpr int64_t kClasses = 10;
 
 struct Options {
   std::string ckpt_dir;
   std::string model = "cnn";
+  std::string model_base_path;
+  std::string model_name;  // "fashion" with --ckpt_dir, else "default" (TF Serving's)
+  double poll_s = 1;
   std::string host = "127.0.0.1";
   int port = 8501;  // TensorFlow Serving's REST port
   size_t max_body_bytes = size_t(8) << 20;
@@ -79,6 +94,166 @@ std::string version_of(const std::string& ckpt_path) {
   return tail;
 }
 
+/// One loaded version of the model: how to read a request for it and to run it. Requests hold
+/// a shared_ptr, so a version replaced while they run finishes them before it is freed.
+struct Servable {
+  int64_t version = 1;
+  std::function<example::PredictInput(std::string_view body)> parse;
+  std::function<json(const tf::Tensor& x)> predict;  // one entry per instance
+  json metadata;
+  std::mutex mutex;  // one inference at a time (docs/serving.md, "Concurrency")
+};
+
+/// The outputs `y` [n, ...] as n nested lists (numbers for rank 1).
+json rows_of(const tf::Tensor& y) {
+  const std::vector<int64_t> dims = y.shape().dims();
+  const std::vector<float> v =
+      (y.dtype() == tf::float32 ? y : tf::cast(y, tf::float32)).to_vector<float>();
+  size_t at = 0;
+  std::function<json(size_t)> nest = [&](size_t axis) -> json {
+    if (axis == dims.size()) return v[at++];
+    json list = json::array();
+    for (int64_t i = 0; i < dims[axis]; ++i) list.push_back(nest(axis + 1));
+    return list;
+  };
+  return nest(0);
+}
+
+json tensor_info(const std::vector<int64_t>& dims) {
+  json dim = json::array();
+  for (int64_t d : dims) dim.push_back({{"size", std::to_string(d)}, {"name", ""}});
+  return {{"dtype", "DT_FLOAT"}, {"tensor_shape", {{"dim", dim}, {"unknown_rank", false}}}};
+}
+
+/// Loads DIR/<version>/model.safetensors (tf::models::load_model) and runs it once on zeros,
+/// which checks it and gives its output shape. Throws a tf::Error saying why it cannot serve.
+std::shared_ptr<Servable> load_saved(const std::string& base,
+                                     int64_t version,
+                                     int64_t max_instances) {
+  const std::string file = base + "/" + std::to_string(version) + "/model.safetensors";
+  tf::Model model = tf::models::load_model(file, {.compile = false});
+  const std::optional<tf::Shape>& built = model.impl()->build_input_shape();
+  if (!built || built->rank() < 1)
+    throw tf::InvalidArgumentError("'" + file + "' holds no input shape (saved unbuilt?)");
+  std::vector<int64_t> instance = built->dims();
+  instance.erase(instance.begin());
+  std::vector<int64_t> one{1};
+  one.insert(one.end(), instance.begin(), instance.end());
+  std::vector<int64_t> out = model(tf::zeros(tf::Shape(one)), false).shape().dims();
+  std::vector<int64_t> in{-1};
+  in.insert(in.end(), instance.begin(), instance.end());
+  out[0] = -1;
+  auto s = std::make_shared<Servable>();
+  s->version = version;
+  s->parse = [instance, max_instances](std::string_view body) {
+    return example::parse_predict_body(body, instance, max_instances);
+  };
+  s->predict = [model](const tf::Tensor& x) { return rows_of(model(x, /*training=*/false)); };
+  s->metadata = {{"signature_def",
+                  {{"signature_def",
+                    {{"serving_default",
+                      {{"inputs", {{"input", tensor_info(in)}}},
+                       {"outputs", {{"output", tensor_info(out)}}},
+                       {"method_name", "tensorflow/serving/predict"}}}}}}},
+                 {"class_name", model.class_name()},
+                 {"source", file},
+                 {"max_instances", max_instances}};
+  return s;
+}
+
+/// The numbered version folders of `base` holding a model.safetensors, newest first.
+std::vector<int64_t> versions_in(const std::string& base) {
+  std::vector<int64_t> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(base, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.size() > 18 ||
+        name.find_first_not_of("0123456789") != std::string::npos)
+      continue;
+    if (std::filesystem::exists(e.path() / "model.safetensors", ec))
+      out.push_back(std::stoll(name));
+  }
+  std::sort(out.rbegin(), out.rend());
+  return out;
+}
+
+/// TensorFlow Serving's error code for a failed load.
+const char* error_code(const std::exception& e) {
+  if (dynamic_cast<const tf::DataLossError*>(&e)) return "DATA_LOSS";
+  if (dynamic_cast<const tf::NotFoundError*>(&e)) return "NOT_FOUND";
+  if (dynamic_cast<const tf::UnimplementedError*>(&e)) return "UNIMPLEMENTED";
+  if (dynamic_cast<const tf::InvalidArgumentError*>(&e)) return "INVALID_ARGUMENT";
+  return "UNKNOWN";
+}
+
+/// The served version and the state of every version seen (TF Serving's model_version_status).
+class Versions {
+ public:
+  std::shared_ptr<Servable> current() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return current_;
+  }
+  int64_t current_version() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return current_ ? current_->version : 0;
+  }
+  bool seen(int64_t version) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return states_.count(version) != 0;
+  }
+  void serve(std::shared_ptr<Servable> s) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (current_) states_[current_->version] = state("END", "OK", "");
+    states_[s->version] = state("AVAILABLE", "OK", "");
+    current_ = std::move(s);
+  }
+  void refuse(int64_t version, const std::exception& e) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    states_[version] = state("END", error_code(e), e.what());
+  }
+  /// Every version's status, newest first, or only `version`'s (nullopt if never seen).
+  std::optional<json> status(std::optional<int64_t> version) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    json list = json::array();
+    for (auto it = states_.rbegin(); it != states_.rend(); ++it) {
+      if (version && it->first != *version) continue;
+      json entry = it->second;
+      entry["version"] = std::to_string(it->first);
+      list.push_back(std::move(entry));
+    }
+    if (version && list.empty()) return std::nullopt;
+    return json{{"model_version_status", std::move(list)}};
+  }
+
+ private:
+  static json state(const char* state, const char* code, const std::string& message) {
+    return {{"state", state}, {"status", {{"error_code", code}, {"error_message", message}}}};
+  }
+  mutable std::mutex mutex_;
+  std::shared_ptr<Servable> current_;
+  std::map<int64_t, json> states_;
+};
+
+/// Loads the newest version of `base` not seen before, if it is newer than the served one.
+/// Returns whether a version is served afterwards.
+bool poll_versions(const std::string& base, int64_t max_instances, Versions& versions) {
+  for (int64_t v : versions_in(base)) {
+    if (v <= versions.current_version()) break;
+    if (versions.seen(v)) continue;  // refused before: a fixed model needs a new number
+    try {
+      versions.serve(load_saved(base, v, max_instances));
+      std::fprintf(stderr, "serve: serving version %lld of %s\n", (long long)v, base.c_str());
+    } catch (const std::exception& e) {
+      versions.refuse(v, e);
+      std::fprintf(
+          stderr, "serve: refusing version %lld of %s: %s\n", (long long)v, base.c_str(), e.what());
+      continue;
+    }
+    break;
+  }
+  return versions.current() != nullptr;
+}
+
 // SIGTERM/SIGINT write one byte here; main() waits on the other end. A pipe, because a signal
 // handler may do little more than write(2), and the signal may land on any thread (OpenBLAS
 // starts its own before main()).
@@ -93,9 +268,24 @@ extern "C" void on_stop_signal(int) {
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Serve Fashion-MNIST predictions from a tapeflow checkpoint over HTTP"};
-  app.add_option("--ckpt_dir", o.ckpt_dir, "directory holding the checkpoint to serve")->required();
-  app.add_option("--model", o.model, "architecture the checkpoint was trained with")
+  CLI::App app{
+      "Serve predictions of saved tapeflow models (or a Fashion-MNIST checkpoint) over HTTP"};
+  auto* base_opt = app.add_option("--model_base_path",
+                                  o.model_base_path,
+                                  "directory of numbered version folders N/model.safetensors "
+                                  "(Model::save); the newest is served");
+  auto* ckpt_opt = app.add_option(
+      "--ckpt_dir", o.ckpt_dir, "or: a directory holding a Fashion-MNIST checkpoint");
+  base_opt->excludes(ckpt_opt);
+  app.add_option("--model_name",
+                 o.model_name,
+                 "the NAME in /v1/models/NAME (default: \"default\", \"fashion\" with --ckpt_dir)");
+  app.add_option("--file_system_poll_wait_seconds",
+                 o.poll_s,
+                 "with --model_base_path: look for new versions this often (0: never)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--model", o.model, "with --ckpt_dir: the architecture it was trained with")
       ->check(CLI::IsMember({"cnn", "mlp"}))
       ->capture_default_str();
   app.add_option("--host", o.host, "address to listen on")->capture_default_str();
@@ -126,46 +316,106 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (o.model_base_path.empty() == o.ckpt_dir.empty()) {
+    std::fprintf(stderr, "serve: give --model_base_path DIR (saved models) or --ckpt_dir DIR\n");
+    return 2;
+  }
+  const bool saved_models = !o.model_base_path.empty();
+  if (o.model_name.empty()) o.model_name = saved_models ? "default" : kFashionName;
+  Versions versions;
 
-  // The model: the training example's architecture, built for one image, then restored.
-  const tf::Shape input_shape = example::input_shape(o.model);
-  tf::layers::Sequential model = example::make_model(o.model);
-  std::string ckpt_path;
-  try {
-    tf::Shape one = input_shape;
-    one[0] = 1;
-    model.build(one);
-    ckpt_path = tf::train::latest_checkpoint(o.ckpt_dir);
-    // The training examples save whole models (ckpt-N.safetensors, no state file); a saved
-    // model restores as a checkpoint of {"model", "optimizer"}.
-    if (const int n = example::latest_saved_epoch(o.ckpt_dir); ckpt_path.empty() && n > 0)
-      ckpt_path = o.ckpt_dir + "/ckpt-" + std::to_string(n);
-    if (ckpt_path.empty()) {
+  if (saved_models) {
+    if (!poll_versions(o.model_base_path, o.max_instances, versions)) {
       std::fprintf(stderr,
-                   "serve: no checkpoint found in --ckpt_dir '%s' (write one with "
-                   "fashion_mnist_%s --ckpt_dir DIR)\n",
-                   o.ckpt_dir.c_str(),
-                   o.model.c_str());
+                   "serve: no servable version in --model_base_path '%s' (expected "
+                   "'%s/<N>/model.safetensors', written by Model::save)\n",
+                   o.model_base_path.c_str(),
+                   o.model_base_path.c_str());
       return 1;
     }
-    tf::train::Checkpoint ckpt({}, {{"model", model}});
-    ckpt.restore(ckpt_path);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr,
-                 "serve: cannot restore the %s model from --ckpt_dir '%s': %s\n",
-                 o.model.c_str(),
-                 o.ckpt_dir.c_str(),
-                 e.what());
-    return 1;
+  } else {
+    // The model: the training example's architecture, built for one image, then restored.
+    const tf::Shape input_shape = example::input_shape(o.model);
+    tf::layers::Sequential model = example::make_model(o.model);
+    std::string ckpt_path;
+    try {
+      tf::Shape one = input_shape;
+      one[0] = 1;
+      model.build(one);
+      ckpt_path = tf::train::latest_checkpoint(o.ckpt_dir);
+      // The training examples save whole models (ckpt-N.safetensors, no state file); a saved
+      // model restores as a checkpoint of {"model", "optimizer"}.
+      if (const int n = example::latest_saved_epoch(o.ckpt_dir); ckpt_path.empty() && n > 0)
+        ckpt_path = o.ckpt_dir + "/ckpt-" + std::to_string(n);
+      if (ckpt_path.empty()) {
+        std::fprintf(stderr,
+                     "serve: no checkpoint found in --ckpt_dir '%s' (write one with "
+                     "fashion_mnist_%s --ckpt_dir DIR)\n",
+                     o.ckpt_dir.c_str(),
+                     o.model.c_str());
+        return 1;
+      }
+      tf::train::Checkpoint ckpt({}, {{"model", model}});
+      ckpt.restore(ckpt_path);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr,
+                   "serve: cannot restore the %s model from --ckpt_dir '%s': %s\n",
+                   o.model.c_str(),
+                   o.ckpt_dir.c_str(),
+                   e.what());
+      return 1;
+    }
+    auto fashion = std::make_shared<Servable>();
+    fashion->version = std::stoll(version_of(ckpt_path));
+    const int64_t max_instances = o.max_instances;
+    fashion->parse = [input_shape, max_instances](std::string_view body) {
+      return example::PredictInput{example::parse_predict_request(body, input_shape, max_instances),
+                                   false};
+    };
+    fashion->predict = [model](const tf::Tensor& x) {
+      const int64_t n = x.shape()[0];
+      std::vector<float> probs = tf::nn::softmax(model(x, /*training=*/false)).to_vector<float>();
+      json predictions = json::array();
+      for (int64_t i = 0; i < n; ++i)
+        predictions.push_back(
+            std::vector<float>(probs.begin() + i * kClasses, probs.begin() + (i + 1) * kClasses));
+      return predictions;
+    };
+    fashion->metadata = {{"architecture", o.model},
+                         {"checkpoint", ckpt_path},
+                         {"instance_shapes", json::array({{784}, {28, 28}, {28, 28, 1}})},
+                         {"prediction_shape", json::array({kClasses})},
+                         {"max_instances", o.max_instances},
+                         {"max_body_bytes", o.max_body_bytes}};
+    versions.serve(fashion);
   }
-  const std::string version = version_of(ckpt_path);
 
-  // Inference is serialised: requests parse and encode JSON in parallel, one batch runs the
-  // model at a time (docs/serving.md, "Concurrency", says why).
-  std::mutex model_mutex;
-  auto predict = [&](const tf::Tensor& x) {
-    std::lock_guard<std::mutex> lock(model_mutex);
-    return tf::nn::softmax(model(x, /*training=*/false)).to_vector<float>();
+  // New versions, polled; stopped (and joined) before main returns.
+  std::mutex poll_mutex;
+  std::condition_variable poll_wake;
+  bool poll_stop = false;
+  std::thread poller;
+  if (saved_models && o.poll_s > 0)
+    poller = std::thread([&] {
+      std::unique_lock<std::mutex> lock(poll_mutex);
+      while (!poll_wake.wait_for(
+          lock, std::chrono::duration<double>(o.poll_s), [&] { return poll_stop; })) {
+        lock.unlock();
+        try {
+          poll_versions(o.model_base_path, o.max_instances, versions);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "serve: polling %s: %s\n", o.model_base_path.c_str(), e.what());
+        }
+        lock.lock();
+      }
+    });
+  auto stop_poller = [&] {
+    {
+      std::lock_guard<std::mutex> lock(poll_mutex);
+      poll_stop = true;
+    }
+    poll_wake.notify_all();
+    if (poller.joinable()) poller.join();
   };
 
   auto ms = [](double s) { return std::chrono::milliseconds(int64_t(s * 1000 + 0.5)); };
@@ -178,15 +428,40 @@ int main(int argc, char** argv) {
   // 1 s keeps both short (httplib's default is 5 s).
   server.set_keep_alive_timeout(1);
 
-  const std::string base = std::string("/v1/models/") + kModelName;
-  const std::string predict_path = base + ":predict";
+  // /v1/models/NAME[/versions/N][/metadata] and /v1/models/NAME[/versions/N]:predict.
+  const std::string status_route = R"(/v1/models/([^/:]+)(?:/versions/([0-9]{1,18}))?(/metadata)?)";
+  const std::string predict_route = R"(/v1/models/([^/:]+)(?:/versions/([0-9]{1,18}))?:predict)";
+  // 404 with the request and TF Serving's wording: "Servable not found for request: Latest(x)".
+  auto not_found =
+      [](const httplib::Request& req, httplib::Response& res, const std::string& what) {
+        reply_error(res,
+                    404,
+                    "not found: " + req.method + " " + req.path +
+                        " (Servable not found for request: " + what + ")");
+      };
+  // The servable a request names, or a 404 answer: an unknown name, or a version not served.
+  auto servable_for = [&](const httplib::Request& req,
+                          httplib::Response& res) -> std::shared_ptr<Servable> {
+    const std::string name = req.matches[1];
+    const std::string version = req.matches[2];
+    std::shared_ptr<Servable> s = versions.current();
+    if (name != o.model_name) {
+      not_found(req, res, "Latest(" + name + ")");
+      return nullptr;
+    }
+    if (!version.empty() && std::to_string(s->version) != version) {
+      not_found(req, res, "Specific(" + name + ", " + version + ")");
+      return nullptr;
+    }
+    return s;
+  };
   const std::string too_large_message =
       "request body exceeds " + std::to_string(o.max_body_bytes) + " bytes (--max_body_bytes)";
   const std::string request_timeout_message = server.request_timeout_message();
   // The body is read here rather than by httplib, which would refuse any body over 8 KiB sent
   // as application/x-www-form-urlencoded: the type curl -d and Python's urllib send by default.
   server.Post(
-      predict_path,
+      predict_route,
       [&](const httplib::Request& req,
           httplib::Response& res,
           const httplib::ContentReader& read_body) {
@@ -221,39 +496,43 @@ int main(int argc, char** argv) {
           return;
         }
         try {
-          tf::Tensor x = example::parse_predict_request(body, input_shape, o.max_instances);
-          const int64_t n = x.shape()[0];
-          std::vector<float> probs = predict(x);
-          json predictions = json::array();
-          for (int64_t i = 0; i < n; ++i)
-            predictions.push_back(std::vector<float>(probs.begin() + i * kClasses,
-                                                     probs.begin() + (i + 1) * kClasses));
-          reply(res, 200, json{{"predictions", std::move(predictions)}});
+          const std::shared_ptr<Servable> s = servable_for(req, res);
+          if (!s) return;
+          const example::PredictInput in = s->parse(body);
+          json out;
+          {
+            std::lock_guard<std::mutex> lock(s->mutex);
+            out = s->predict(in.x);
+          }
+          reply(res, 200, json{{in.columnar ? "outputs" : "predictions", std::move(out)}});
         } catch (const tf::InvalidArgumentError& e) {
           reply_error(res, 400, e.what());
         } catch (const std::exception& e) {
           reply_error(res, 500, std::string("internal error: ") + e.what());
         }
       });
-  server.Get(base, [&](const httplib::Request&, httplib::Response& res) {
-    reply(res,
-          200,
-          json{{"model_version_status",
-                json::array({{{"version", version},
-                              {"state", "AVAILABLE"},
-                              {"status", {{"error_code", "OK"}, {"error_message", ""}}}}})}});
-  });
-  server.Get(base + "/metadata", [&](const httplib::Request&, httplib::Response& res) {
-    reply(res,
-          200,
-          json{{"model_spec", {{"name", kModelName}, {"version", version}}},
-               {"metadata",
-                {{"architecture", o.model},
-                 {"checkpoint", ckpt_path},
-                 {"instance_shapes", json::array({{784}, {28, 28}, {28, 28, 1}})},
-                 {"prediction_shape", json::array({kClasses})},
-                 {"max_instances", o.max_instances},
-                 {"max_body_bytes", o.max_body_bytes}}}});
+  server.Get(status_route, [&](const httplib::Request& req, httplib::Response& res) {
+    const std::string name = req.matches[1];
+    const std::string version = req.matches[2];
+    if (req.matches[3].matched) {  // metadata
+      const std::shared_ptr<Servable> s = servable_for(req, res);
+      if (!s) return;
+      reply(res,
+            200,
+            json{{"model_spec", {{"name", o.model_name}, {"version", std::to_string(s->version)}}},
+                 {"metadata", s->metadata}});
+      return;
+    }
+    if (name != o.model_name) {
+      not_found(req, res, "Latest(" + name + ")");
+      return;
+    }
+    std::optional<int64_t> v;
+    if (!version.empty()) v = std::stoll(version);
+    if (std::optional<json> status = versions.status(v))
+      reply(res, 200, *status);
+    else
+      not_found(req, res, "Specific(" + name + ", " + version + ")");
   });
   auto wrong_method = [](const char* allow) {
     return [allow](const httplib::Request& req, httplib::Response& res) {
@@ -262,8 +541,8 @@ int main(int argc, char** argv) {
           res, 405, "method " + req.method + " not allowed on " + req.path + "; use " + allow);
     };
   };
-  server.Get(predict_path, wrong_method("POST"));
-  server.Post(base, wrong_method("GET"));
+  server.Get(predict_route, wrong_method("POST"));
+  server.Post(status_route, wrong_method("GET"));
 
   // Bodies for the statuses httplib sets itself (404, 413, 400 for unreadable requests). httplib
   // calls this outside any try: an exception here would end the process.
@@ -312,12 +591,14 @@ int main(int argc, char** argv) {
   }
   if (port < 0) {
     std::fprintf(stderr, "serve: cannot listen on %s:%d\n", o.host.c_str(), o.port);
+    stop_poller();
     return 1;
   }
   if (!server.widen_listen_backlog()) std::perror("serve: listen backlog stays at 5");
 
   if (::pipe2(g_stop_pipe, O_CLOEXEC) != 0) {
     std::perror("serve: pipe2");
+    stop_poller();
     return 1;
   }
   struct sigaction sa {};
@@ -344,6 +625,7 @@ int main(int argc, char** argv) {
   }
   server.stop();
   listener.join();
+  stop_poller();
   if (listen_failed) {
     std::fprintf(stderr, "serve: the HTTP server stopped with an error\n");
     return 1;
