@@ -101,8 +101,11 @@ struct Servable {
   std::function<example::PredictInput(std::string_view body)> parse;
   std::function<json(const tf::Tensor& x)> predict;  // one entry per instance
   json metadata;
-  std::mutex mutex;  // one inference at a time (docs/serving.md, "Concurrency")
 };
+
+/// One model call at a time, whichever version (docs/serving.md, "Concurrency"): requests, and
+/// the trial run of a version being loaded while another serves.
+std::mutex g_inference_mutex;
 
 /// The outputs `y` [n, ...] as n nested lists (numbers for rank 1).
 json rows_of(const tf::Tensor& y) {
@@ -139,7 +142,15 @@ std::shared_ptr<Servable> load_saved(const std::string& base,
   instance.erase(instance.begin());
   std::vector<int64_t> one{1};
   one.insert(one.end(), instance.begin(), instance.end());
-  std::vector<int64_t> out = model(tf::zeros(tf::Shape(one)), false).shape().dims();
+  std::vector<int64_t> out;
+  {
+    std::lock_guard<std::mutex> lock(g_inference_mutex);
+    out = model(tf::zeros(tf::Shape(one)), false).shape().dims();
+  }
+  if (out.empty() || out[0] != 1)
+    throw tf::InvalidArgumentError("'" + file + "' gives an output of shape " +
+                                   tf::Shape(out).to_string() +
+                                   " for one instance; serving needs one output row per instance");
   std::vector<int64_t> in{-1};
   in.insert(in.end(), instance.begin(), instance.end());
   out[0] = -1;
@@ -501,7 +512,7 @@ int main(int argc, char** argv) {
           const example::PredictInput in = s->parse(body);
           json out;
           {
-            std::lock_guard<std::mutex> lock(s->mutex);
+            std::lock_guard<std::mutex> lock(g_inference_mutex);
             out = s->predict(in.x);
           }
           reply(res, 200, json{{in.columnar ? "outputs" : "predictions", std::move(out)}});
