@@ -30,9 +30,11 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,6 +73,9 @@ struct Options {
   size_t max_connections = 256;
   double request_timeout_s = 10;
   double io_timeout_s = 5;
+  bool enable_batching = false;
+  int64_t max_batch_size = 64;
+  int64_t batch_timeout_micros = 0;
 };
 
 void reply(httplib::Response& res, int status, const json& body) {
@@ -106,6 +111,127 @@ struct Servable {
 /// One model call at a time, whichever version (docs/serving.md, "Concurrency"): requests, and
 /// the trial run of a version being loaded while another serves.
 std::mutex g_inference_mutex;
+
+/// Merges concurrent predict requests into one model call (--enable_batching), as TF Serving's
+/// batching does: a request's parsed batch waits in a queue; one thread takes the oldest and
+/// every other queued one for the same version while the instances fit in `max_batch_size`
+/// (a larger request runs alone), waits at most `timeout` after the oldest arrived for the
+/// batch to fill, runs them as one batch (tf::concat on the first axis) and hands each request
+/// its rows. While one batch runs the next one queues, so under load batches form with no
+/// timeout at all.
+class Batcher {
+ public:
+  Batcher(int64_t max_batch_size, std::chrono::microseconds timeout)
+      : max_(max_batch_size), timeout_(timeout), thread_([this] { run(); }) {}
+  ~Batcher() { stop(); }
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  /// The rows of `s`'s model for `x`, computed within a merged batch; rethrows its exception.
+  json predict(const std::shared_ptr<Servable>& s, const tf::Tensor& x) {
+    auto task = std::make_shared<Task>();
+    task->servable = s;
+    task->x = x;
+    task->n = x.shape()[0];
+    task->arrived = std::chrono::steady_clock::now();
+    std::future<json> rows = task->rows.get_future();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(task);
+      queued_ += task->n;
+    }
+    wake_.notify_all();
+    return rows.get();
+  }
+
+  /// Runs what is queued, then ends the thread. Called once no request is in flight.
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  /// "N requests (I instances) in M model calls".
+  std::string stats() const {
+    return std::to_string(requests_) + " requests (" + std::to_string(instances_) +
+           " instances) in " + std::to_string(calls_) + " model calls";
+  }
+
+ private:
+  struct Task {
+    std::shared_ptr<Servable> servable;
+    tf::Tensor x;
+    int64_t n = 0;
+    std::chrono::steady_clock::time_point arrived;
+    std::promise<json> rows;
+  };
+
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and nothing left
+      wake_.wait_until(
+          lock, queue_.front()->arrived + timeout_, [&] { return stop_ || queued_ >= max_; });
+      std::vector<std::shared_ptr<Task>> batch;
+      int64_t n = 0;
+      const Servable* s = queue_.front()->servable.get();
+      for (auto it = queue_.begin(); it != queue_.end();) {
+        if ((*it)->servable.get() == s && (batch.empty() || n + (*it)->n <= max_)) {
+          n += (*it)->n;
+          queued_ -= (*it)->n;
+          batch.push_back(std::move(*it));
+          it = queue_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      lock.unlock();
+      execute(batch);
+      lock.lock();
+    }
+  }
+
+  void execute(std::vector<std::shared_ptr<Task>>& batch) {
+    size_t answered = 0;
+    try {
+      std::vector<tf::Tensor> xs;
+      for (const auto& t : batch) xs.push_back(t->x);
+      const tf::Tensor x = xs.size() == 1 ? xs[0] : tf::concat(xs, 0);
+      json rows;
+      {
+        std::lock_guard<std::mutex> lock(g_inference_mutex);
+        rows = batch[0]->servable->predict(x);
+      }
+      ++calls_;
+      size_t at = 0;
+      for (; answered < batch.size(); ++answered) {
+        Task& t = *batch[answered];
+        json part = json::array();
+        for (int64_t i = 0; i < t.n; ++i) part.push_back(std::move(rows.at(at++)));
+        requests_ += 1;
+        instances_ += t.n;
+        t.rows.set_value(std::move(part));
+      }
+    } catch (...) {
+      for (; answered < batch.size(); ++answered)
+        batch[answered]->rows.set_exception(std::current_exception());
+    }
+  }
+
+  const int64_t max_;
+  const std::chrono::microseconds timeout_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<Task>> queue_;
+  int64_t queued_ = 0;  // instances in queue_
+  bool stop_ = false;
+  std::atomic<int64_t> requests_{0}, instances_{0}, calls_{0};
+  std::thread thread_;  // last: started once everything above is
+};
 
 /// The outputs `y` [n, ...] as n nested lists (numbers for rank 1).
 json rows_of(const tf::Tensor& y) {
@@ -326,6 +452,17 @@ int main(int argc, char** argv) {
          "--io_timeout_s", o.io_timeout_s, "a client silent this long mid-request is dropped")
       ->check(CLI::Range(0.01, 3600.0))
       ->capture_default_str();
+  app.add_flag("--enable_batching",
+               o.enable_batching,
+               "merge concurrent predict requests into one model call");
+  app.add_option("--max_batch_size", o.max_batch_size, "with batching: instances per model call")
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 20))
+      ->capture_default_str();
+  app.add_option("--batch_timeout_micros",
+                 o.batch_timeout_micros,
+                 "with batching: how long a request may wait for others to join its batch")
+      ->check(CLI::Range(int64_t(0), int64_t(60'000'000)))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (o.model_base_path.empty() == o.ckpt_dir.empty()) {
     std::fprintf(stderr, "serve: give --model_base_path DIR (saved models) or --ckpt_dir DIR\n");
@@ -429,6 +566,11 @@ int main(int argc, char** argv) {
     if (poller.joinable()) poller.join();
   };
 
+  std::unique_ptr<Batcher> batcher;
+  if (o.enable_batching)
+    batcher = std::make_unique<Batcher>(o.max_batch_size,
+                                        std::chrono::microseconds(o.batch_timeout_micros));
+
   auto ms = [](double s) { return std::chrono::milliseconds(int64_t(s * 1000 + 0.5)); };
   example::BoundedServer server({.threads = size_t(o.threads),
                                  .max_connections = o.max_connections,
@@ -511,7 +653,9 @@ int main(int argc, char** argv) {
           if (!s) return;
           const example::PredictInput in = s->parse(body);
           json out;
-          {
+          if (batcher) {
+            out = batcher->predict(s, in.x);
+          } else {
             std::lock_guard<std::mutex> lock(g_inference_mutex);
             out = s->predict(in.x);
           }
@@ -637,6 +781,10 @@ int main(int argc, char** argv) {
   server.stop();
   listener.join();
   stop_poller();
+  if (batcher) {
+    batcher->stop();
+    std::fprintf(stderr, "serve: batching: %s\n", batcher->stats().c_str());
+  }
   if (listen_failed) {
     std::fprintf(stderr, "serve: the HTTP server stopped with an error\n");
     return 1;

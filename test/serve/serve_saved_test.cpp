@@ -404,6 +404,65 @@ TEST_CASE("serve saved: no servable version exits non-zero; a damaged newest fal
   CHECK(fallback.terminate(30) == 0);
 }
 
+TEST_CASE("serve saved: with --enable_batching concurrent requests share one model call",
+          "[serve]") {
+  test::TempDir dir("serve_saved_batching");
+  const std::string base = dir.file("m");
+  std::filesystem::create_directories(base + "/1");
+  tf::Model m = model_v1();
+  m.save(base + "/1/model.safetensors");
+  // The batch closes when 8 instances are queued (or after 10 s): the 4 requests below, of
+  // 1 + 2 + 3 + 2 instances, make one model call however slowly they arrive.
+  ServeProcess server({"--model_base_path",
+                       base,
+                       "--port",
+                       "0",
+                       "--enable_batching",
+                       "--max_batch_size",
+                       "8",
+                       "--batch_timeout_micros",
+                       "10000000"},
+                      dir.file("serve.stderr"));
+  INFO("serve stderr: " << server.stderr_text());
+  REQUIRE(server.port() > 0);
+  const std::vector<int> sizes{1, 2, 3, 2};
+  std::vector<std::vector<float>> xs;
+  for (size_t i = 0; i < sizes.size(); ++i) xs.push_back(random_rows(sizes[i], 50 + i));
+  std::vector<std::string> bodies(sizes.size());
+  std::vector<int> statuses(sizes.size(), -1);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < sizes.size(); ++i)
+    clients.emplace_back([&, i] {
+      httplib::Client c("127.0.0.1", server.port());
+      c.set_read_timeout(60);
+      // Every other request in the columnar format: each gets its own key back.
+      const char* key = i % 2 ? "inputs" : "instances";
+      auto r = c.Post(
+          "/v1/models/default:predict", json{{key, nested(xs[i])}}.dump(), "application/json");
+      if (r) {
+        statuses[i] = r->status;
+        bodies[i] = r->body;
+      }
+    });
+  for (auto& t : clients) t.join();
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    INFO("request " << i << ": " << bodies[i]);
+    REQUIRE(statuses[i] == 200);
+    check_rows(json::parse(bodies[i])[i % 2 ? "outputs" : "predictions"], reference(m, xs[i]));
+  }
+  // More instances than --max_batch_size run alone; bad requests still get 400, not batched.
+  httplib::Client c("127.0.0.1", server.port());
+  const std::vector<float> big = random_rows(12, 60);
+  auto r = post(c, "/v1/models/default:predict", json{{"instances", nested(big)}}.dump());
+  REQUIRE(r->status == 200);
+  check_rows(json::parse(r->body)["predictions"], reference(m, big));
+  check_error(post(c, "/v1/models/default:predict", "{\"instances\": [[1]]}"), 400, "has 1");
+
+  REQUIRE(server.terminate(30) == 0);
+  CHECK_THAT(server.stderr_text(),
+             Catch::Contains("serve: batching: 5 requests (20 instances) in 2 model calls"));
+}
+
 TEST_CASE("serve saved: SIGTERM stops the server with exit code 0", "[serve]") {
   auto& f = Fixture::get();
   CHECK(f.server->terminate(30) == 0);
