@@ -34,7 +34,6 @@
 #include <exception>
 #include <filesystem>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -113,124 +112,122 @@ struct Servable {
 std::mutex g_inference_mutex;
 
 /// Merges concurrent predict requests into one model call (--enable_batching), as TF Serving's
-/// batching does: a request's parsed batch waits in a queue; one thread takes the oldest and
-/// every other queued one for the same version while the instances fit in `max_batch_size`
-/// (a larger request runs alone), waits at most `timeout` after the oldest arrived for the
-/// batch to fill, runs them as one batch (tf::concat on the first axis) and hands each request
-/// its rows. While one batch runs the next one queues, so under load batches form with no
-/// timeout at all.
+/// batching does. A request's parsed batch joins a queue. When no model call is running, the
+/// request thread becomes the leader: it waits at most `timeout` after the oldest queued request
+/// arrived for `max_batch_size` instances to queue, takes the oldest request and every other
+/// queued one for the same version while their instances fit (a larger request runs alone),
+/// runs them as one batch (tf::concat on the first axis) and hands each request its rows; then
+/// the oldest request still queued leads the next batch. While one batch runs the next one
+/// queues, so under load batches form with no timeout at all, and no thread is added: a lone
+/// request runs on its own thread as without batching.
 class Batcher {
  public:
   Batcher(int64_t max_batch_size, std::chrono::microseconds timeout)
-      : max_(max_batch_size), timeout_(timeout), thread_([this] { run(); }) {}
-  ~Batcher() { stop(); }
-  Batcher(const Batcher&) = delete;
-  Batcher& operator=(const Batcher&) = delete;
+      : max_(max_batch_size), timeout_(timeout) {}
 
   /// The rows of `s`'s model for `x`, computed within a merged batch; rethrows its exception.
   json predict(const std::shared_ptr<Servable>& s, const tf::Tensor& x) {
-    auto task = std::make_shared<Task>();
-    task->servable = s;
-    task->x = x;
-    task->n = x.shape()[0];
-    task->arrived = std::chrono::steady_clock::now();
-    std::future<json> rows = task->rows.get_future();
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      queue_.push_back(task);
-      queued_ += task->n;
+    Task task;
+    task.servable = s.get();
+    task.x = x;
+    task.n = x.shape()[0];
+    task.arrived = std::chrono::steady_clock::now();
+    std::unique_lock<std::mutex> lock(mutex_);
+    queue_.push_back(&task);
+    queued_ += task.n;
+    if (leading_) filled_.notify_one();
+    while (!task.done) {
+      if (leading_)
+        task.wake.wait(lock);
+      else
+        lead(lock);
     }
-    wake_.notify_all();
-    return rows.get();
-  }
-
-  /// Runs what is queued, then ends the thread. Called once no request is in flight.
-  void stop() {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    if (task.error) std::rethrow_exception(task.error);
+    return std::move(task.rows);
   }
 
   /// "N requests (I instances) in M model calls".
   std::string stats() const {
+    std::lock_guard<std::mutex> lock(mutex_);
     return std::to_string(requests_) + " requests (" + std::to_string(instances_) +
            " instances) in " + std::to_string(calls_) + " model calls";
   }
 
  private:
+  /// One waiting request; it lives on its thread's stack until `done`.
   struct Task {
-    std::shared_ptr<Servable> servable;
+    const Servable* servable = nullptr;  // kept alive by the request's shared_ptr
     tf::Tensor x;
     int64_t n = 0;
     std::chrono::steady_clock::time_point arrived;
-    std::promise<json> rows;
+    std::condition_variable wake;
+    bool done = false;
+    json rows;
+    std::exception_ptr error;
   };
 
-  void run() {
-    std::unique_lock<std::mutex> lock(mutex_);
-    for (;;) {
-      wake_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and nothing left
-      wake_.wait_until(
-          lock, queue_.front()->arrived + timeout_, [&] { return stop_ || queued_ >= max_; });
-      std::vector<std::shared_ptr<Task>> batch;
-      int64_t n = 0;
-      const Servable* s = queue_.front()->servable.get();
-      for (auto it = queue_.begin(); it != queue_.end();) {
-        if ((*it)->servable.get() == s && (batch.empty() || n + (*it)->n <= max_)) {
-          n += (*it)->n;
-          queued_ -= (*it)->n;
-          batch.push_back(std::move(*it));
-          it = queue_.erase(it);
-        } else {
-          ++it;
-        }
+  /// Runs one batch as the leader; `lock` holds mutex_ on entry and on return.
+  void lead(std::unique_lock<std::mutex>& lock) {
+    leading_ = true;
+    filled_.wait_until(lock, queue_.front()->arrived + timeout_, [&] { return queued_ >= max_; });
+    std::vector<Task*> batch;
+    int64_t n = 0;
+    const Servable* s = queue_.front()->servable;
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if ((*it)->servable == s && (batch.empty() || n + (*it)->n <= max_)) {
+        n += (*it)->n;
+        batch.push_back(*it);
+        it = queue_.erase(it);
+      } else {
+        ++it;
       }
-      lock.unlock();
-      execute(batch);
-      lock.lock();
     }
+    queued_ -= n;
+    lock.unlock();
+    execute(batch);
+    lock.lock();
+    ++calls_;
+    for (Task* t : batch) {
+      requests_ += 1;
+      instances_ += t->n;
+      t->done = true;
+      t->wake.notify_one();  // under the lock: the task outlives this
+    }
+    leading_ = false;
+    if (!queue_.empty()) queue_.front()->wake.notify_one();  // it leads next
   }
 
-  void execute(std::vector<std::shared_ptr<Task>>& batch) {
+  /// Fills each task's rows, or its error, from one model call.
+  static void execute(const std::vector<Task*>& batch) {
     size_t answered = 0;
     try {
       std::vector<tf::Tensor> xs;
-      for (const auto& t : batch) xs.push_back(t->x);
+      for (const Task* t : batch) xs.push_back(t->x);
       const tf::Tensor x = xs.size() == 1 ? xs[0] : tf::concat(xs, 0);
       json rows;
       {
         std::lock_guard<std::mutex> lock(g_inference_mutex);
         rows = batch[0]->servable->predict(x);
       }
-      ++calls_;
       size_t at = 0;
       for (; answered < batch.size(); ++answered) {
         Task& t = *batch[answered];
-        json part = json::array();
-        for (int64_t i = 0; i < t.n; ++i) part.push_back(std::move(rows.at(at++)));
-        requests_ += 1;
-        instances_ += t.n;
-        t.rows.set_value(std::move(part));
+        t.rows = json::array();
+        for (int64_t i = 0; i < t.n; ++i) t.rows.push_back(std::move(rows.at(at++)));
       }
     } catch (...) {
-      for (; answered < batch.size(); ++answered)
-        batch[answered]->rows.set_exception(std::current_exception());
+      for (; answered < batch.size(); ++answered) batch[answered]->error = std::current_exception();
     }
   }
 
   const int64_t max_;
   const std::chrono::microseconds timeout_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::shared_ptr<Task>> queue_;
+  mutable std::mutex mutex_;
+  std::condition_variable filled_;  // the leader waits on it for the batch to fill
+  std::deque<Task*> queue_;
   int64_t queued_ = 0;  // instances in queue_
-  bool stop_ = false;
-  std::atomic<int64_t> requests_{0}, instances_{0}, calls_{0};
-  std::thread thread_;  // last: started once everything above is
+  bool leading_ = false;
+  int64_t requests_ = 0, instances_ = 0, calls_ = 0;
 };
 
 /// The outputs `y` [n, ...] as n nested lists (numbers for rank 1).
@@ -782,7 +779,6 @@ int main(int argc, char** argv) {
   listener.join();
   stop_poller();
   if (batcher) {
-    batcher->stop();
     std::fprintf(stderr, "serve: batching: %s\n", batcher->stats().c_str());
   }
   if (listen_failed) {
