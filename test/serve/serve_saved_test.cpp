@@ -32,6 +32,7 @@ using serve_test::ServeProcess;
 namespace {
 
 constexpr double kPollS = 0.1;  // --file_system_poll_wait_seconds
+bool g_batching = false;        // --batching: the shared server runs with --enable_batching
 
 /// Version 1: instances of shape [2, 3] (a rank-2 input) to 3 outputs.
 tf::Model model_v1() {
@@ -111,18 +112,21 @@ struct Fixture {
       x.v2 = model_v2();
       std::filesystem::create_directories(x.base + "/1");
       x.v1.save(x.base + "/1/model.safetensors");
-      x.server =
-          std::make_unique<ServeProcess>(std::vector<std::string>{"--model_base_path",
-                                                                  x.base,
-                                                                  "--model_name",
-                                                                  "tiny",
-                                                                  "--file_system_poll_wait_seconds",
-                                                                  std::to_string(kPollS),
-                                                                  "--port",
-                                                                  "0",
-                                                                  "--max_instances",
-                                                                  "64"},
-                                         x.dir->file("serve.stderr"));
+      std::vector<std::string> args{"--model_base_path",
+                                    x.base,
+                                    "--model_name",
+                                    "tiny",
+                                    "--file_system_poll_wait_seconds",
+                                    std::to_string(kPollS),
+                                    "--port",
+                                    "0",
+                                    "--max_instances",
+                                    "64"};
+      if (g_batching)
+        args.insert(
+            args.end(),
+            {"--enable_batching", "--max_batch_size", "4", "--batch_timeout_micros", "1000"});
+      x.server = std::make_unique<ServeProcess>(args, x.dir->file("serve.stderr"));
       return x;
     }();
     INFO("serve stderr: " << f.server->stderr_text());
@@ -467,13 +471,15 @@ TEST_CASE("serve saved: SIGTERM stops the server with exit code 0", "[serve]") {
   auto& f = Fixture::get();
   CHECK(f.server->terminate(30) == 0);
   CHECK(f.server->rest_of_stdout().empty());
+  if (g_batching) CHECK_THAT(f.server->stderr_text(), Catch::Contains("serve: batching: "));
 }
 
 int main(int argc, char* argv[]) {
   ::signal(SIGPIPE, SIG_IGN);
   Catch::Session session;
   using Catch::clara::Opt;
-  session.cli(session.cli() | Opt(g_serve, "path")["--serve"]("the serve binary to test"));
+  session.cli(session.cli() | Opt(g_serve, "path")["--serve"]("the serve binary to test") |
+              Opt(g_batching)["--batching"]("run the shared server with --enable_batching"));
   if (int rc = session.applyCommandLine(argc, argv)) return rc;
   if (g_serve.empty()) {
     std::fprintf(stderr, "serve_saved_test: pass --serve PATH (the serve example binary)\n");
