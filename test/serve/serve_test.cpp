@@ -471,6 +471,21 @@ TEST_CASE("serve: unknown paths get 404, wrong methods 405", "[serve]") {
   REQUIRE(g);
   CHECK(g->status == 405);
   CHECK(g->get_header_value("Allow") == "POST");
+  // /versions/N names the checkpoint's number (ckpt-1): 1 is served, 2 is not.
+  auto images = random_images(1, 17);
+  auto v1 = post(c, request(images).dump(), "/v1/models/fashion/versions/1:predict");
+  REQUIRE(v1->status == 200);
+  check_predictions(v1->body, reference(f.model, f.shape, images));
+  auto s1 = c.Get("/v1/models/fashion/versions/1");
+  REQUIRE(s1);
+  CHECK(s1->status == 200);
+  auto v2 = post(c, request(images).dump(), "/v1/models/fashion/versions/2:predict");
+  CHECK(v2->status == 404);
+  CHECK_THAT(json::parse(v2->body)["error"].get<std::string>(),
+             Catch::Contains("Specific(fashion, 2)"));
+  auto m2 = c.Get("/v1/models/fashion/versions/2/metadata");
+  REQUIRE(m2);
+  CHECK(m2->status == 404);
 }
 
 TEST_CASE("serve: garbage and cut-off requests leave it serving", "[serve]") {
