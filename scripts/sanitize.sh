@@ -69,7 +69,7 @@ if [[ "$mode" == tsan ]]; then
   # Only what the threaded tests need.
   targets=(tapeflow_tests)
   if grep -q '^serve_test:' <(cmake --build "$dir" --target help | sed -E 's/^\.\.\. ([^ ]+).*/\1:/'); then
-    targets+=(serve serve_test)
+    targets+=(serve serve_test serve_saved_test)
   fi
   cmake --build "$dir" -j"$jobs" --target "${targets[@]}"
 else

@@ -21,8 +21,8 @@ constexpr size_t kMaxNesting = 32;
 constexpr uint64_t kValuesPerImage = 813 + 784 + 1;
 
 /// "instances[3][27]" for the indices {3, 27}: where in the request a problem is.
-std::string where(const std::vector<size_t>& path) {
-  std::string s = "instances";
+std::string where(const std::vector<size_t>& path, const std::string& root = "instances") {
+  std::string s = root;
   for (size_t i : path) s += "[" + std::to_string(i) + "]";
   return s;
 }
@@ -48,28 +48,30 @@ const char* json_type(const json& v) {
 void flatten(const json& v,
              const std::vector<int64_t>& dims,
              std::vector<size_t>& path,
-             std::vector<float>& out) {
+             std::vector<float>& out,
+             const std::string& root = "instances") {
   const size_t depth = path.size() - 1;  // path[0] is the instance
   if (depth == dims.size()) {
     if (!v.is_number())
-      throw tf::InvalidArgumentError(where(path) + " is " + json_type(v) + "; expected a number");
+      throw tf::InvalidArgumentError(where(path, root) + " is " + json_type(v) +
+                                     "; expected a number");
     const double d = v.get<double>();
     const float f = float(d);
     if (!std::isfinite(f))
-      throw tf::InvalidArgumentError(where(path) + " = " + v.dump() +
+      throw tf::InvalidArgumentError(where(path, root) + " = " + v.dump() +
                                      " is not a finite float32 value");
     out.push_back(f);
     return;
   }
   if (!v.is_array())
-    throw tf::InvalidArgumentError(where(path) + " is " + json_type(v) + "; expected a list of " +
-                                   std::to_string(dims[depth]));
+    throw tf::InvalidArgumentError(where(path, root) + " is " + json_type(v) +
+                                   "; expected a list of " + std::to_string(dims[depth]));
   if (int64_t(v.size()) != dims[depth])
-    throw tf::InvalidArgumentError(where(path) + " has " + std::to_string(v.size()) +
+    throw tf::InvalidArgumentError(where(path, root) + " has " + std::to_string(v.size()) +
                                    " elements; expected " + std::to_string(dims[depth]));
   path.push_back(0);
   for (const json& e : v) {
-    flatten(e, dims, path, out);
+    flatten(e, dims, path, out, root);
     ++path.back();
   }
   path.pop_back();
@@ -99,9 +101,12 @@ std::string printable(std::string_view text, size_t max_bytes) {
 /// layout: nlohmann-json builds the whole tree first, 20-80 bytes per value (an 8 MB body of
 /// '[' took 617 MB; of "[],", 208 MB), so no body may cost more than the largest valid one.
 /// One pass over the bytes, skipping strings; the parser still validates everything else.
-void check_structure(std::string_view body, int64_t max_instances) {
+void check_structure(std::string_view body,
+                     int64_t max_instances,
+                     uint64_t values_per_instance = kValuesPerImage,
+                     const char* noun = "images") {
   const uint64_t max_values =
-      uint64_t(std::clamp<int64_t>(max_instances, 0, int64_t(1) << 40)) * kValuesPerImage + 64;
+      uint64_t(std::clamp<int64_t>(max_instances, 0, int64_t(1) << 40)) * values_per_instance + 64;
   uint64_t values = 0;  // '[', '{' and ',': at least the lists, objects and elements there are
   size_t depth = 0;
   bool in_string = false, escaped = false;
@@ -120,13 +125,28 @@ void check_structure(std::string_view body, int64_t max_instances) {
     if ((c == '[' || c == '{' || c == ',') && ++values > max_values)
       throw tf::InvalidArgumentError("the body holds more than " + std::to_string(max_values) +
                                      " lists, objects and elements: more than " +
-                                     std::to_string(max_instances) +
-                                     " images (--max_instances) need");
+                                     std::to_string(max_instances) + " " + noun +
+                                     " (--max_instances) need");
     if ((c == '[' || c == '{') && ++depth > kMaxNesting)
       throw tf::InvalidArgumentError("JSON nested deeper than " + std::to_string(kMaxNesting) +
                                      " levels of lists and objects at byte " + std::to_string(i) +
-                                     " (the limit; an image needs 5)");
+                                     " (the limit)");
     if ((c == ']' || c == '}') && depth > 0) --depth;
+  }
+}
+
+/// The body parsed as JSON; malformed JSON is an InvalidArgumentError quoting it safely.
+json parse_body(std::string_view body) {
+  try {
+    return json::parse(body);
+  } catch (const json::exception& e) {
+    // A parse_error (invalid UTF-8 included), or out_of_range for a number past double's range
+    // ("1e999"). e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5:
+    // ... last read: '<the bytes>'", and those bytes are the client's: shown escaped and cut.
+    std::string_view what = e.what();
+    const size_t at = what.find("] ");
+    if (at != std::string_view::npos) what.remove_prefix(at + 2);
+    throw tf::InvalidArgumentError("malformed JSON: " + printable(what, 300));
   }
 }
 
@@ -150,18 +170,7 @@ tf::Tensor parse_predict_request(std::string_view body,
                                  const tf::Shape& input_shape,
                                  int64_t max_instances) {
   check_structure(body, max_instances);
-  json doc;
-  try {
-    doc = json::parse(body);
-  } catch (const json::exception& e) {
-    // A parse_error (invalid UTF-8 included), or out_of_range for a number past double's range
-    // ("1e999"). e.what() is "[json.exception.parse_error.101] parse error at line 1, column 5:
-    // ... last read: '<the bytes>'", and those bytes are the client's: shown escaped and cut.
-    std::string_view what = e.what();
-    const size_t at = what.find("] ");
-    if (at != std::string_view::npos) what.remove_prefix(at + 2);
-    throw tf::InvalidArgumentError("malformed JSON: " + printable(what, 300));
-  }
+  const json doc = parse_body(body);
   if (!doc.is_object())
     throw tf::InvalidArgumentError(std::string("the body is ") + json_type(doc) +
                                    "; expected an object {\"instances\": [...]}");
@@ -205,6 +214,62 @@ tf::Tensor parse_predict_request(std::string_view body,
   std::vector<int64_t> shape = input_shape.dims();
   shape[0] = n;
   return tf::constant(std::move(values), tf::Shape(shape));
+}
+
+PredictInput parse_predict_body(std::string_view body,
+                                const std::vector<int64_t>& instance_dims,
+                                int64_t max_instances) {
+  if (instance_dims.size() + 3 > kMaxNesting)
+    throw tf::InvalidArgumentError("the model's instances have rank " +
+                                   std::to_string(instance_dims.size()) + "; at most " +
+                                   std::to_string(kMaxNesting - 3) + " is served");
+  // Lists, commas and numbers of one instance in its nested layout, with room to spare.
+  uint64_t size = 1, lists = 1;
+  for (int64_t d : instance_dims) {
+    lists += size;
+    size *= uint64_t(std::max<int64_t>(d, 1));
+  }
+  check_structure(body, max_instances, 2 * (size + lists) + 1, "instances");
+  const json doc = parse_body(body);
+  if (!doc.is_object())
+    throw tf::InvalidArgumentError(std::string("the body is ") + json_type(doc) +
+                                   "; expected an object {\"instances\": [...]} or "
+                                   "{\"inputs\": [...]}");
+  const bool has_instances = doc.contains("instances"), has_inputs = doc.contains("inputs");
+  if (has_instances == has_inputs)
+    throw tf::InvalidArgumentError(has_inputs ? "give \"instances\" or \"inputs\", not both"
+                                              : "missing key \"instances\" (or \"inputs\")");
+  const std::string root = has_inputs ? "inputs" : "instances";
+  const json* rows = &doc.at(root);
+  // The columnar form may name its one input: {"inputs": {"x": [...]}}.
+  if (has_inputs && rows->is_object()) {
+    if (rows->size() != 1)
+      throw tf::InvalidArgumentError("\"inputs\" names " + std::to_string(rows->size()) +
+                                     " inputs; the model takes one");
+    rows = &rows->begin().value();
+  }
+  if (!rows->is_array())
+    throw tf::InvalidArgumentError("\"" + root + "\" is " + json_type(*rows) +
+                                   "; expected a list with one entry per instance");
+  if (rows->empty()) throw tf::InvalidArgumentError("\"" + root + "\" is empty");
+  const int64_t n = int64_t(rows->size());
+  if (n > max_instances)
+    throw tf::InvalidArgumentError("too many instances: " + std::to_string(n) + " > " +
+                                   std::to_string(max_instances) + " (--max_instances)");
+  const std::vector<int64_t> flat{int64_t(size)};
+  std::vector<float> values;
+  values.reserve(size_t(n) * size_t(size));
+  std::vector<size_t> path{0};
+  for (const json& row : *rows) {
+    // Nested as the model's input, or (rank 2 and up) one flat list of all its numbers.
+    const bool is_flat = instance_dims.size() > 1 && row.is_array() && !row.empty() &&
+                         !row[0].is_array() && int64_t(row.size()) == int64_t(size);
+    flatten(row, is_flat ? flat : instance_dims, path, values, root);
+    ++path.back();
+  }
+  std::vector<int64_t> shape{n};
+  shape.insert(shape.end(), instance_dims.begin(), instance_dims.end());
+  return {tf::constant(std::move(values), tf::Shape(shape)), has_inputs};
 }
 
 std::string json_error_body(std::string_view message) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <tapeflow/tapeflow.hpp>
+#include <vector>
 
 namespace example {
 
@@ -21,6 +22,22 @@ namespace tf = tapeflow;
 tf::Tensor parse_predict_request(std::string_view body,
                                  const tf::Shape& input_shape,
                                  int64_t max_instances);
+
+/// A parsed predict body for any model: the batch, and whether it came columnar ("inputs").
+struct PredictInput {
+  tf::Tensor x;
+  bool columnar = false;
+};
+
+/// Parses a TensorFlow Serving predict body for a model whose instances have `instance_dims`
+/// (its input shape without the batch axis): {"instances": [instance, ...]} (rows) or
+/// {"inputs": [instance, ...]} / {"inputs": {"name": [...]}} (columnar, one input). Each
+/// instance is nested lists of exactly `instance_dims`, or one flat list of all its numbers.
+/// Same limits and errors as parse_predict_request (the structure bound scaled to the
+/// instance's size), into a float32 batch [n, instance_dims...].
+PredictInput parse_predict_body(std::string_view body,
+                                const std::vector<int64_t>& instance_dims,
+                                int64_t max_instances);
 
 /// {"error": message} as JSON text; bytes of `message` that are not valid UTF-8 become U+FFFD,
 /// so any text (a request path, a client's bytes) is safe to pass. Never throws type_error.
