@@ -140,6 +140,13 @@ namespace tapeflow::cpu {
 
 namespace {
 
+// memcpy of n elements; nothing for n == 0, where the vectors' data() may be null (UB for
+// memcpy even with a zero size).
+template <class T>
+void copy_elems(T* dst, const T* src, size_t n) {
+  if (n != 0) std::memcpy(dst, src, sizeof(T) * n);
+}
+
 using detail::LinalgAttrs;
 using detail::LinalgStatus;
 
@@ -334,7 +341,7 @@ void CpuBackend::linalg_cholesky(const KernelArgs& k) {
     const int n = int(a.n);
     const T* in = k.in(0).as<const T>();
     T* out = k.out().as<T>();
-    std::memcpy(out, in, sizeof(T) * size_t(a.batch * a.n * a.n));
+    copy_elems(out, in, size_t(a.batch * a.n * a.n));
     for (int64_t b = 0; b < a.batch; ++b) {
       T* l = out + b * a.n * a.n;
       int info = 0;
@@ -360,7 +367,7 @@ void CpuBackend::linalg_solve(const KernelArgs& k) {
     for (int64_t b = 0; b < a.batch; ++b) {
       const T* A = k.in(0).as<const T>() + b * a.n * a.n;
       T* X = k.out().as<T>() + b * a.n * a.k;
-      std::memcpy(lu.data(), A, sizeof(T) * lu.size());
+      copy_elems(lu.data(), A, lu.size());
       int info = 0;
       Lapack<T>::getrf(&n, &n, lu.data(), &n, piv.data(), &info);
       if (info != 0) {  // an exactly zero pivot: singular
@@ -375,7 +382,7 @@ void CpuBackend::linalg_solve(const KernelArgs& k) {
       } else if (nrhs > 1) {
         transpose_into(k.in(1).as<const T>() + b * a.n * a.k, a.n, a.k, rhs);
       } else {
-        std::memcpy(rhs, k.in(1).as<const T>() + b * a.n, sizeof(T) * size_t(a.n));
+        copy_elems(rhs, k.in(1).as<const T>() + b * a.n, size_t(a.n));
       }
       Lapack<T>::getrs(trans, &n, &nrhs, lu.data(), &n, piv.data(), rhs, &n, &info);
       if (nrhs > 1) transpose_into(rhs, a.k, a.n, X);
@@ -387,7 +394,7 @@ void CpuBackend::linalg_triangular_solve(const KernelArgs& k) {
   const auto& a = k.attr<LinalgAttrs>();
   detail::dispatch_float(k.out().dtype, [&]<class T>() {
     const size_t per_rhs = size_t(a.n * a.k);
-    std::memcpy(k.out().as<T>(), k.in(1).as<const T>(), sizeof(T) * per_rhs * size_t(a.batch));
+    copy_elems(k.out().as<T>(), k.in(1).as<const T>(), per_rhs * size_t(a.batch));
     for (int64_t b = 0; b < a.batch; ++b)
       Lapack<T>::trsm(a.lower ? CblasLower : CblasUpper,
                       a.adjoint ? CblasTrans : CblasNoTrans,
@@ -407,7 +414,7 @@ void CpuBackend::linalg_lu_det(const KernelArgs& k) {
     std::vector<int> piv(size_t(std::max<int64_t>(1, a.n)));
     for (int64_t b = 0; b < a.batch; ++b) {
       T* out = k.out().as<T>() + 3 * b;
-      std::memcpy(lu.data(), k.in(0).as<const T>() + b * a.n * a.n, sizeof(T) * lu.size());
+      copy_elems(lu.data(), k.in(0).as<const T>() + b * a.n * a.n, lu.size());
       int info = 0;
       if (n > 0) Lapack<T>::getrf(&n, &n, lu.data(), &n, piv.data(), &info);
       T sign = 1, log_abs = 0, det = 1;
@@ -499,7 +506,7 @@ void CpuBackend::linalg_eigh(const KernelArgs& k) {
         std::fill(e, e + a.n + a.n * a.n, std::numeric_limits<T>::quiet_NaN());
         continue;
       }
-      std::memcpy(z.data(), in, sizeof(T) * z.size());
+      copy_elems(z.data(), in, z.size());
       if (n > 0)
         Lapack<T>::syevd(
             "V", "U", &n, z.data(), &lda, e, work.data(), &lwork, iwork.data(), &liwork, &info);
@@ -562,7 +569,7 @@ void CpuBackend::linalg_svd(const KernelArgs& k) {
         for (int64_t i = 0; i < kv; ++i) v[i * kv + i] = T(1);
         continue;
       }
-      std::memcpy(col.data(), in, sizeof(T) * col.size());
+      copy_elems(col.data(), in, col.size());
       Lapack<T>::gesdd(jobz,
                        &lm,
                        &ln,
