@@ -251,6 +251,15 @@ class MultiHeadAttentionImpl final : public Layer::Impl {
 MultiHeadAttention::MultiHeadAttention(MultiHeadAttentionOptions options)
     : Layer(std::make_shared<MultiHeadAttentionImpl>(std::move(options))) {}
 
+MultiHeadAttention::MultiHeadAttention(const Layer& layer) : Layer(layer.impl()) {
+  if (!std::dynamic_pointer_cast<MultiHeadAttentionImpl>(impl_))
+    throw InvalidArgumentError(str_cat("MultiHeadAttention: layer \"",
+                                       layer.name(),
+                                       "\" is a ",
+                                       layer.class_name(),
+                                       ", not a MultiHeadAttention"));
+}
+
 Tensor MultiHeadAttention::operator()(const Tensor& query,
                                       const Tensor& value,
                                       const Tensor& key,

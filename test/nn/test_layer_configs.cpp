@@ -131,6 +131,29 @@ L::Layer make_encoder() {
           L::Dense({.units = 3, .activation = "", .use_bias = true, .name = "logits"})}));
 }
 
+// A pre-LayerNorm block with causal self-attention, holding its attention as the typed handle
+// (attention over query, value and key with a causal mask is not a plain list call).
+class CausalBlockImpl final : public L::Layer::Impl {
+ public:
+  CausalBlockImpl(std::string name, L::Layer norm, L::MultiHeadAttention attention, L::Layer out)
+      : Impl(std::move(name)),
+        norm_(track(std::move(norm))),
+        attention_(track(std::move(attention))),
+        out_(track(std::move(out))) {}
+  std::string class_name() const override { return "CausalBlock"; }
+  tf::Tensor call(const tf::Tensor& x, bool training) override {
+    tf::Tensor h = norm_(x, training);
+    tf::Tensor y =
+        x + attention_(h, h, h, {.attention_mask = {}, .use_causal_mask = true, .training = false});
+    return out_(y, training);
+  }
+
+ private:
+  L::Layer norm_;
+  L::MultiHeadAttention attention_;
+  L::Layer out_;
+};
+
 tf::Tensor token_ids() {
   return tf::constant(std::vector<int>{1, 4, 2, 9, 10, 0, 3, 3, 7, 5, 8, 6}, {2, 6});
 }
@@ -420,4 +443,33 @@ TEST_CASE("load_model: a bad config of these layers is a clear error naming the 
       path,
       edit_header(read_bytes(path), R"(\"input_shapes\":[[1,2])", R"(\"input_shapes\":[[1.5])"));
   CHECK_THROWS_AS(tf::models::load_model(path), tf::DataLossError);
+}
+
+TEST_CASE("load_model: a user block holding a typed MultiHeadAttention (causal, 3 inputs)",
+          "[model_save][layer_configs]") {
+  test::TempDir dir("layer_configs");
+  tf::random::set_seed(28);
+  tf::Model model(L::Sequential({L::Embedding(11, 4),
+                                 L::Layer(std::make_shared<CausalBlockImpl>(
+                                     "block",
+                                     L::LayerNormalization(),
+                                     L::MultiHeadAttention({.num_heads = 2, .key_dim = 2}),
+                                     L::Dense(4, "relu"))),
+                                 L::Dense(11)}));
+  const tf::Tensor ids = token_ids();
+  model(ids);
+  perturb(model, 8);
+  L::register_layer("CausalBlock", [](const L::LayerConfig& c, const std::vector<L::Layer>& s) {
+    if (s.size() != 3) throw tf::InvalidArgumentError("CausalBlock: expected 3 sublayers");
+    return L::Layer(std::make_shared<CausalBlockImpl>(
+        c.name(), s[0], L::MultiHeadAttention(s[1]), s[2]));  // checked: a MultiHeadAttention
+  });
+  const std::string path = dir.file("causal.safetensors");
+  tf::Model loaded = round_trip(model, path);
+  CHECK(has_version(path, 2));  // attention built from {query, value, key}
+  const L::Layer attention = loaded.layers()[1].impl()->sublayers()[1];
+  CHECK(attention.impl()->build_input_shapes().size() == 3);
+  CHECK(values(loaded(ids)) == values(model(ids)));
+  // The handle conversion refuses another layer type.
+  CHECK_THROWS_AS(L::MultiHeadAttention(L::Dense(2)), tf::InvalidArgumentError);
 }
