@@ -383,8 +383,10 @@ struct LoadOptions {
 /// UnimplementedError; nothing is returned unless everything loaded.
 TAPEFLOW_API Model load_model(const std::string& path, LoadOptions options = {});
 
-/// The format version Model::save writes ("model_format_version" in the metadata).
-inline constexpr int kModelFormatVersion = 1;
+/// The newest format version Model::save writes and load_model reads ("model_format_version"
+/// in the metadata). A file gets the oldest version that describes it: 2 only when a layer was
+/// built from a list of inputs (its build_config lists "input_shapes"), else 1.
+inline constexpr int kModelFormatVersion = 2;
 
 }  // namespace models
 
