@@ -748,6 +748,7 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions options) const {
     throw InvalidArgumentError(str_cat("`validation_split` must be in [0, 1); received ", split));
   const int64_t n = x.shape()[0];
   const detail::Replicas replicas(s);
+  replicas.check_same_rows("fit", n);
   Tensor xt = x, yt = y, wt = options.sample_weight;
   std::optional<data::Dataset> validation;
   if (split > 0.0 && options.validation_data.empty()) {

@@ -3,7 +3,9 @@
 #include "nn/model_distribute.hpp"
 
 #include <algorithm>
+#include <string>
 
+#include "core/fail.hpp"
 #include "tapeflow/ops.hpp"
 #include "tapeflow/optimizers.hpp"
 
@@ -36,6 +38,21 @@ std::pair<int64_t, int64_t> Replicas::share(int64_t rows) const {
   const int64_t q = rows / n, rem = rows % n;
   auto start = [&](int64_t i) { return i * q + std::min(i, rem); };
   return {start(r), start(r + 1)};
+}
+
+void Replicas::check_same_rows(const char* where, int64_t rows) const {
+  if (!strategy_ || size() == 1) return;
+  const std::vector<int64_t> all =
+      strategy_->all_gather(constant(std::vector<int64_t>{rows}, Shape{1})).to_vector<int64_t>();
+  if (std::all_of(all.begin(), all.end(), [&](int64_t r) { return r == rows; })) return;
+  std::string list;
+  for (size_t r = 0; r < all.size(); ++r) list += str_cat(r ? ", " : "", all[r]);
+  throw InvalidArgumentError(
+      str_cat(where,
+              " under a strategy takes the same x and y on every replica (the whole data set; "
+              "each replica trains on its share of every global batch; pass a Dataset for data "
+              "that differs per replica); rows per replica: ",
+              list));
 }
 
 Logs Replicas::results(const Model::State& s) const {

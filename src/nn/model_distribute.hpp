@@ -34,6 +34,9 @@ class Replicas {
   /// This replica's rows [begin, end) of `rows` rows split as evenly as possible, in replica
   /// order (the first rows to replica 0).
   std::pair<int64_t, int64_t> share(int64_t rows) const;
+  /// InvalidArgumentError on every replica unless all pass the same number of rows (tensors
+  /// given to fit are the whole data set, the same on every replica). A collective.
+  void check_same_rows(const char* where, int64_t rows) const;
   /// The logs of s's running loss and metrics over all replicas' examples (s.results() with
   /// one replica). A collective.
   Logs results(const Model::State& s) const;

@@ -3,9 +3,13 @@
 // summation-order tolerance, for SGD or Adam; every replica's logs (history, evaluate) are the
 // same bits, and close to the one-process ones. Every replica also runs the one-process fit
 // itself (same seeds), so one launch compares. Usage: mpi_fit sgd|adam
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <string>
 #include <tapeflow/tapeflow.hpp>
 
 #include "mpi_check.hpp"
@@ -110,6 +114,12 @@ int main(int argc, char** argv) {
         y,
         {.batch_size = global, .epochs = 2, .verbose = 0, .validation_data = {xv, yv}, .seed = 5});
     Counter counter;
+    // A CSVLogger given a per-replica file name: only the chief's is written.
+    const int64_t job = strategy.broadcast(tf::constant(int64_t(getpid())), 0).item<int64_t>();
+    const std::string csv =
+        (std::filesystem::temp_directory_path() /
+         ("tapeflow_mpi_fit_" + std::to_string(job) + "_" + std::to_string(r) + ".csv"))
+            .string();
     tf::Model model = make_model(r == 0 ? 7 : 100 + uint64_t(r), opt, strategy);
     tf::History h = model.fit(x,
                               y,
@@ -118,12 +128,14 @@ int main(int argc, char** argv) {
                                .verbose = 0,
                                .validation_data = {xv, yv},
                                .seed = 5,
-                               .callbacks = {counter}});
+                               .callbacks = {counter, tf::callbacks::CSVLogger(csv)}});
     const double worst = compare(model, ref, tol);
     MPI_CHECK(model.optimizer().iterations() == 22);
     MPI_CHECK(h.history.count("val_mae") == 1);
     check_logs(strategy, h.history, href.history, log_tol);
     MPI_CHECK(*counter.epochs == (strategy.is_chief() ? 2 : 0));
+    MPI_CHECK(std::filesystem::exists(csv) == strategy.is_chief());
+    std::filesystem::remove(csv);
     // evaluate: each replica its rows, the result over all of them.
     auto e = model.evaluate(x, y, {.batch_size = 16, .verbose = 0});
     auto eref = ref.evaluate(x, y, {.batch_size = 16, .verbose = 0});
@@ -156,6 +168,19 @@ int main(int argc, char** argv) {
     if (strategy.is_chief())
       std::printf(
           "mpi_fit %s, sharded Dataset: max relative weight difference %.3g\n", opt.c_str(), worst);
+  }
+  // 3. Tensors that differ in length between replicas are refused on every replica.
+  if (n > 1) {
+    tf::Model model = make_model(7, opt, strategy);
+    const int64_t mine = rows - r;
+    tf::Tensor xs = tf::slice(x, {0, 0}, {mine, kFeatures}), ys = tf::slice(y, {0, 0}, {mine, 1});
+    bool refused = false;
+    try {
+      model.fit(xs, ys, {.batch_size = kBatch, .verbose = 0});
+    } catch (const tf::InvalidArgumentError& e) {
+      refused = std::string(e.what()).find("rows per replica: ") != std::string::npos;
+    }
+    MPI_CHECK(refused);
   }
   return mpi_test::failures() == 0 ? 0 : 1;
 }
