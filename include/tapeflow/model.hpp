@@ -148,17 +148,21 @@ class TAPEFLOW_API MetricSpec {
 /// or a shared_ptr (shared with the caller). Empty: one process, as without tf::distribute.
 class TAPEFLOW_API StrategySpec {
  public:
+  using Strategy = distribute::MultiWorkerMirroredStrategy;
+  /// No strategy: one process.
   StrategySpec() = default;
-  StrategySpec(
-      distribute::MultiWorkerMirroredStrategy& strategy)  // NOLINT(google-explicit-constructor)
+  /// The strategy, not owned.
+  StrategySpec(Strategy& strategy)  // NOLINT(google-explicit-constructor)
       : strategy_(&strategy) {}
-  StrategySpec(std::shared_ptr<distribute::MultiWorkerMirroredStrategy> strategy)  // NOLINT
+  /// The strategy, shared.
+  StrategySpec(std::shared_ptr<Strategy> strategy)  // NOLINT(google-explicit-constructor)
       : owner_(std::move(strategy)), strategy_(owner_.get()) {}
-  distribute::MultiWorkerMirroredStrategy* get() const { return strategy_; }
+  /// The strategy, or nullptr.
+  Strategy* get() const { return strategy_; }
 
  private:
-  std::shared_ptr<distribute::MultiWorkerMirroredStrategy> owner_;
-  distribute::MultiWorkerMirroredStrategy* strategy_ = nullptr;
+  std::shared_ptr<Strategy> owner_;
+  Strategy* strategy_ = nullptr;
 };
 
 struct CompileOptions {
