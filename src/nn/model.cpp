@@ -839,6 +839,7 @@ std::map<std::string, double> Model::evaluate(const Tensor& x,
   check_positive("batch_size", options.batch_size);
   // Under a strategy each replica evaluates its share of the rows; evaluate adds them up.
   const detail::Replicas replicas(state());
+  replicas.check_same_rows("evaluate", x.shape()[0]);
   Tensor w = replica_rows(options.sample_weight, replicas);
   return evaluate(tensor_dataset(replica_rows(x, replicas), replica_rows(y, replicas), w)
                       .batch(options.batch_size),
