@@ -34,7 +34,7 @@ bool Replicas::any(bool local) const {
 
 std::pair<int64_t, int64_t> Replicas::share(int64_t rows) const {
   const int64_t n = size(), r = rank();
-  // floor(r * rows / n) without overflow for any realistic row count.
+  // rows / n each, and one more for the first rows % n replicas.
   const int64_t q = rows / n, rem = rows % n;
   auto start = [&](int64_t i) { return i * q + std::min(i, rem); };
   return {start(r), start(r + 1)};
