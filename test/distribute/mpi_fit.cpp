@@ -169,7 +169,21 @@ int main(int argc, char** argv) {
       std::printf(
           "mpi_fit %s, sharded Dataset: max relative weight difference %.3g\n", opt.c_str(), worst);
   }
-  // 3. Tensors that differ in length between replicas are refused on every replica.
+  // 3. A last global batch of one row: the other replicas have none and take part with zero
+  // gradients (SGD, so that a missing or doubled step shows in the weights).
+  {
+    const int64_t few = 2 * global + 1;
+    tf::Tensor xs = tf::slice(x, {0, 0}, {few, kFeatures}), ys = tf::slice(y, {0, 0}, {few, 1});
+    tf::Model ref = make_model(7, "sgd");
+    tf::History href =
+        ref.fit(xs, ys, {.batch_size = global, .epochs = 3, .verbose = 0, .seed = 9});
+    tf::Model model = make_model(r == 0 ? 7 : 100 + uint64_t(r), "sgd", strategy);
+    tf::History h = model.fit(xs, ys, {.batch_size = kBatch, .epochs = 3, .verbose = 0, .seed = 9});
+    compare(model, ref, tol);
+    MPI_CHECK(model.optimizer().iterations() == 9);
+    check_logs(strategy, h.history, href.history, log_tol);
+  }
+  // 4. Tensors that differ in length between replicas are refused on every replica.
   if (n > 1) {
     tf::Model model = make_model(7, opt, strategy);
     const int64_t mine = rows - r;
