@@ -3,6 +3,7 @@
 // Each replica reads its shard of every global batch (--batch_size per replica), gradients are
 // averaged across replicas while the backward walk runs, and only the chief prints, writes
 // summaries and saves checkpoints. A plain ./fashion_mnist_distributed is one replica.
+// --fit trains the same way with tf::Model::fit, the model compiled under the strategy.
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -26,6 +27,11 @@ int main(int argc, char** argv) {
       crash_at_step,
       "recovery drill: the last replica dies (exit without cleanup) at this step of this "
       "run; relaunch with the same --ckpt_dir to resume");
+  bool use_fit = false;
+  app.add_flag("--fit",
+               use_fit,
+               "train with Model::fit, compiled with .distribute = strategy (--batch_size per "
+               "replica; --crash_at_step is ignored)");
   example::add_flags(app, flags);
   CLI11_PARSE(app, argc, argv);
   example::apply(flags);
@@ -34,6 +40,30 @@ int main(int argc, char** argv) {
   const int replicas = strategy.num_replicas_in_sync();
   const bool chief = strategy.is_chief();
   auto [train, test] = example::load(example::input_shape(arch), flags.limit);
+  if (use_fit) {
+    // The Keras path: fit splits each global batch of replicas x --batch_size rows across the
+    // replicas, broadcasts the chief's weights, and only the chief prints and writes files.
+    tf::Model model(example::make_model(arch, flags.seed));
+    model.compile({.optimizer = tf::optimizers::Adam({.learning_rate = flags.learning_rate}),
+                   .loss = tf::losses::SparseCategoricalCrossentropy({.from_logits = true}),
+                   .metrics = {"accuracy"},
+                   .distribute = strategy});
+    if (chief)
+      std::printf("%d replicas x batch %lld = global batch %lld (Model::fit)\n",
+                  replicas,
+                  (long long)flags.batch_size,
+                  (long long)(replicas * flags.batch_size));
+    const double acc = example::fit_model(model,
+                                          train,
+                                          test,
+                                          flags.epochs,
+                                          flags.batch_size,
+                                          flags.seed,
+                                          flags.logdir,
+                                          flags.ckpt_dir);
+    if (chief) std::printf("test accuracy: %.4f\n", acc);
+    return acc >= flags.min_accuracy ? 0 : 1;
+  }
   const int64_t n = train.x.shape()[0];
   // Shard before shuffling: every replica shuffles its own disjoint part with the same seed.
   // drop_remainder: every replica runs the same number of steps (collectives stay in step).

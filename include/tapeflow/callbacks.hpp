@@ -46,6 +46,7 @@ class TAPEFLOW_API LambdaCallback : public Callback {
 /// per epoch. fit / evaluate add one themselves when their verbose is not 0.
 class TAPEFLOW_API ProgbarLogger : public Callback {
  public:
+  bool chief_only() const override { return true; }
   /// `out` must outlive the callback.
   explicit ProgbarLogger(int verbose = 1, std::ostream* out = nullptr);
   void on_train_begin(Logs& logs) override;
@@ -153,6 +154,7 @@ class TAPEFLOW_API ReduceLROnPlateau : public Callback {
 /// Writes each epoch's logs to a CSV file: a header "epoch,<keys sorted>", then one row per epoch.
 class TAPEFLOW_API CSVLogger : public Callback {
  public:
+  bool chief_only() const override { return true; }
   explicit CSVLogger(std::string filename, std::string separator = ",", bool append = false);
   void on_train_begin(Logs& logs) override;
   void on_epoch_end(int epoch, Logs& logs) override;
@@ -187,6 +189,7 @@ struct ModelCheckpointOptions {
 /// model.optimizer()}})`.
 class TAPEFLOW_API ModelCheckpoint : public Callback {
  public:
+  bool chief_only() const override { return true; }
   explicit ModelCheckpoint(ModelCheckpointOptions options);
   void on_train_begin(Logs& logs) override;
   void on_train_batch_end(int64_t batch, Logs& logs) override;
@@ -212,6 +215,7 @@ struct TensorBoardOptions {
 /// without the prefix, in <log_dir>/validation), as Keras.
 class TAPEFLOW_API TensorBoard : public Callback {
  public:
+  bool chief_only() const override { return true; }
   explicit TensorBoard(TensorBoardOptions options = {});
   void on_train_begin(Logs& logs) override;
   void on_train_batch_end(int64_t batch, Logs& logs) override;

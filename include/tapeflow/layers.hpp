@@ -97,8 +97,12 @@ class TAPEFLOW_API Layer {
 
     const std::string& name() const { return name_; }
     bool built() const { return built_; }
-    /// The input shape and dtype of the build that created the weights (unset before).
+    /// The input shape and dtype of the build that created the weights (unset before, and
+    /// for a layer built from a list of inputs: see build_input_shapes()).
     const std::optional<Shape>& build_input_shape() const { return build_input_shape_; }
+    /// The input shapes of a build from a list of inputs (`layer({a, b})`, build_inputs);
+    /// empty for a layer built from one input or not built.
+    const std::vector<Shape>& build_input_shapes() const { return build_input_shapes_; }
     DType build_dtype() const { return build_dtype_; }
     /// This layer's own variables (not its sublayers'), in creation order.
     const std::vector<Variable>& weights() const { return weights_; }
@@ -123,6 +127,7 @@ class TAPEFLOW_API Layer {
     std::string name_;
     bool built_ = false;
     std::optional<Shape> build_input_shape_;
+    std::vector<Shape> build_input_shapes_;
     DType build_dtype_ = float32;
     std::vector<Variable> weights_;
     std::vector<std::shared_ptr<Impl>> tracked_;
@@ -138,6 +143,9 @@ class TAPEFLOW_API Layer {
   Tensor operator()(const std::vector<Tensor>& inputs, bool training = false) const;
   /// Creates the weights now, for inputs of `input_shape` and `dtype` (as Keras' build).
   void build(const Shape& input_shape, DType dtype = float32) const;
+  /// Creates the weights now, for a list of inputs of these shapes (a merge layer, attention
+  /// over query and value): what `layer({a, b})` does before its first call.
+  void build_inputs(const std::vector<Shape>& input_shapes, DType dtype = float32) const;
   Shape compute_output_shape(const Shape& input_shape) const;
 
   /// Trainable variables: this layer's, then its sublayers' in order.

@@ -200,6 +200,9 @@ struct AttentionCallOptions {
 class TAPEFLOW_API MultiHeadAttention : public Layer {
  public:
   explicit MultiHeadAttention(MultiHeadAttentionOptions options);
+  /// A handle on `layer`, which must be a MultiHeadAttention (InvalidArgumentError otherwise):
+  /// how a factory given to register_layer gets its rebuilt attention sublayer back as one.
+  explicit MultiHeadAttention(const Layer& layer);
   using Layer::operator();
   /// Attention of query over value (key defaults to value): [batch, target, output].
   Tensor operator()(const Tensor& query,

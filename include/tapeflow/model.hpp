@@ -32,6 +32,10 @@
 
 namespace tapeflow {
 
+namespace distribute {
+class MultiWorkerMirroredStrategy;
+}
+
 class Model;
 
 /// Keras' logs: metric name ("loss", "accuracy", "val_loss", ...) → value.
@@ -108,6 +112,9 @@ class TAPEFLOW_API MetricSpec {
     std::function<void(const Tensor& y_true, const Tensor& y_pred)> update;
     std::function<double()> result;
     std::function<void()> reset;
+    /// Optional: the running (sum, count) whose ratio is result(), which replicas add up under
+    /// tf::distribute. Unset: result() is taken to be a mean over the examples seen.
+    std::function<std::pair<double, double>()> totals{};
   };
 
   MetricSpec(const char* name);  // NOLINT(google-explicit-constructor)
@@ -119,7 +126,8 @@ class TAPEFLOW_API MetricSpec {
     ops_ = Ops{std::string(m->name()),
                [m](const Tensor& t, const Tensor& p) { m->update_state(t, p); },
                [m] { return Tensor(m->result()).template item<float>(); },
-               [m] { m->reset_state(); }};
+               [m] { m->reset_state(); },
+               {}};
   }
 
   const std::string& name() const { return name_; }
@@ -135,12 +143,40 @@ class TAPEFLOW_API MetricSpec {
   std::optional<Ops> ops_;
 };
 
+/// The strategy given to compile (TF: building and compiling the model inside strategy.scope()):
+/// a reference (not owned: the strategy must outlive every fit / evaluate / train_on_batch call)
+/// or a shared_ptr (shared with the caller). Empty: one process, as without tf::distribute.
+class TAPEFLOW_API StrategySpec {
+ public:
+  using Strategy = distribute::MultiWorkerMirroredStrategy;
+  /// No strategy: one process.
+  StrategySpec() = default;
+  /// The strategy, not owned.
+  StrategySpec(Strategy& strategy)  // NOLINT(google-explicit-constructor)
+      : strategy_(&strategy) {}
+  /// The strategy, shared.
+  StrategySpec(std::shared_ptr<Strategy> strategy)  // NOLINT(google-explicit-constructor)
+      : owner_(std::move(strategy)), strategy_(owner_.get()) {}
+  /// The strategy, or nullptr.
+  Strategy* get() const { return strategy_; }
+
+ private:
+  std::shared_ptr<Strategy> owner_;
+  Strategy* strategy_ = nullptr;
+};
+
 struct CompileOptions {
   OptimizerSpec optimizer = "rmsprop";
   LossSpec loss{};
   std::vector<MetricSpec> metrics{};
   /// tapeflow is eager: false is an UnimplementedError.
   bool run_eagerly = true;
+  /// Train data-parallel under this strategy (docs/distributed.md, "Model::fit"): fit's
+  /// batch_size is then the per-replica batch, tensors are split by rows across the replicas
+  /// (a Dataset is this replica's shard already), gradients are averaged over the global batch,
+  /// the chief's weights and optimizer state are broadcast before the first step, the logs are
+  /// global, and file-writing callbacks run on the chief only.
+  StrategySpec distribute{};
 };
 
 namespace callbacks {
@@ -171,6 +207,11 @@ class TAPEFLOW_API Callback {
   virtual void on_predict_end(Logs& logs);
   virtual void on_predict_batch_begin(int64_t batch, Logs& logs);
   virtual void on_predict_batch_end(int64_t batch, Logs& logs);
+
+  /// Under a tf::distribute strategy, whether the chief alone runs this callback (the other
+  /// replicas skip it): true for those that write files or print (ProgbarLogger, CSVLogger,
+  /// ModelCheckpoint, TensorBoard). Every other callback runs on every replica, on global logs.
+  virtual bool chief_only() const { return false; }
 
  protected:
   /// The model being trained (FailedPreconditionError outside fit / evaluate / predict).
@@ -346,6 +387,8 @@ class TAPEFLOW_API Model : public layers::Layer {
   optimizers::Optimizer& optimizer() const;
   /// "loss" followed by the compiled metrics' names.
   std::vector<std::string> metrics_names() const;
+  /// The strategy given to compile (CompileOptions::distribute), or nullptr.
+  distribute::MultiWorkerMirroredStrategy* distribute_strategy() const;
 
   /// Set by a callback to end fit after the current batch (Keras' model.stop_training).
   bool stop_training() const;
@@ -383,8 +426,10 @@ struct LoadOptions {
 /// UnimplementedError; nothing is returned unless everything loaded.
 TAPEFLOW_API Model load_model(const std::string& path, LoadOptions options = {});
 
-/// The format version Model::save writes ("model_format_version" in the metadata).
-inline constexpr int kModelFormatVersion = 1;
+/// The newest format version Model::save writes and load_model reads ("model_format_version"
+/// in the metadata). A file gets the oldest version that describes it: 2 only when a layer was
+/// built from a list of inputs (its build_config lists "input_shapes"), else 1.
+inline constexpr int kModelFormatVersion = 2;
 
 }  // namespace models
 

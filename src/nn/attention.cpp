@@ -65,6 +65,24 @@ class MultiHeadAttentionImpl final : public Layer::Impl {
           str_cat("MultiHeadAttention: dropout must be in [0, 1); received dropout=", dropout_));
   }
 
+  std::string class_name() const override { return "MultiHeadAttention"; }
+  // Keras' names; output_shape null when it is the query's last axis. The seed saved is the
+  // one the next training call would use (as Dropout's).
+  LayerConfig get_config() const override {
+    LayerConfig c(name());
+    c.set_int("num_heads", heads_)
+        .set_int("key_dim", key_dim_)
+        .set_int("value_dim", value_dim_)
+        .set_double("dropout", dropout_)
+        .set_bool("use_bias", use_bias_);
+    if (output_dim_ > 0)
+      c.set_int("output_shape", output_dim_);
+    else
+      c.set_json("output_shape", "null");
+    if (seed_) c.set_int("seed", int64_t(*seed_ + calls_));
+    return c;
+  }
+
   void build(const Shape& s, DType dtype) override { build_inputs({s, s}, dtype); }
 
   // Shapes {query, value} or {query, value, key}.
@@ -232,6 +250,15 @@ class MultiHeadAttentionImpl final : public Layer::Impl {
 
 MultiHeadAttention::MultiHeadAttention(MultiHeadAttentionOptions options)
     : Layer(std::make_shared<MultiHeadAttentionImpl>(std::move(options))) {}
+
+MultiHeadAttention::MultiHeadAttention(const Layer& layer) : Layer(layer.impl()) {
+  if (!std::dynamic_pointer_cast<MultiHeadAttentionImpl>(impl_))
+    throw InvalidArgumentError(str_cat("MultiHeadAttention: layer \"",
+                                       layer.name(),
+                                       "\" is a ",
+                                       layer.class_name(),
+                                       ", not a MultiHeadAttention"));
+}
 
 Tensor MultiHeadAttention::operator()(const Tensor& query,
                                       const Tensor& value,

@@ -2,6 +2,7 @@
 // Helpers shared by the layer files (layers.cpp, layers_ext.cpp, attention.cpp, recurrent.cpp):
 // Keras' input checks and messages, activations by name, initialisers.
 #include <string>
+#include <vector>
 
 #include "tapeflow/layers.hpp"
 #include "tapeflow/ops.hpp"
@@ -29,5 +30,9 @@ Tensor glorot_uniform(const Shape& shape, int64_t fan_in, int64_t fan_out, DType
 std::string padding_attr(const std::string& layer_kind, const std::string& padding);
 int64_t window_out(int64_t in, int64_t window, int64_t stride, const std::string& padding);
 void check_positive(const char* what, const Size2& s);
+
+/// A Bidirectional layer over the given forward and backward recurrent layers, used as they are
+/// (load_model's factory); InvalidArgumentError unless they are 2 recurrent layers.
+Layer bidirectional_from_layers(const std::vector<Layer>& layers, BidirectionalOptions options);
 
 }  // namespace tapeflow::layers::internal

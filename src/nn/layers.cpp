@@ -238,16 +238,27 @@ void Layer::build_for_inputs(const std::vector<Tensor>& inputs) const {
       throw InvalidArgumentError(
           str_cat("Layer \"", impl.name_, "\" was called with an undefined tensor as input #", i));
   if (impl.built_) return;
-  DType dtype = is_floating(inputs[0].dtype()) ? inputs[0].dtype() : float32;
   std::vector<Shape> shapes;
   for (const Tensor& t : inputs) shapes.push_back(t.shape());
+  build_inputs(shapes, inputs[0].dtype());
+}
+
+void Layer::build_inputs(const std::vector<Shape>& input_shapes, DType dtype) const {
+  Impl& impl = checked_impl();
+  if (impl.built_) return;
+  if (input_shapes.empty())
+    throw InvalidArgumentError(
+        str_cat("Layer \"", impl.name_, "\" was built for an empty list of inputs"));
+  if (!is_floating(dtype)) dtype = float32;
   try {
-    impl.build_inputs(shapes, dtype);
+    impl.build_inputs(input_shapes, dtype);
   } catch (...) {
     impl.weights_.clear();  // as build(): a failed build leaves the layer unbuilt
     throw;
   }
   impl.built_ = true;
+  impl.build_input_shapes_ = input_shapes;
+  impl.build_dtype_ = dtype;
 }
 
 Tensor Layer::operator()(const std::vector<Tensor>& inputs, bool training) const {

@@ -45,6 +45,24 @@ class MergeImpl final : public Layer::Impl {
   MergeImpl(MergeKind kind, const char* prefix, std::string name)
       : Impl(name_or(std::move(name), prefix)), kind_(kind) {}
 
+  std::string class_name() const override {
+    switch (kind_) {
+      case MergeKind::add:
+        return "Add";
+      case MergeKind::subtract:
+        return "Subtract";
+      case MergeKind::multiply:
+        return "Multiply";
+      case MergeKind::average:
+        return "Average";
+      case MergeKind::maximum:
+        return "Maximum";
+      case MergeKind::minimum:
+        return "Minimum";
+    }
+    return "Merge";
+  }
+
   Tensor call(const Tensor& x, bool) override {
     throw InvalidArgumentError(
         str_cat("A merge layer should be called on a list of inputs "
@@ -123,6 +141,9 @@ class ConcatenateImpl final : public Layer::Impl {
   explicit ConcatenateImpl(ConcatenateOptions o)
       : Impl(name_or(std::move(o.name), "concatenate")), axis_(o.axis) {}
 
+  std::string class_name() const override { return "Concatenate"; }
+  LayerConfig get_config() const override { return LayerConfig(name()).set_int("axis", axis_); }
+
   Tensor call(const Tensor& x, bool) override {
     throw InvalidArgumentError(
         str_cat("A `Concatenate` layer (\"",
@@ -173,12 +194,19 @@ class ConcatenateImpl final : public Layer::Impl {
 class ActivationImpl final : public Layer::Impl {
  public:
   ActivationImpl(const std::string& activation, std::string name)
-      : Impl(name_or(std::move(name), "activation")), fn_(activation_fn(activation)) {}
+      : Impl(name_or(std::move(name), "activation")),
+        fn_(activation_fn(activation)),
+        activation_(activation) {}
+  std::string class_name() const override { return "Activation"; }
   Tensor call(const Tensor& x, bool) override { return activate(fn_, x); }
   Shape compute_output_shape(const Shape& s) const override { return s; }
+  LayerConfig get_config() const override {
+    return LayerConfig(name()).set_string("activation", activation_);
+  }
 
  private:
   ActivationFn fn_;
+  std::string activation_;
 };
 
 class ReshapeImpl final : public Layer::Impl {
@@ -198,6 +226,11 @@ class ReshapeImpl final : public Layer::Impl {
       throw InvalidArgumentError(str_cat("Reshape: target_shape ",
                                          detail::vec_str(target_),
                                          " can only have one unknown (-1) dim"));
+  }
+
+  std::string class_name() const override { return "Reshape"; }
+  LayerConfig get_config() const override {
+    return LayerConfig(name()).set_ints("target_shape", target_);
   }
 
   Tensor call(const Tensor& x, bool) override {
@@ -248,6 +281,11 @@ class PermuteImpl final : public Layer::Impl {
             detail::vec_str(dims_)));
   }
 
+  std::string class_name() const override { return "Permute"; }
+  LayerConfig get_config() const override {
+    return LayerConfig(name()).set_ints("dims", std::vector<int64_t>(dims_.begin(), dims_.end()));
+  }
+
   Tensor call(const Tensor& x, bool) override {
     compute_output_shape(x.shape());
     std::vector<int> perm{0};
@@ -279,6 +317,13 @@ class GlobalPoolImpl final : public Layer::Impl {
         max_(max),
         keepdims_(o.keepdims) {}
 
+  std::string class_name() const override {
+    return str_cat("Global", max_ ? "Max" : "Average", "Pooling", spatial_, "D");
+  }
+  LayerConfig get_config() const override {
+    return LayerConfig(name()).set_bool("keepdims", keepdims_);
+  }
+
   Tensor call(const Tensor& x, bool) override {
     check_rank(name(), x.shape(), spatial_ + 2, spatial_ + 2);
     std::vector<int> axes = spatial_ == 1 ? std::vector<int>{1} : std::vector<int>{1, 2};
@@ -299,7 +344,9 @@ class GlobalPoolImpl final : public Layer::Impl {
 class UpSampling2DImpl final : public Layer::Impl {
  public:
   explicit UpSampling2DImpl(UpSampling2DOptions o)
-      : Impl(name_or(std::move(o.name), "up_sampling2d")), size_(o.size) {
+      : Impl(name_or(std::move(o.name), "up_sampling2d")),
+        size_(o.size),
+        interpolation_(o.interpolation) {
     check_positive("size", size_);
     if (o.interpolation == "bilinear")
       throw UnimplementedError(
@@ -308,6 +355,13 @@ class UpSampling2DImpl final : public Layer::Impl {
     if (o.interpolation != "nearest")
       throw InvalidArgumentError(str_cat(
           "UpSampling2D: interpolation must be \"nearest\"; received \"", o.interpolation, "\""));
+  }
+
+  std::string class_name() const override { return "UpSampling2D"; }
+  LayerConfig get_config() const override {
+    return LayerConfig(name())
+        .set_ints("size", {size_.h, size_.w})
+        .set_string("interpolation", interpolation_);
   }
 
   Tensor call(const Tensor& x, bool) override {
@@ -323,6 +377,7 @@ class UpSampling2DImpl final : public Layer::Impl {
 
  private:
   Size2 size_;
+  std::string interpolation_;
 };
 
 class ZeroPadding2DImpl final : public Layer::Impl {
@@ -334,6 +389,21 @@ class ZeroPadding2DImpl final : public Layer::Impl {
     left_right_ = explicit_pads ? o.left_right : Size2(o.padding.w, o.padding.w);
     if (top_bottom_.h < 0 || top_bottom_.w < 0 || left_right_.h < 0 || left_right_.w < 0)
       throw InvalidArgumentError("ZeroPadding2D: padding must be non-negative");
+  }
+
+  std::string class_name() const override { return "ZeroPadding2D"; }
+  // Keras' ((top, bottom), (left, right)).
+  LayerConfig get_config() const override {
+    return LayerConfig(name()).set_json("padding",
+                                        str_cat("[[",
+                                                top_bottom_.h,
+                                                ",",
+                                                top_bottom_.w,
+                                                "],[",
+                                                left_right_.h,
+                                                ",",
+                                                left_right_.w,
+                                                "]]"));
   }
 
   Tensor call(const Tensor& x, bool) override {
@@ -364,6 +434,11 @@ class EmbeddingImpl final : public Layer::Impl {
                   input_dim_,
                   " and output_dim = ",
                   output_dim_));
+  }
+
+  std::string class_name() const override { return "Embedding"; }
+  LayerConfig get_config() const override {
+    return LayerConfig(name()).set_int("input_dim", input_dim_).set_int("output_dim", output_dim_);
   }
 
   void build(const Shape&, DType dtype) override {
@@ -400,6 +475,15 @@ class LayerNormImpl final : public Layer::Impl {
     if (!(epsilon_ > 0.0))
       throw InvalidArgumentError(
           str_cat("LayerNormalization: epsilon must be positive; received ", epsilon_));
+  }
+
+  std::string class_name() const override { return "LayerNormalization"; }
+  LayerConfig get_config() const override {
+    return LayerConfig(name())
+        .set_ints("axis", std::vector<int64_t>(axis_.begin(), axis_.end()))
+        .set_double("epsilon", epsilon_)
+        .set_bool("center", center_)
+        .set_bool("scale", scale_);
   }
 
   void build(const Shape& s, DType dtype) override {
@@ -476,6 +560,7 @@ class Conv1DImpl final : public Layer::Impl {
         causal_(o.padding == "causal" || o.padding == "CAUSAL"),
         padding_(causal_ ? "VALID" : padding_attr("Conv1D", o.padding)),
         activation_(activation_fn(o.activation)),
+        activation_name_(o.activation),
         use_bias_(o.use_bias) {
     if (filters_ <= 0)
       throw InvalidArgumentError(
@@ -484,6 +569,21 @@ class Conv1DImpl final : public Layer::Impl {
                   filters_));
     check_positive("kernel_size", Size2(kernel_size_, 1));
     check_positive("strides", Size2(strides_, 1));
+  }
+
+  std::string class_name() const override { return "Conv1D"; }
+  // kernel_size and strides as Keras writes them: lists of one value.
+  LayerConfig get_config() const override {
+    return LayerConfig(name())
+        .set_int("filters", filters_)
+        .set_ints("kernel_size", {kernel_size_})
+        .set_ints("strides", {strides_})
+        .set_string("padding",
+                    causal_              ? "causal"
+                    : padding_ == "SAME" ? "same"
+                                         : "valid")
+        .set_string("activation", activation_name_)
+        .set_bool("use_bias", use_bias_);
   }
 
   void build(const Shape& s, DType dtype) override {
@@ -522,6 +622,7 @@ class Conv1DImpl final : public Layer::Impl {
   bool causal_;
   std::string padding_;
   ActivationFn activation_;
+  std::string activation_name_;
   bool use_bias_;
 };
 
@@ -529,7 +630,8 @@ class Conv1DImpl final : public Layer::Impl {
 
 class RandomFlipImpl final : public Layer::Impl {
  public:
-  explicit RandomFlipImpl(RandomFlipOptions o) : Impl(name_or(std::move(o.name), "random_flip")) {
+  explicit RandomFlipImpl(RandomFlipOptions o)
+      : Impl(name_or(std::move(o.name), "random_flip")), mode_(o.mode), seed_(o.seed) {
     if (o.mode == "horizontal")
       horizontal_ = true;
     else if (o.mode == "vertical")
@@ -544,6 +646,15 @@ class RandomFlipImpl final : public Layer::Impl {
                                          "; expected horizontal, vertical or "
                                          "horizontal_and_vertical"));
     if (o.seed) generator_ = random::Generator::from_seed(*o.seed);
+  }
+
+  std::string class_name() const override { return "RandomFlip"; }
+  // The seed given, not the generator's position: a loaded RandomFlip restarts its draws.
+  LayerConfig get_config() const override {
+    LayerConfig c(name());
+    c.set_string("mode", mode_);
+    if (seed_) c.set_int("seed", int64_t(*seed_));
+    return c;
   }
 
   Tensor call(const Tensor& x, bool training) override {
@@ -565,6 +676,8 @@ class RandomFlipImpl final : public Layer::Impl {
     return where(less(draw, scalar_like(draw, 0.5)), reverse(x, {axis}), x);
   }
 
+  std::string mode_;
+  std::optional<uint64_t> seed_;
   bool horizontal_ = false, vertical_ = false;
   std::optional<random::Generator> generator_;
 };

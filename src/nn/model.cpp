@@ -9,7 +9,9 @@
 #include <limits>
 
 #include "core/fail.hpp"
+#include "nn/model_distribute.hpp"
 #include "nn/model_state.hpp"
+#include "tapeflow/distribute.hpp"
 #include "tapeflow/metrics.hpp"
 #include "tapeflow/ops.hpp"
 #include "tapeflow/tape.hpp"
@@ -94,7 +96,8 @@ MetricSpec::Ops mean_metric(std::string name, PerExampleFn fn) {
           [sums] { return sums->second == 0.0 ? 0.0 : sums->first / sums->second; },
           [sums] {
             *sums = {0.0, 0.0};
-          }};
+          },
+          [sums] { return *sums; }};
 }
 
 // y_true and y_pred with a trailing axis of 1 on one side only made to agree (Keras' squeeze).
@@ -132,7 +135,8 @@ MetricSpec::Ops sparse_categorical_accuracy(std::string name) {
   return {std::move(name),
           [m](const Tensor& t, const Tensor& p) { m->update_state(t, p); },
           [m] { return double(m->result().item<float>()); },
-          [m] { m->reset_state(); }};
+          [m] { m->reset_state(); },
+          {}};
 }
 
 }  // namespace
@@ -313,12 +317,16 @@ class HistoryCallback final : public callbacks::Callback {
 CallbackList make_callbacks(const std::vector<callbacks::CallbackRef>& user,
                             int verbose,
                             Model* model,
-                            const std::map<std::string, double>& params) {
+                            const std::map<std::string, double>& params,
+                            const detail::Replicas& replicas) {
   CallbackList list;
   // Keras' order: the progress bar first, the user's callbacks, History last (added by fit).
-  if (verbose != 0) list.push_back(std::make_shared<callbacks::ProgbarLogger>(verbose));
+  // Under a strategy the replicas other than the chief skip those that print or write files.
+  if (verbose != 0 && replicas.chief())
+    list.push_back(std::make_shared<callbacks::ProgbarLogger>(verbose));
   for (const auto& c : user) {
     if (!c.get()) throw InvalidArgumentError("callbacks: a null callback");
+    if (c->chief_only() && !replicas.chief()) continue;
     list.push_back(c.get());
   }
   for (const auto& c : list) {
@@ -369,6 +377,8 @@ void Model::compile(CompileOptions options) const {
   s.loss = std::move(loss);
   s.metrics = std::move(metrics);
   s.metric_names = std::move(metric_names);
+  s.strategy = std::move(options.distribute);
+  s.replicas_synced = false;
   s.compiled = true;
   s.reset_metrics();
 }
@@ -386,6 +396,10 @@ std::vector<std::string> Model::metrics_names() const {
   if (state_)
     for (const auto& m : state_->metrics) names.push_back(m.name);
   return names;
+}
+
+distribute::MultiWorkerMirroredStrategy* Model::distribute_strategy() const {
+  return state_ ? state_->strategy.get() : nullptr;
 }
 
 bool Model::stop_training() const { return state().stop_training; }
@@ -472,28 +486,54 @@ Batch unpack(const std::vector<Tensor>& element, const char* where) {
 
 }  // namespace
 
-// One training step: exactly the hand-written loop, then the loss tracker and metrics.
+// One training step: exactly the hand-written loop, then the loss tracker and metrics. Under a
+// strategy `b` is this replica's share of a global batch of `global_rows` rows (possibly none):
+// a mean loss is scaled by the share's fraction of the global batch and the gradients summed
+// over the replicas, which is the gradient of the mean over the whole global batch whatever
+// the shares' sizes (TF's compute_average_loss; equal shares make it strategy.gradient MEAN).
 static void train_step(const Model& model,
                        Model::State& s,
                        const Batch& b,
-                       const std::map<int64_t, double>& class_weight) {
+                       const std::map<int64_t, double>& class_weight,
+                       const detail::Replicas& replicas,
+                       int64_t global_rows) {
+  const int64_t rows = b.x.shape()[0];
   Tensor y_pred, loss;
   {
     GradientTape tape;
-    y_pred = model(b.x, /*training=*/true);
-    Tensor w = example_weights(b.y, class_weight, b.w, y_pred.dtype());
-    loss = batch_loss(*s.loss, b.y, y_pred, w);
-    std::vector<Variable> vars = model.trainable_variables();
-    std::vector<Tensor> grads = tape.gradient(loss, vars);
+    std::vector<Tensor> grads;
+    std::vector<Variable> vars;
+    if (replicas.on() && rows == 0) {
+      // Nothing here (a last global batch of fewer rows than replicas), but the all-reduce
+      // needs every replica: no gradient is reduced as zeros.
+      vars = model.trainable_variables();
+      grads =
+          replicas.strategy().gradient(tape, zeros({}, float32), vars, distribute::ReduceOp::SUM);
+    } else {
+      y_pred = model(b.x, /*training=*/true);
+      Tensor w = example_weights(b.y, class_weight, b.w, y_pred.dtype());
+      loss = batch_loss(*s.loss, b.y, y_pred, w);
+      vars = model.trainable_variables();
+      if (replicas.on()) {
+        Tensor target = loss;
+        if (s.loss->reduction() == losses::Reduction::sum_over_batch_size && rows != global_rows)
+          target = loss * (double(rows) / double(global_rows));
+        grads = replicas.strategy().gradient(tape, target, vars, distribute::ReduceOp::SUM);
+      } else {
+        grads = tape.gradient(loss, vars);
+      }
+    }
     s.optimizer->apply_gradients(grads, vars);
   }
-  const double n = double(b.x.shape()[0]);
+  if (rows == 0) return;
+  const double n = double(rows);
   s.loss_total += loss_value(loss) * n;  // Keras weighs each batch's loss by its size
   s.loss_count += n;
   for (auto& m : s.metrics) m.update(b.y, y_pred);
 }
 
 static void test_step(const Model& model, Model::State& s, const Batch& b) {
+  if (b.x.shape()[0] == 0) return;
   Tensor y_pred = model(b.x, /*training=*/false);
   Tensor w = example_weights(b.y, {}, b.w, y_pred.dtype());
   Tensor loss = batch_loss(*s.loss, b.y, y_pred, w);
@@ -505,12 +545,14 @@ static void test_step(const Model& model, Model::State& s, const Batch& b) {
 
 namespace {
 
-// Evaluates over `ds` with the test hooks; returns the logs.
+// Evaluates over `ds` with the test hooks; returns the logs. Under a strategy `ds` is this
+// replica's part: the batch hooks see this replica's running values, the result is global.
 Logs run_evaluation(const Model& model,
                     Model::State& s,
                     const data::Dataset& ds,
                     std::optional<int64_t> steps,
-                    const CallbackList& cbs) {
+                    const CallbackList& cbs,
+                    const detail::Replicas& replicas) {
   s.reset_metrics();
   Logs logs;
   for (const auto& c : cbs) c->on_test_begin(logs);
@@ -525,7 +567,7 @@ Logs run_evaluation(const Model& model,
     for (const auto& c : cbs) c->on_test_batch_end(step, logs);
     ++step;
   }
-  logs = s.results();
+  logs = replicas.results(s);
   for (const auto& c : cbs) c->on_test_end(logs);
   return logs;
 }
@@ -551,7 +593,32 @@ struct FitData {
   data::Dataset train;
   bool repeat;  // tensors repeat to supply steps_per_epoch; a user's Dataset does not
   std::optional<data::Dataset> validation;
+  // Under a strategy: the batches are global ones, of which each replica trains on its share
+  // (tensors); otherwise each replica's own (a Dataset the user sharded).
+  bool global_batches = false;
 };
+
+Tensor rows_or_all(const Tensor& t, int64_t begin, int64_t end) {
+  if (!t.defined() || (begin == 0 && end == t.shape()[0])) return t;
+  return slice_rows(t, begin, end);
+}
+
+// This replica's share of the rows of `t` (all of them without a strategy).
+Tensor replica_rows(const Tensor& t, const detail::Replicas& replicas) {
+  if (!t.defined() || !replicas.on()) return t;
+  const auto [begin, end] = replicas.share(t.shape()[0]);
+  return rows_or_all(t, begin, end);
+}
+
+// The chief's weights and optimizer state on every replica, before the first step: the model
+// is built first (an inference call on this step's batch), as a plain fit builds it there.
+void sync_replicas(const Model& model,
+                   Model::State& s,
+                   const detail::Replicas& replicas,
+                   const Tensor& x) {
+  if (!model.built()) model(x, /*training=*/false);
+  replicas.broadcast_state(model, s);
+}
 
 History run_fit(const Model& model, Model& self, Model::State& s, FitData d, const FitOptions& o) {
   require_compiled(model, true, s.loss);
@@ -566,17 +633,19 @@ History run_fit(const Model& model, Model& self, Model::State& s, FitData d, con
     throw InvalidArgumentError(
         str_cat("`validation_freq` must be >= 1; received ", o.validation_freq));
 
+  const detail::Replicas replicas(s);
   const int64_t steps = o.steps_per_epoch ? *o.steps_per_epoch : d.train.cardinality();
   History history;
   history.params = {
       {"epochs", double(o.epochs)}, {"steps", double(steps)}, {"verbose", double(o.verbose)}};
-  CallbackList cbs = make_callbacks(o.callbacks, o.verbose, &self, history.params);
+  CallbackList cbs = make_callbacks(o.callbacks, o.verbose, &self, history.params, replicas);
   auto history_cb = std::make_shared<HistoryCallback>(&history);
   history_cb->set_model(&self);
   history_cb->set_params(history.params);
   cbs.push_back(history_cb);
 
   s.stop_training = false;
+  bool synced = false;  // this fit broadcast the chief's state
   Logs logs;
   for (const auto& c : cbs) c->on_train_begin(logs);
   std::optional<data::Dataset::Iterator> it;
@@ -587,40 +656,80 @@ History run_fit(const Model& model, Model& self, Model::State& s, FitData d, con
     for (const auto& c : cbs) c->on_epoch_begin(epoch, epoch_logs);
     if (!o.steps_per_epoch) it = d.train.begin();  // one pass per epoch
     int64_t step = 0;
-    while (!o.steps_per_epoch || step < *o.steps_per_epoch) {
-      if (!it) it = d.train.begin();
-      if (*it == d.train.end()) {
-        if (!o.steps_per_epoch) break;
-        if (d.repeat) {
-          it = d.train.begin();  // the next pass over the tensors (reshuffled)
-          if (*it == d.train.end()) break;
-        } else {
-          std::cerr << "WARNING: Your input ran out of data; interrupting training. Make sure "
-                       "that your dataset can generate at least `steps_per_epoch * epochs` "
-                       "batches.\n";
-          ran_out = true;
+    while (true) {
+      // The next batch, if this epoch wants one and the data has one.
+      std::optional<Batch> b;
+      bool out_of_data = false;
+      if (!o.steps_per_epoch || step < *o.steps_per_epoch) {
+        if (!it) it = d.train.begin();
+        if (*it == d.train.end() && o.steps_per_epoch) {
+          if (d.repeat)
+            it = d.train.begin();  // the next pass over the tensors (reshuffled)
+          else
+            out_of_data = true;
+        }
+        if (*it != d.train.end()) b = unpack(**it, "fit");
+      }
+      int64_t global_rows = b ? b->x.shape()[0] : 0;
+      if (replicas.on()) {
+        // Every replica takes the same step or none: a stop asked after the last batch on any
+        // replica, or a replica without a batch, ends the epoch everywhere.
+        const int64_t rows = b && !d.global_batches ? b->x.shape()[0] : 0;
+        const std::vector<double> f = replicas.sum(
+            {b ? 1.0 : 0.0, out_of_data ? 1.0 : 0.0, s.stop_training ? 1.0 : 0.0, double(rows)});
+        if (f[2] > 0.0) {
+          s.stop_training = true;
           break;
         }
+        if (f[0] < double(replicas.size())) {
+          if (f[0] > 0.0 && replicas.chief())
+            std::cerr << "WARNING: the replicas' datasets have different numbers of batches; "
+                         "the epoch ends at the shortest. Give every replica the same number "
+                         "of batches (shard, then batch with drop_remainder).\n";
+          b.reset();
+          out_of_data = f[1] > 0.0;
+        }
+        if (b && !d.global_batches) global_rows = int64_t(f[3]);
       }
-      Batch b = unpack(**it, "fit");
+      if (!b) {
+        if (out_of_data) {
+          if (replicas.chief())
+            std::cerr << "WARNING: Your input ran out of data; interrupting training. Make sure "
+                         "that your dataset can generate at least `steps_per_epoch * epochs` "
+                         "batches.\n";
+          ran_out = true;
+        }
+        break;
+      }
+      if (replicas.on() && d.global_batches) {
+        const auto [begin, end] = replicas.share(global_rows);
+        b = Batch{rows_or_all(b->x, begin, end),
+                  rows_or_all(b->y, begin, end),
+                  rows_or_all(b->w, begin, end)};
+      }
+      if (replicas.on() && !synced) {
+        sync_replicas(model, s, replicas, b->x);
+        synced = true;
+      }
       Logs batch_logs;
       for (const auto& c : cbs) c->on_train_batch_begin(step, batch_logs);
-      train_step(model, s, b, o.class_weight);
+      train_step(model, s, *b, o.class_weight, replicas, global_rows);
       ++*it;
-      logs = s.results();
+      logs = replicas.results(s);
       for (const auto& c : cbs) c->on_train_batch_end(step, logs);
       ++step;
-      if (s.stop_training) break;
+      if (s.stop_training && !replicas.on()) break;
     }
-    if (step == 0 && !ran_out)
+    if (step == 0 && !ran_out && !s.stop_training)
       throw InvalidArgumentError("fit: the training data is empty (no batch in an epoch)");
-    epoch_logs = s.results();
+    epoch_logs = replicas.results(s);
     if (d.validation && (epoch + 1) % o.validation_freq == 0) {
-      Logs val = run_evaluation(model, s, *d.validation, o.validation_steps, cbs);
+      Logs val = run_evaluation(model, s, *d.validation, o.validation_steps, cbs, replicas);
       for (const auto& [k, v] : val) epoch_logs["val_" + k] = v;
     }
     for (const auto& c : cbs) c->on_epoch_end(epoch, epoch_logs);
     logs = epoch_logs;
+    if (replicas.on()) s.stop_training = replicas.any(s.stop_training);
     if (s.stop_training) break;
   }
   for (const auto& c : cbs) c->on_train_end(logs);
@@ -638,6 +747,8 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions options) const {
   if (!(split >= 0.0 && split < 1.0))
     throw InvalidArgumentError(str_cat("`validation_split` must be in [0, 1); received ", split));
   const int64_t n = x.shape()[0];
+  const detail::Replicas replicas(s);
+  replicas.check_same_rows("fit", n);
   Tensor xt = x, yt = y, wt = options.sample_weight;
   std::optional<data::Dataset> validation;
   if (split > 0.0 && options.validation_data.empty()) {
@@ -652,8 +763,11 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions options) const {
                                          split,
                                          "`. Either provide more data, or a different value for "
                                          "the `validation_split` argument."));
+    // Under a strategy every replica validates on its share of those rows.
     Tensor wv = wt.defined() ? slice_rows(wt, split_at, n) : Tensor();
-    validation = tensor_dataset(slice_rows(x, split_at, n), slice_rows(y, split_at, n), wv)
+    validation = tensor_dataset(replica_rows(slice_rows(x, split_at, n), replicas),
+                                replica_rows(slice_rows(y, split_at, n), replicas),
+                                replica_rows(wv, replicas))
                      .batch(options.validation_batch_size.value_or(options.batch_size));
     xt = slice_rows(x, 0, split_at);
     yt = slice_rows(y, 0, split_at);
@@ -665,8 +779,9 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions options) const {
       validation = *v.dataset();
     } else {
       check_cardinality(v.x(), v.y(), Tensor());
-      validation = tensor_dataset(v.x(), v.y(), Tensor())
-                       .batch(options.validation_batch_size.value_or(options.batch_size));
+      validation =
+          tensor_dataset(replica_rows(v.x(), replicas), replica_rows(v.y(), replicas), Tensor())
+              .batch(options.validation_batch_size.value_or(options.batch_size));
     }
   }
   if (xt.shape()[0] == 0) throw InvalidArgumentError("fit: x and y have no rows");
@@ -676,11 +791,15 @@ History Model::fit(const Tensor& x, const Tensor& y, FitOptions options) const {
         options.seed
             ? *options.seed
             : uint64_t(random::uniform({}, 0.0, 9007199254740992.0, float64).item<double>());
+    // Every replica shuffles alike (the chief's seed), so the global batches are one sequence.
+    if (replicas.on() && !options.seed) seed = replicas.chief_seed(seed);
     train = train.shuffle(xt.shape()[0], seed);
   }
-  train = train.batch(options.batch_size);
+  // Under a strategy batch_size is per replica: global batches of batch_size * replicas rows,
+  // each replica training on its share of each (run_fit), the rows of one process's batches.
+  train = train.batch(options.batch_size * replicas.size());
   Model self = *this;
-  return run_fit(*this, self, s, {train, true, validation}, options);
+  return run_fit(*this, self, s, {train, true, validation, replicas.on()}, options);
 }
 
 History Model::fit(const data::Dataset& dataset, FitOptions options) const {
@@ -702,8 +821,10 @@ History Model::fit(const data::Dataset& dataset, FitOptions options) const {
     validation = *v.dataset();
   } else if (!v.empty()) {
     check_cardinality(v.x(), v.y(), Tensor());
-    validation = tensor_dataset(v.x(), v.y(), Tensor())
-                     .batch(options.validation_batch_size.value_or(options.batch_size));
+    const detail::Replicas replicas(s);
+    validation =
+        tensor_dataset(replica_rows(v.x(), replicas), replica_rows(v.y(), replicas), Tensor())
+            .batch(options.validation_batch_size.value_or(options.batch_size));
   }
   Model self = *this;
   return run_fit(*this, self, s, {dataset, false, validation}, options);
@@ -716,7 +837,12 @@ std::map<std::string, double> Model::evaluate(const Tensor& x,
                                               EvaluateOptions options) const {
   check_cardinality(x, y, options.sample_weight);
   check_positive("batch_size", options.batch_size);
-  return evaluate(tensor_dataset(x, y, options.sample_weight).batch(options.batch_size),
+  // Under a strategy each replica evaluates its share of the rows; evaluate adds them up.
+  const detail::Replicas replicas(state());
+  replicas.check_same_rows("evaluate", x.shape()[0]);
+  Tensor w = replica_rows(options.sample_weight, replicas);
+  return evaluate(tensor_dataset(replica_rows(x, replicas), replica_rows(y, replicas), w)
+                      .batch(options.batch_size),
                   std::move(options));
 }
 
@@ -727,12 +853,14 @@ std::map<std::string, double> Model::evaluate(const data::Dataset& dataset,
   check_verbose(options.verbose);
   if (options.steps) check_positive("steps", *options.steps);
   Model self = *this;
+  const detail::Replicas replicas(s);
   CallbackList cbs = make_callbacks(
       options.callbacks,
       options.verbose,
       &self,
-      {{"steps", double(steps_of(dataset, options.steps))}, {"verbose", double(options.verbose)}});
-  return run_evaluation(*this, s, dataset, options.steps, cbs);
+      {{"steps", double(steps_of(dataset, options.steps))}, {"verbose", double(options.verbose)}},
+      replicas);
+  return run_evaluation(*this, s, dataset, options.steps, cbs, replicas);
 }
 
 Tensor Model::predict(const Tensor& x, PredictOptions options) const {
@@ -749,7 +877,8 @@ Tensor Model::predict(const Tensor& x, PredictOptions options) const {
       make_callbacks(options.callbacks,
                      options.verbose,
                      &self,
-                     {{"steps", double(total)}, {"verbose", double(options.verbose)}});
+                     {{"steps", double(total)}, {"verbose", double(options.verbose)}},
+                     detail::Replicas(distribute_strategy()));
   Logs logs;
   for (const auto& c : cbs) c->on_predict_begin(logs);
   std::vector<Tensor> outputs;
@@ -774,7 +903,8 @@ Tensor Model::predict(const data::Dataset& dataset, PredictOptions options) cons
       options.callbacks,
       options.verbose,
       &self,
-      {{"steps", double(steps_of(dataset, options.steps))}, {"verbose", double(options.verbose)}});
+      {{"steps", double(steps_of(dataset, options.steps))}, {"verbose", double(options.verbose)}},
+      detail::Replicas(distribute_strategy()));
   Logs logs;
   for (const auto& c : cbs) c->on_predict_begin(logs);
   std::vector<Tensor> outputs;
@@ -800,8 +930,15 @@ std::map<std::string, double> Model::train_on_batch(const Tensor& x,
   require_compiled(*this, true, s.loss);
   check_cardinality(x, y, options.sample_weight);
   if (options.reset_metrics) s.reset_metrics();
-  train_step(*this, s, {x, y, options.sample_weight}, options.class_weight);
-  return s.results();
+  // Under a strategy x and y are this replica's part of the global batch.
+  const detail::Replicas replicas(s);
+  int64_t global_rows = x.shape()[0];
+  if (replicas.on()) {
+    if (!s.replicas_synced) sync_replicas(*this, s, replicas, x);
+    global_rows = int64_t(replicas.sum({double(x.shape()[0])})[0]);
+  }
+  train_step(*this, s, {x, y, options.sample_weight}, options.class_weight, replicas, global_rows);
+  return replicas.results(s);
 }
 
 std::map<std::string, double> Model::test_on_batch(const Tensor& x,
@@ -814,7 +951,7 @@ std::map<std::string, double> Model::test_on_batch(const Tensor& x,
     throw InvalidArgumentError("test_on_batch: class_weight applies to training only");
   if (options.reset_metrics) s.reset_metrics();
   test_step(*this, s, {x, y, options.sample_weight});
-  return s.results();
+  return detail::Replicas(s).results(s);
 }
 
 Tensor Model::predict_on_batch(const Tensor& x) const {

@@ -1,13 +1,16 @@
 // Whole-model save and load (Keras' model.save / tf.keras.models.load_model). The file is a
 // tf::train::Checkpoint of {"model": the layer, "optimizer": its optimizer} - so it restores as
 // a checkpoint too - whose safetensors metadata also holds, as JSON strings:
-//   model_format_version  "1"
+//   model_format_version  "1", or "2" when a build_config has "input_shapes"
 //   model_config          {"class_name", "name", "config": {options}, "layers": [sublayers],
 //                          "build_config": {"input_shape": [...], "dtype": "float32"}}
+//                          (a layer built from a list of inputs, as Add()({a, b}):
+//                          "build_config": {"input_shapes": [[...], [...]], "dtype": ...})
 //   compile_config        {"optimizer": {"class_name", "config"}, "loss": {...}, "metrics": [...]}
 // load_model rebuilds the layers through the registry (layer_config.cpp), builds them with the
 // saved input shapes, compiles, then restores every value with the checkpoint's
 // validate-then-assign restore: a model is returned whole or not at all.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -34,17 +37,26 @@ constexpr int kMaxDepth = 64;  // nesting of layers in a saved config
 
 // ---- saving -------------------------------------------------------------------------------------
 
-json layer_json(const layers::Layer& layer) {
+// The oldest format version that reads the file: 2 once a layer was built from a list of
+// inputs (its build_config has "input_shapes"), else 1, so that files without such layers stay
+// readable by a tapeflow that reads version 1 only.
+json layer_json(const layers::Layer& layer, int& version) {
   const layers::Layer::Impl& impl = *layer.impl();
   json options = json::object();
   const layers::LayerConfig config = impl.get_config();
   for (const auto& [key, text] : config.values()) options[key] = json::parse(text);
   json node = {{"class_name", impl.class_name()}, {"name", impl.name()}, {"config", options}};
-  if (impl.build_input_shape())
-    node["build_config"] = {{"input_shape", impl.build_input_shape()->dims()},
-                            {"dtype", std::string(dtype_name(impl.build_dtype()))}};
+  const std::string dtype(dtype_name(impl.build_dtype()));
+  if (impl.build_input_shape()) {
+    node["build_config"] = {{"input_shape", impl.build_input_shape()->dims()}, {"dtype", dtype}};
+  } else if (!impl.build_input_shapes().empty()) {
+    json shapes = json::array();
+    for (const Shape& s : impl.build_input_shapes()) shapes.push_back(s.dims());
+    node["build_config"] = {{"input_shapes", shapes}, {"dtype", dtype}};
+    version = std::max(version, 2);
+  }
   json subs = json::array();
-  for (const layers::Layer& sub : impl.sublayers()) subs.push_back(layer_json(sub));
+  for (const layers::Layer& sub : impl.sublayers()) subs.push_back(layer_json(sub, version));
   node["layers"] = std::move(subs);
   return node;
 }
@@ -170,29 +182,60 @@ layers::Layer layer_from_json(const json& node, const std::string& path, int dep
   return layers::layer_from_config(class_name.get<std::string>(), config, sublayers);
 }
 
-std::optional<std::pair<Shape, DType>> build_config(const json& node, const std::string& path) {
-  if (!node.contains("build_config")) return std::nullopt;
-  const json& b = node.at("build_config");
-  const json& dims = member(b, "input_shape", path);
-  const json& dtype = member(b, "dtype", path);
-  if (!dims.is_array() || !dtype.is_string())
-    bad_config(path, "a build_config has the wrong types");
+// A layer's saved build: one input shape, or the shapes of a list of inputs.
+struct BuildConfig {
+  std::optional<Shape> input_shape;
+  std::vector<Shape> input_shapes;
+  DType dtype = float32;
+};
+
+Shape shape_from_json(const json& dims, const std::string& path) {
+  if (!dims.is_array()) bad_config(path, str_cat("bad input shape ", dims.dump()));
   std::vector<int64_t> d;
   for (const json& e : dims) {
     if (!e.is_number_integer() || e.get<int64_t>() < 0)
-      bad_config(path, str_cat("bad input_shape ", dims.dump()));
+      bad_config(path, str_cat("bad input shape ", dims.dump()));
     d.push_back(e.get<int64_t>());
   }
+  return Shape(d);
+}
+
+std::optional<BuildConfig> build_config(const json& node, const std::string& path) {
+  if (!node.contains("build_config")) return std::nullopt;
+  const json& b = node.at("build_config");
+  if (!b.is_object()) bad_config(path, "a build_config is not an object");
+  const json& dtype = member(b, "dtype", path);
+  if (!dtype.is_string()) bad_config(path, "a build_config has the wrong types");
+  BuildConfig out;
+  if (b.contains("input_shapes")) {
+    const json& shapes = b.at("input_shapes");
+    if (!shapes.is_array() || shapes.empty() || b.contains("input_shape"))
+      bad_config(path, str_cat("bad input_shapes ", shapes.dump()));
+    for (const json& s : shapes) out.input_shapes.push_back(shape_from_json(s, path));
+  } else {
+    out.input_shape = shape_from_json(member(b, "input_shape", path), path);
+  }
   for (DType t : {DType::float32, DType::float64, DType::int32, DType::int64, DType::boolean})
-    if (dtype_name(t) == dtype.get<std::string>()) return std::make_pair(Shape(d), t);
+    if (dtype_name(t) == dtype.get<std::string>()) {
+      out.dtype = t;
+      return out;
+    }
   bad_config(path, str_cat("unknown dtype ", dtype.dump()));
 }
 
+void build_from(const layers::Layer& layer, const BuildConfig& b) {
+  if (b.input_shape)
+    layer.build(*b.input_shape, b.dtype);
+  else
+    layer.build_inputs(b.input_shapes, b.dtype);
+}
+
 // Builds each layer that its parent's build left unbuilt (a custom layer stops Sequential's
-// shape walk) with the shape it was built with when saved.
+// shape walk; a layer built from a list of inputs is built by its parent's call, not its build)
+// with the shapes it was built with when saved.
 void build_rest(const layers::Layer& layer, const json& node, const std::string& path) {
   if (!layer.built())
-    if (auto b = build_config(node, path)) layer.build(b->first, b->second);
+    if (auto b = build_config(node, path)) build_from(layer, *b);
   const std::vector<layers::Layer> subs = layer.impl()->sublayers();
   const json& saved = node.at("layers");
   if (subs.size() != saved.size())
@@ -328,9 +371,10 @@ void Model::save(const std::string& path, SaveOptions options) const {
                                           name(),
                                           "\" is not built yet; call it on a batch, fit it or "
                                           "build(input_shape) first"));
-  std::map<std::string, std::string> metadata{
-      {kVersionKey, std::to_string(models::kModelFormatVersion)},
-      {kConfigKey, layer_json(*this).dump()}};
+  int version = 1;
+  const std::string config = layer_json(*this, version).dump();
+  std::map<std::string, std::string> metadata{{kVersionKey, std::to_string(version)},
+                                              {kConfigKey, config}};
   std::vector<std::pair<std::string, train::Trackable>> objects{{"model", layers::Layer(*this)}};
   if (options.include_optimizer && s.compiled) {
     objects.emplace_back("optimizer", *s.optimizer);
@@ -383,7 +427,12 @@ Model load_model(const std::string& path, LoadOptions options) {
   const json config = parse_metadata(f, kConfigKey, path);
   const layers::Layer layer = layer_from_json(config, path, 0);
   Model model(layer);
-  if (auto b = build_config(config, path)) model.build(b->first, b->second);
+  if (auto b = build_config(config, path)) {
+    if (b->input_shape)
+      model.build(*b->input_shape, b->dtype);  // also remembers the shape for summary()
+    else
+      build_from(model, *b);
+  }
   build_rest(layer, config, path);
 
   std::vector<std::pair<std::string, train::Trackable>> objects{{"model", layer}};

@@ -22,6 +22,10 @@ struct Model::State {
   bool stop_training = false;
   std::optional<Shape> input_shape;  // the last input seen, for summary()
   double loss_total = 0.0, loss_count = 0.0;
+  // CompileOptions::distribute (null: one process), and whether the replicas' variables and
+  // optimizer state have been made the chief's since compile.
+  StrategySpec strategy{};
+  bool replicas_synced = false;
 
   void reset_metrics() {
     loss_total = loss_count = 0.0;

@@ -66,6 +66,22 @@ class RecurrentImpl final : public Layer::Impl {
 
   const RecurrentConfig& config() const { return c_; }
 
+  std::string class_name() const override {
+    return c_.cell == Cell::simple ? "SimpleRNN" : c_.cell == Cell::lstm ? "LSTM" : "GRU";
+  }
+  // Keras' names; each cell type its own options.
+  LayerConfig get_config() const override {
+    LayerConfig c(name());
+    c.set_int("units", c_.units).set_string("activation", c_.activation);
+    if (c_.cell != Cell::simple) c.set_string("recurrent_activation", c_.recurrent_activation);
+    c.set_bool("use_bias", c_.use_bias);
+    if (c_.cell == Cell::lstm) c.set_bool("unit_forget_bias", c_.unit_forget_bias);
+    if (c_.cell == Cell::gru) c.set_bool("reset_after", c_.reset_after);
+    return c.set_bool("return_sequences", c_.return_sequences)
+        .set_bool("return_state", c_.return_state)
+        .set_bool("go_backwards", c_.go_backwards);
+  }
+
   int gates() const { return c_.cell == Cell::simple ? 1 : c_.cell == Cell::lstm ? 4 : 3; }
 
   void build(const Shape& s, DType dtype) override {
@@ -212,9 +228,17 @@ RecurrentImpl& recurrent_impl(const Layer& layer, const char* what) {
 class BidirectionalImpl final : public Layer::Impl {
  public:
   BidirectionalImpl(const RecurrentImpl& layer, BidirectionalOptions o)
+      : BidirectionalImpl(layer.clone("forward_" + layer.name(), false),
+                          layer.clone("backward_" + layer.name(), true),
+                          std::move(o)) {}
+
+  // Over a forward and a backward layer given as they are (load_model's rebuilt sublayers).
+  BidirectionalImpl(std::shared_ptr<RecurrentImpl> forward,
+                    std::shared_ptr<RecurrentImpl> backward,
+                    BidirectionalOptions o)
       : Impl(o.name.empty() ? unique_layer_name("bidirectional") : o.name),
-        forward_(layer.clone("forward_" + layer.name(), false)),
-        backward_(layer.clone("backward_" + layer.name(), true)),
+        forward_(std::move(forward)),
+        backward_(std::move(backward)),
         merge_(o.merge_mode) {
     if (merge_ != "concat" && merge_ != "sum" && merge_ != "mul" && merge_ != "ave")
       throw InvalidArgumentError(str_cat("Invalid merge mode. Received: ",
@@ -223,6 +247,12 @@ class BidirectionalImpl final : public Layer::Impl {
                                          "\"mul\", \"ave\", \"concat\"}"));
     track(Layer(forward_));
     track(Layer(backward_));
+  }
+
+  std::string class_name() const override { return "Bidirectional"; }
+  // The wrapped layers are its sublayers (forward, backward), saved with their own configs.
+  LayerConfig get_config() const override {
+    return LayerConfig(name()).set_string("merge_mode", merge_);
   }
 
   Tensor call(const Tensor& x, bool training) override {
@@ -312,6 +342,36 @@ GRU::GRU(GRUOptions o)
 Bidirectional::Bidirectional(const RecurrentLayer& layer, BidirectionalOptions options)
     : Layer(std::make_shared<BidirectionalImpl>(recurrent_impl(layer, "Bidirectional"),
                                                 std::move(options))) {}
+namespace internal {
+
+Layer bidirectional_from_layers(const std::vector<Layer>& layers, BidirectionalOptions options) {
+  if (layers.size() != 2)
+    throw InvalidArgumentError(str_cat("Config of layer \"",
+                                       options.name,
+                                       "\": a Bidirectional layer has 2 sublayers (forward, "
+                                       "backward); the config lists ",
+                                       layers.size()));
+  auto forward = std::dynamic_pointer_cast<RecurrentImpl>(layers[0].impl());
+  auto backward = std::dynamic_pointer_cast<RecurrentImpl>(layers[1].impl());
+  if (!forward || !backward)
+    throw InvalidArgumentError(str_cat("Config of layer \"",
+                                       options.name,
+                                       "\": the sublayers of a Bidirectional layer must be "
+                                       "recurrent layers (SimpleRNN, LSTM or GRU); received ",
+                                       layers[0].class_name(),
+                                       " and ",
+                                       layers[1].class_name()));
+  if (forward->config().return_sequences != backward->config().return_sequences)
+    throw InvalidArgumentError(str_cat("Config of layer \"",
+                                       options.name,
+                                       "\": the forward and backward layers of a Bidirectional "
+                                       "layer must agree on return_sequences"));
+  return Layer(
+      std::make_shared<BidirectionalImpl>(std::move(forward), std::move(backward), options));
+}
+
+}  // namespace internal
+
 RecurrentLayer Bidirectional::forward_layer() const {
   return RecurrentLayer(static_cast<BidirectionalImpl&>(checked_impl()).forward_);
 }

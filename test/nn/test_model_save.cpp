@@ -290,10 +290,10 @@ TEST_CASE("load_model: a newer format version, a checkpoint, a missing file are 
   CHECK(good.find("\"model_format_version\":\"1\"") != std::string::npos);
 
   write_bytes(
-      path, edit_header(good, "\"model_format_version\":\"1\"", "\"model_format_version\":\"2\""));
+      path, edit_header(good, "\"model_format_version\":\"1\"", "\"model_format_version\":\"3\""));
   CHECK_THROWS_AS(tf::models::load_model(path), tf::UnimplementedError);
   CHECK_THROWS_WITH(tf::models::load_model(path),
-                    Catch::Contains("version 2") && Catch::Contains("newer"));
+                    Catch::Contains("version 3") && Catch::Contains("newer"));
   write_bytes(
       path, edit_header(good, "\"model_format_version\":\"1\"", "\"model_format_version\":\"x\""));
   CHECK_THROWS_AS(tf::models::load_model(path), tf::DataLossError);
