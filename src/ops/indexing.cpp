@@ -421,7 +421,7 @@ Tensor boolean_mask(const Tensor& tensor, const Tensor& mask, int axis) {
   const int mr = mask.rank();
   if (mr == 0) fail<InvalidArgumentError>(op, "mask cannot be scalar");
   if (axis < 0) axis += tensor.rank();
-  if (axis < 0 || axis + mr > tensor.rank())
+  if (axis < 0 || int64_t(axis) + mr > tensor.rank())  // int64: axis may be INT_MAX
     fail<InvalidArgumentError>(
         op, "axis ", axis, " and mask ", mask.shape(), " do not fit tensor ", tensor.shape());
   for (int d = 0; d < mr; ++d)

@@ -1,6 +1,7 @@
 // Indexing, ordering and scans (issue #11): reference values from the TensorFlow documentation
 // or NumPy, float64 central-difference gradients, and bad input.
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -294,6 +295,11 @@ TEST_CASE("boolean_mask and where(cond)", "[ops][indexing]") {
                     Contains("[Op:BooleanMask]"));
   CHECK_THROWS_WITH(tf::boolean_mask(tf::constant({1, 2}), tf::constant(true)),
                     Contains("[Op:BooleanMask]"));
+  // axis + mask rank overflowed int for axis near INT_MAX (UBSan, found by fuzz_ops).
+  CHECK_THROWS_AS(tf::boolean_mask(tf::constant({1, 2}), tf::constant({true, false}), INT_MAX),
+                  tf::InvalidArgumentError);
+  CHECK_THROWS_AS(tf::boolean_mask(tf::constant({1, 2}), tf::constant({true, false}), INT_MIN),
+                  tf::InvalidArgumentError);
 }
 
 TEST_CASE("unique", "[ops][indexing]") {
