@@ -141,6 +141,13 @@ int main(int argc, char** argv) {
     test.y = tf::slice(test.y, {0}, {test_limit});
   }
   tf::Model model(L::Layer(std::make_shared<ResNetImpl>(width, blocks, flags.seed)));
+  model.build(tf::Shape{1, 28, 28, 1});
+  int64_t params = 0;
+  for (const tf::Variable& v : model.trainable_variables()) params += v.shape().num_elements();
+  std::printf("ResNet: width %lld, %d block(s) per stage, %lld trainable parameters\n",
+              (long long)width,
+              blocks,
+              (long long)params);
   const int64_t steps = flags.epochs * ((train.x.shape()[0] + batch - 1) / batch);
   // --learning_rate is the start of a cosine decay to 0 over the whole run.
   model.compile(
