@@ -359,7 +359,7 @@ class RandomTranslationImpl final : public Layer::Impl {
                              : random::uniform(draw_shape, 0.0, 1.0, float64);
     const std::vector<double> u = draw.to_vector<double>();
     // Row / column each output pixel reads, as flat indices into [b·h·w, c]; -1: fill.
-    std::vector<int32_t> index(size_t(b * h * w));
+    std::vector<int64_t> index(size_t(b * h * w));
     bool any_fill = false;
     for (int64_t n = 0; n < b; ++n) {
       const int64_t dy = shift(height_, u[size_t(2 * n)], h);
@@ -370,7 +370,7 @@ class RandomTranslationImpl final : public Layer::Impl {
           const int64_t sj = source_index(j - dx, w, fill_);
           const bool fill = si < 0 || sj < 0;
           any_fill |= fill;
-          index[size_t((n * h + i) * w + j)] = fill ? -1 : int32_t((n * h + si) * w + sj);
+          index[size_t((n * h + i) * w + j)] = fill ? -1 : (n * h + si) * w + sj;
         }
       }
     }
