@@ -411,17 +411,19 @@ struct RandomTranslationOptions {
   /// How pixels shifted in from outside are filled: "reflect" (d c b a | a b c d), "constant"
   /// (fill_value), "nearest" (a a a a | a b c d) or "wrap" (a b c d | a b c d).
   std::string fill_mode = "reflect";
-  /// "nearest" only: shifts are whole pixels (Keras' default is "bilinear";
-  /// "bilinear" gives UnimplementedError).
-  std::string interpolation = "nearest";
+  /// "bilinear" (weighs the 4 source pixels around a fractional position) or "nearest"
+  /// (rounds it: whole-pixel shifts).
+  std::string interpolation = "bilinear";
   double fill_value = 0.0;
   std::optional<uint64_t> seed;
   std::string name;
 };
 
-/// While training, shifts each NHWC image by its own random offset: rows by
-/// round(u·height) with u uniform in height_factor, columns likewise (Keras' translation with
-/// nearest interpolation); the identity otherwise. Differentiable in the input.
+/// While training, shifts each NHWC image by its own random offset, u·height rows and
+/// v·width columns with u, v uniform in height_factor and width_factor: output (i, j) reads
+/// input (i - u·height, j - v·width), interpolated and filled as TF's
+/// ImageProjectiveTransformV3, which Keras' RandomTranslation calls. The identity otherwise.
+/// Differentiable in the input.
 class TAPEFLOW_API RandomTranslation : public Layer {
  public:
   explicit RandomTranslation(RandomTranslationOptions options);

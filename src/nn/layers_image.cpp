@@ -1,6 +1,8 @@
 // Image layers of issue #12 beyond Conv2D: Conv2DTranspose (tf::nn::conv2d_transpose),
 // DepthwiseConv2D (tf::nn::depthwise_conv2d) and the RandomTranslation augmentation. As
 // layers.cpp: public tf:: ops only, weights built on the first call, Keras' names and defaults.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -265,24 +267,46 @@ class DepthwiseConv2DImpl final : public Layer::Impl {
 
 enum class Fill { reflect, constant, nearest, wrap };
 
-// Where output index `i - shift` reads from along an axis of length n (TF's
-// ImageProjectiveTransform fill modes at whole-pixel coordinates); -1: the fill value.
-int64_t source_index(int64_t i, int64_t n, Fill fill) {
-  if (i >= 0 && i < n) return i;
-  switch (fill) {
-    case Fill::constant:
-      return -1;
-    case Fill::nearest:
-      return i < 0 ? 0 : n - 1;
-    case Fill::wrap:
-      return ((i % n) + n) % n;
-    case Fill::reflect: {
-      // Period 2n: d c b a | a b c d | d c b a.
-      int64_t m = ((i % (2 * n)) + 2 * n) % (2 * n);
-      return m < n ? m : 2 * n - 1 - m;
+// TF's ImageProjectiveTransform (what Keras' RandomTranslation calls) maps a source coordinate
+// that falls outside [0, len - 1] back inside by the fill mode, then clamps it; "constant"
+// leaves it, and reading outside then gives the fill value. Written from TF's definitions,
+// including their "wrap", which for shifts of len - 1 or more differs from a plain modulo.
+double map_coordinate(double c, int64_t len, Fill fill) {
+  const double last = double(len - 1);
+  if (fill == Fill::constant) return c;
+  if (c < 0 || c > last) {
+    if (len <= 1) return 0.0;
+    if (fill == Fill::reflect) {  // d c b a | a b c d | d c b a
+      const double period = 2.0 * double(len);
+      if (c < 0) {
+        c += period * double(int64_t(-c / period));
+        c = c < -double(len) ? c + period : -c - 1;
+      } else {
+        c -= period * double(int64_t(c / period));
+        if (c >= double(len)) c = period - c - 1;
+      }
+    } else if (fill == Fill::wrap) {  // a b c d | a b c d | a b c d
+      c = c < 0 ? c + double(len) * double(int64_t(-c / last) + 1)
+                : c - double(len) * double(int64_t(c / last));
     }
   }
-  return -1;
+  return std::clamp(c, 0.0, last);  // Fill::nearest: clamping is all it does
+}
+
+// One source pixel along an axis and its weight; index -1 reads the fill value.
+struct Tap {
+  int64_t index;
+  double weight;
+};
+
+// The (up to) two taps output index i reads along an axis of length len shifted by t: nearest
+// rounds the source coordinate (half away from zero, as TF), bilinear weighs floor and ceil.
+std::array<Tap, 2> axis_taps(int64_t i, double t, int64_t len, Fill fill, bool bilinear) {
+  const double c = map_coordinate(double(i) - t, len, fill);
+  auto at = [len](double v) { return v >= 0 && v < double(len) ? int64_t(v) : int64_t(-1); };
+  if (!bilinear) return {Tap{at(std::round(c)), 1.0}, Tap{-1, 0.0}};
+  const double f = std::floor(c);
+  return {Tap{at(f), f + 1 - c}, Tap{at(f + 1), c - f}};
 }
 
 class RandomTranslationImpl final : public Layer::Impl {
@@ -333,13 +357,8 @@ class RandomTranslationImpl final : public Layer::Impl {
                          o.fill_mode,
                          ". Expected one of reflect, wrap, constant, nearest"));
     if (o.interpolation == "bilinear")
-      throw UnimplementedError(str_cat(
-          kind,
-          " layer \"",
-          name(),
-          "\": interpolation=\"bilinear\" is not implemented yet; use \"nearest\" (whole-pixel "
-          "shifts)"));
-    if (o.interpolation != "nearest")
+      bilinear_ = true;
+    else if (o.interpolation != "nearest")
       bad_option(
           kind,
           name(),
@@ -358,34 +377,52 @@ class RandomTranslationImpl final : public Layer::Impl {
     Tensor draw = generator_ ? generator_->uniform(draw_shape, 0.0, 1.0, float64)
                              : random::uniform(draw_shape, 0.0, 1.0, float64);
     const std::vector<double> u = draw.to_vector<double>();
-    // Row / column each output pixel reads, as flat indices into [b·h·w, c]; -1: fill.
-    std::vector<int64_t> index(size_t(b * h * w));
-    bool any_fill = false;
+    // Each output pixel is a weighted sum of up to 4 source pixels (rows × columns taps): tap k
+    // of every pixel is one gather of the flattened [b·h·w, c] image, scaled by its weights;
+    // taps outside the image add their weight to the fill value's instead.
+    const size_t pixels = size_t(b * h * w), taps = bilinear_ ? 4 : 1;
+    std::vector<std::vector<int64_t>> index(taps, std::vector<int64_t>(pixels));
+    std::vector<std::vector<double>> weight(taps, std::vector<double>(pixels));
+    std::vector<double> fill_weight(pixels, 0.0);
     for (int64_t n = 0; n < b; ++n) {
-      const int64_t dy = shift(height_, u[size_t(2 * n)], h);
-      const int64_t dx = shift(width_, u[size_t(2 * n + 1)], w);
+      const double ty = translation(height_, u[size_t(2 * n)], h);
+      const double tx = translation(width_, u[size_t(2 * n + 1)], w);
       for (int64_t i = 0; i < h; ++i) {
-        const int64_t si = source_index(i - dy, h, fill_);
+        const std::array<Tap, 2> rows = axis_taps(i, ty, h, fill_, bilinear_);
         for (int64_t j = 0; j < w; ++j) {
-          const int64_t sj = source_index(j - dx, w, fill_);
-          const bool fill = si < 0 || sj < 0;
-          any_fill |= fill;
-          index[size_t((n * h + i) * w + j)] = fill ? -1 : (n * h + si) * w + sj;
+          const std::array<Tap, 2> cols = axis_taps(j, tx, w, fill_, bilinear_);
+          const size_t p = size_t((n * h + i) * w + j);
+          for (size_t k = 0; k < taps; ++k) {
+            const Tap& r = rows[k / 2];
+            const Tap& col = cols[k % 2];
+            const double wk = r.weight * col.weight;
+            const bool inside = r.index >= 0 && col.index >= 0;
+            index[k][p] = inside ? (n * h + r.index) * w + col.index : 0;
+            weight[k][p] = inside ? wk : 0.0;
+            if (!inside) fill_weight[p] += wk;
+          }
         }
       }
     }
-    const Shape pixels{b, h, w};
-    if (!any_fill)
-      return reshape(gather(reshape(x, {b * h * w, c}), constant(index, pixels), 0), x.shape());
-    // Fill pixels read row 0 and are then replaced by fill_value.
-    std::vector<bool> keep(index.size());
-    for (size_t i = 0; i < index.size(); ++i) {
-      keep[i] = index[i] >= 0;
-      if (index[i] < 0) index[i] = 0;
+    const Shape flat{b, h, w}, per_pixel{b, h, w, 1};
+    Tensor source = reshape(x, {b * h * w, c});
+    Tensor out;
+    for (size_t k = 0; k < taps; ++k) {
+      const auto& wk = weight[k];
+      if (std::all_of(wk.begin(), wk.end(), [](double v) { return v == 0.0; })) continue;
+      Tensor moved = gather(source, constant(index[k], flat), 0);
+      if (!std::all_of(wk.begin(), wk.end(), [](double v) { return v == 1.0; }))
+        moved = moved * constant(wk, per_pixel, x.dtype());
+      out = out.defined() ? out + moved : moved;
     }
-    Tensor moved = gather(reshape(x, {b * h * w, c}), constant(index, pixels), 0);
-    Tensor mask = reshape(constant(keep, pixels), {b, h, w, 1});
-    return where(mask, moved, scalar_like(moved, fill_value_));
+    const bool fills =
+        std::any_of(fill_weight.begin(), fill_weight.end(), [](double v) { return v != 0.0; });
+    if (fills && fill_value_ != 0.0) {
+      Tensor f = constant(fill_weight, per_pixel, x.dtype()) * fill_value_;
+      out = out.defined() ? out + f : f + zeros_like(x);
+    }
+    if (!out.defined()) out = zeros_like(x);  // every tap outside, fill value 0
+    return reshape(out, x.shape());
   }
 
   Shape compute_output_shape(const Shape& s) const override { return s; }
@@ -400,7 +437,7 @@ class RandomTranslationImpl final : public Layer::Impl {
             .set_json("width_factor",
                       str_cat("[", json_double(width_.lower), ", ", json_double(width_.upper), "]"))
             .set_string("fill_mode", fills[int(fill_)])
-            .set_string("interpolation", "nearest")
+            .set_string("interpolation", bilinear_ ? "bilinear" : "nearest")
             .set_double("fill_value", fill_value_);
     if (generator_) c.set_int("seed", int64_t(generator_->seed()));
     return c;
@@ -411,13 +448,14 @@ class RandomTranslationImpl final : public Layer::Impl {
     return LayerConfig().set_double("v", v).get_json("v");
   }
 
-  // round(factor·length) pixels for a draw u in [0, 1) (TF rounds half away from zero).
-  static int64_t shift(const TranslationFactor& f, double u, int64_t length) {
-    return int64_t(std::round((f.lower + u * (f.upper - f.lower)) * double(length)));
+  // factor·length pixels for a draw u in [0, 1), the factor uniform in [lower, upper].
+  static double translation(const TranslationFactor& f, double u, int64_t length) {
+    return (f.lower + u * (f.upper - f.lower)) * double(length);
   }
 
   TranslationFactor height_, width_;
   Fill fill_ = Fill::reflect;
+  bool bilinear_ = false;
   double fill_value_;
   std::optional<random::Generator> generator_;
 };

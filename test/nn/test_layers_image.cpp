@@ -2,7 +2,8 @@
 // checked against PyTorch (python3-torch) on the same inputs and weights, with TensorFlow's
 // padding written out by hand: test/nn/reference/layers_image_reference.py prints the constants
 // below from det() values computed the same way. RandomTranslation is checked against shifts
-// worked out by hand. Gradients: float64 finite differences, in the inputs and the kernels.
+// worked out by hand, whole-pixel and half-pixel (bilinear). Gradients: float64 finite differences,
+// in the inputs and the kernels.
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -434,40 +435,92 @@ TEST_CASE("RandomTranslation: fixed shifts and each fill mode, worked by hand", 
   CHECK(values(L::RandomTranslation({})(rgb, true)) == values(rgb));
 }
 
+TEST_CASE("RandomTranslation bilinear: half-pixel shifts and each fill mode, worked by hand",
+          "[layers_image]") {
+  // 0 1 2 3 / 4 5 6 7 moved right by half a pixel (1/8 of 4): output (i, j) is the mean of
+  // input (i, j - 1) and (i, j), the first of them outside the image for j = 0. Outside, TF's
+  // fill modes map the coordinate -0.5 in and clamp it: reflect -> 0, nearest -> 0, and wrap
+  // -> 3.5 -> 3 (not the modulo's 1.5); "constant" reads fill_value there.
+  auto img = tf::reshape(tf::range(0.f, 8.f), {1, 2, 4, 1});
+  const std::vector<std::pair<const char*, Vec>> cases = {
+      {"constant", {-0.5, 0.5, 1.5, 2.5, 1.5, 4.5, 5.5, 6.5}},
+      {"reflect", {0, 0.5, 1.5, 2.5, 4, 4.5, 5.5, 6.5}},
+      {"nearest", {0, 0.5, 1.5, 2.5, 4, 4.5, 5.5, 6.5}},
+      {"wrap", {3, 0.5, 1.5, 2.5, 7, 4.5, 5.5, 6.5}},
+  };
+  for (const auto& [mode, expected] : cases) {
+    INFO(mode);
+    L::RandomTranslation shift(
+        {.width_factor = {0.125, 0.125}, .fill_mode = mode, .fill_value = -1.0});
+    CHECK_THAT(values(shift(img, true)), near(expected, 1e-6));
+  }
+  // Down half a row and left half a column, zeros outside: each output is a quarter of the 4
+  // pixels around (i - 0.5, j + 0.5).
+  L::RandomTranslation both(
+      {.height_factor = {0.25, 0.25}, .width_factor = {-0.125, -0.125}, .fill_mode = "constant"});
+  CHECK_THAT(values(both(img, true)), near({0.25, 0.75, 1.25, 0.75, 2.5, 3.5, 4.5, 2.5}, 1e-6));
+}
+
 TEST_CASE("RandomTranslation shifts each image by its own offset, within the factors",
           "[layers_image]") {
-  const int64_t n = 16, h = 6, w = 8;
-  auto img = det({n, h, w, 2}, 1.0);
-  L::RandomTranslation shift(
-      {.height_factor = 0.5, .width_factor = {-0.25, 0.5}, .fill_mode = "wrap", .seed = 7});
+  const int64_t n = 16, h = 6, w = 8, c = 2;
+  auto img = det({n, h, w, c}, 1.0);
+  // Nearest interpolation with zeros outside: each image moved by whole pixels (dy, dx).
+  auto moved = [&](const Vec& x, int64_t dy, int64_t dx) {
+    Vec out(x.size(), 0.0);
+    for (int64_t i = 0; i < h; ++i)
+      for (int64_t j = 0; j < w; ++j)
+        for (int64_t k = 0; k < c; ++k)
+          if (i - dy >= 0 && i - dy < h && j - dx >= 0 && j - dx < w)
+            out[size_t((i * w + j) * c + k)] = x[size_t(((i - dy) * w + j - dx) * c + k)];
+    return out;
+  };
+  L::RandomTranslation shift({.height_factor = 0.5,
+                              .width_factor = {-0.25, 0.5},
+                              .fill_mode = "constant",
+                              .interpolation = "nearest",
+                              .seed = 7});
   tf::Tensor y = shift(img, true);
   std::set<std::pair<int64_t, int64_t>> seen;
   for (int64_t b = 0; b < n; ++b) {
-    const Vec yi = values(tf::slice(y, {b, 0, 0, 0}, {1, h, w, 2}));
-    tf::Tensor xi = tf::slice(img, {b, 0, 0, 0}, {1, h, w, 2});
+    const Vec yi = values(tf::slice(y, {b, 0, 0, 0}, {1, h, w, c}));
+    const Vec xi = values(tf::slice(img, {b, 0, 0, 0}, {1, h, w, c}));
     int matches = 0;
-    for (int64_t dy = -3; dy <= 2; ++dy)  // 3 wraps to -3 on 6 rows
+    for (int64_t dy = -3; dy <= 3; ++dy)
       for (int64_t dx = -2; dx <= 4; ++dx)
-        if (values(tf::roll(xi, {dy, dx}, {1, 2})) == yi) {
+        if (moved(xi, dy, dx) == yi) {
           ++matches;
           seen.insert({dy, dx});
         }
-    CHECK(matches == 1);  // "wrap" is a roll by the image's own (dy, dx)
+    CHECK(matches == 1);
   }
   CHECK(seen.size() > 4);
   // The same seed gives the same shifts; the next call draws new ones.
-  L::RandomTranslation again(
-      {.height_factor = 0.5, .width_factor = {-0.25, 0.5}, .fill_mode = "wrap", .seed = 7});
+  L::RandomTranslation again({.height_factor = 0.5,
+                              .width_factor = {-0.25, 0.5},
+                              .fill_mode = "constant",
+                              .interpolation = "nearest",
+                              .seed = 7});
   CHECK(values(again(img, true)) == values(y));
   CHECK(values(again(img, true)) != values(y));
+  // Bilinear (the default) with random fractional shifts: still a convex mix of the image's
+  // own values, so it stays within their range.
+  L::RandomTranslation blend({.height_factor = 0.3, .width_factor = 0.3, .seed = 8});
+  tf::Tensor z = blend(img, true);
+  CHECK(tf::reduce_max(z).item<float>() <= tf::reduce_max(img).item<float>() + 1e-6f);
+  CHECK(tf::reduce_min(z).item<float>() >= tf::reduce_min(img).item<float>() - 1e-6f);
+  CHECK(values(z) != values(img));
 }
 
 TEST_CASE("RandomTranslation gradient matches float64 finite differences", "[layers_image][grad]") {
   auto x = det({2, 3, 4, 2}, 1.0, 1.0, tf::float64);
-  for (const char* mode : {"constant", "reflect"}) {
+  // Fractional shifts (-1.02 rows, 0.3 columns): bilinear weights on every tap.
+  for (const char* mode : {"constant", "reflect", "nearest", "wrap"}) {
     INFO(mode);
-    L::RandomTranslation shift(
-        {.height_factor = {-0.34, -0.34}, .width_factor = {0.5, 0.5}, .fill_mode = mode});
+    L::RandomTranslation shift({.height_factor = {-0.34, -0.34},
+                                .width_factor = {0.075, 0.075},
+                                .fill_mode = mode,
+                                .fill_value = 0.5});
     CHECK(tf::test::max_gradient_error([&](auto& in) { return shift(in[0], true); }, {x}) < 1e-7);
   }
 }
@@ -483,7 +536,6 @@ TEST_CASE("RandomTranslation rejects bad options and inputs, naming the layer", 
                     named("rt") && Catch::Contains("width_factor"));
   CHECK_THROWS_WITH(L::RandomTranslation({.fill_mode = "mirror", .name = "rt"}),
                     named("rt") && Catch::Contains("mirror"));
-  CHECK_THROWS_AS(L::RandomTranslation({.interpolation = "bilinear"}), tf::UnimplementedError);
   CHECK_THROWS_AS(L::RandomTranslation({.interpolation = "cubic"}), tf::InvalidArgumentError);
   L::RandomTranslation rt({.height_factor = 0.1, .name = "rt"});
   CHECK_THROWS_AS(rt(tf::ones({3, 4, 1}), true), tf::InvalidArgumentError);
