@@ -541,3 +541,47 @@ TEST_CASE("RandomTranslation rejects bad options and inputs, naming the layer", 
   CHECK_THROWS_AS(rt(tf::ones({3, 4, 1}), true), tf::InvalidArgumentError);
   CHECK_THROWS_WITH(rt(tf::ones({3, 4, 1})), named("rt"));
 }
+
+TEST_CASE("the three layers' configs carry their options (what model.save writes)",
+          "[layers_image]") {
+  L::Conv2DTranspose up({.filters = 3,
+                         .kernel_size = {2, 3},
+                         .strides = 2,
+                         .padding = "SAME",
+                         .output_padding = L::Size2{1, 0},
+                         .activation = "relu",
+                         .name = "up"});
+  const L::LayerConfig c = up.impl()->get_config();
+  CHECK(c.name() == "up");
+  CHECK(c.get_int("filters") == 3);
+  CHECK(c.get_ints("kernel_size") == std::vector<int64_t>{2, 3});
+  CHECK(c.get_ints("strides") == std::vector<int64_t>{2, 2});
+  CHECK(c.get_string("padding") == "same");
+  CHECK(c.get_ints("output_padding") == std::vector<int64_t>{1, 0});
+  CHECK(c.get_string("activation") == "relu");
+  CHECK(c.get_bool("use_bias"));
+  CHECK_FALSE(L::Conv2DTranspose({.filters = 1}).impl()->get_config().has("output_padding"));
+
+  const L::LayerConfig d =
+      L::DepthwiseConv2D({.depth_multiplier = 2, .use_bias = false}).impl()->get_config();
+  CHECK(d.get_int("depth_multiplier") == 2);
+  CHECK(d.get_ints("kernel_size") == std::vector<int64_t>{3, 3});
+  CHECK(d.get_string("padding") == "valid");
+  CHECK_FALSE(d.get_bool("use_bias"));
+
+  const L::LayerConfig r = L::RandomTranslation({.height_factor = 0.25,
+                                                 .width_factor = {-0.125, 0.5},
+                                                 .fill_mode = "wrap",
+                                                 .interpolation = "nearest",
+                                                 .fill_value = 0.5,
+                                                 .seed = 4})
+                               .impl()
+                               ->get_config();
+  CHECK(r.get_json("height_factor") == "[-0.25,0.25]");
+  CHECK(r.get_json("width_factor") == "[-0.125,0.5]");
+  CHECK(r.get_string("fill_mode") == "wrap");
+  CHECK(r.get_string("interpolation") == "nearest");
+  CHECK(r.get_double("fill_value") == 0.5);
+  CHECK(r.get_int("seed") == 4);
+  CHECK(L::RandomTranslation({}).impl()->get_config().get_string("interpolation") == "bilinear");
+}
