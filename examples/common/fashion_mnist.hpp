@@ -128,7 +128,8 @@ inline double evaluate(const tf::layers::Layer& model, const Split& test, int64_
 /// `logdir`, the TensorBoard callback writes scalars and weight histograms there; with
 /// `ckpt_dir`, training first resumes from the model saved there last (ckpt-N.safetensors, N
 /// the epoch) and ModelCheckpoint saves the whole model after each epoch, keeping the last 3.
-/// Returns the final test accuracy.
+/// Returns the final test accuracy; with `history`, also fit's History (empty when resumed after
+/// the last epoch).
 inline double fit_model(const tf::Model& model,
                         const Split& train,
                         const Split& test,
@@ -136,7 +137,8 @@ inline double fit_model(const tf::Model& model,
                         int64_t batch,
                         uint64_t seed,
                         const std::string& logdir = "",
-                        const std::string& ckpt_dir = "") {
+                        const std::string& ckpt_dir = "",
+                        tf::History* history = nullptr) {
   std::vector<tf::callbacks::CallbackRef> callbacks;
   int initial_epoch = 0;
   if (!ckpt_dir.empty()) {
@@ -164,18 +166,20 @@ inline double fit_model(const tf::Model& model,
   }
   if (!logdir.empty())
     callbacks.push_back(tf::callbacks::TensorBoard({.log_dir = logdir, .histogram_freq = 1}));
+  tf::History fitted;
   if (initial_epoch < epochs)
-    model.fit(train.x,
-              train.y,
-              {.batch_size = batch,
-               .epochs = epochs,
-               .verbose = 1,
-               .validation_data = {test.x, test.y},
-               .shuffle = true,
-               .seed = seed,
-               .initial_epoch = initial_epoch,
-               .validation_batch_size = 256,
-               .callbacks = callbacks});
+    fitted = model.fit(train.x,
+                       train.y,
+                       {.batch_size = batch,
+                        .epochs = epochs,
+                        .verbose = 1,
+                        .validation_data = {test.x, test.y},
+                        .shuffle = true,
+                        .seed = seed,
+                        .initial_epoch = initial_epoch,
+                        .validation_batch_size = 256,
+                        .callbacks = callbacks});
+  if (history) *history = std::move(fitted);
   return model.evaluate(test.x, test.y, {.batch_size = 256, .verbose = 0}).at("accuracy");
 }
 

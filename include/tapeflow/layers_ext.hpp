@@ -345,4 +345,91 @@ class TAPEFLOW_API RandomFlip : public Layer {
   explicit RandomFlip(RandomFlipOptions options = {});
 };
 
+// ---- Conv2DTranspose, DepthwiseConv2D, RandomTranslation -----------------------------------
+
+struct Conv2DTransposeOptions {
+  int64_t filters = 0;
+  Size2 kernel_size = {3, 3};
+  Size2 strides = {1, 1};
+  /// "valid" or "same" (either case).
+  std::string padding = "valid";
+  /// Extra rows / columns on the bottom / right of the output, each less than its stride
+  /// (Keras' output_padding); unset: the output is input·stride (+ max(kernel - stride, 0)
+  /// with "valid").
+  std::optional<Size2> output_padding;
+  std::string activation;
+  bool use_bias = true;
+  std::string name;
+};
+
+/// The transpose of Conv2D (tf::nn::conv2d_transpose) + bias, then the activation, on NHWC
+/// inputs. Kernel "<name>/kernel" [kh, kw, filters, in_channels] Glorot-uniform (Keras' fans
+/// kh·kw·filters and kh·kw·in_channels), bias zeros. Output size per axis, as Keras'
+/// deconv_output_length: (in - 1)·stride + kernel - 2·pad + output_padding with pad 0
+/// ("valid") or kernel / 2 ("same").
+class TAPEFLOW_API Conv2DTranspose : public Layer {
+ public:
+  explicit Conv2DTranspose(Conv2DTransposeOptions options);
+  Variable kernel() const;
+  Variable bias() const;
+};
+
+struct DepthwiseConv2DOptions {
+  Size2 kernel_size = {3, 3};
+  Size2 strides = {1, 1};
+  /// "valid" or "same" (either case).
+  std::string padding = "valid";
+  /// Output channels per input channel.
+  int64_t depth_multiplier = 1;
+  std::string activation;
+  bool use_bias = true;
+  std::string name;
+};
+
+/// Per-channel 2-d convolution of NHWC inputs (tf::nn::depthwise_conv2d) + bias, then the
+/// activation: output channel c·depth_multiplier + m. Kernel "<name>/depthwise_kernel"
+/// [kh, kw, in_channels, depth_multiplier] Glorot-uniform (fans kh·kw·in_channels and
+/// kh·kw·depth_multiplier, as Keras), bias [in_channels·depth_multiplier] zeros.
+class TAPEFLOW_API DepthwiseConv2D : public Layer {
+ public:
+  explicit DepthwiseConv2D(DepthwiseConv2DOptions options = {});
+  Variable depthwise_kernel() const;
+  Variable bias() const;
+};
+
+/// A translation range as a fraction of the image's height or width: `0.2` is [-0.2, 0.2],
+/// `{-0.1, 0.3}` is [-0.1, 0.3]; positive values shift down / right.
+struct TranslationFactor {
+  TranslationFactor(double factor = 0.0)  // NOLINT(google-explicit-constructor): Keras' float
+      : lower(-factor), upper(factor) {}
+  TranslationFactor(double lower_bound, double upper_bound)
+      : lower(lower_bound), upper(upper_bound) {}
+  double lower;
+  double upper;
+};
+
+struct RandomTranslationOptions {
+  TranslationFactor height_factor;
+  TranslationFactor width_factor;
+  /// How pixels shifted in from outside are filled: "reflect" (d c b a | a b c d), "constant"
+  /// (fill_value), "nearest" (a a a a | a b c d) or "wrap" (a b c d | a b c d).
+  std::string fill_mode = "reflect";
+  /// "bilinear" (weighs the 4 source pixels around a fractional position) or "nearest"
+  /// (rounds it: whole-pixel shifts).
+  std::string interpolation = "bilinear";
+  double fill_value = 0.0;
+  std::optional<uint64_t> seed;
+  std::string name;
+};
+
+/// While training, shifts each NHWC image by its own random offset, u·height rows and
+/// v·width columns with u, v uniform in height_factor and width_factor: output (i, j) reads
+/// input (i - u·height, j - v·width), interpolated and filled as TF's
+/// ImageProjectiveTransformV3, which Keras' RandomTranslation calls. The identity otherwise.
+/// Differentiable in the input.
+class TAPEFLOW_API RandomTranslation : public Layer {
+ public:
+  explicit RandomTranslation(RandomTranslationOptions options);
+};
+
 }  // namespace tapeflow::layers

@@ -171,6 +171,15 @@ int64_t int_or_null(const LayerConfig& c, const std::string& key) {
   return c.get_int(key);
 }
 
+// RandomTranslation's factor: a number f (the range [-f, f]) or a list [lower, upper].
+TranslationFactor translation_factor(const LayerConfig& c, const std::string& key) {
+  const json j = json::parse(c.get_json(key));
+  if (j.is_number()) return TranslationFactor(j.get<double>());
+  if (j.is_array() && j.size() == 2 && j[0].is_number() && j[1].is_number())
+    return TranslationFactor(j[0].get<double>(), j[1].get<double>());
+  bad_option(c, key, "a number or a list [lower, upper] of two numbers");
+}
+
 std::optional<uint64_t> optional_seed(const LayerConfig& c) {
   if (!c.has("seed") || json::parse(c.get_json("seed")).is_null()) return std::nullopt;
   const int64_t seed = c.get_int("seed");
@@ -337,6 +346,40 @@ void add_ext_factories(std::map<std::string, LayerFactory>& f) {
                    .activation = c.get_string("activation"),
                    .use_bias = c.get_bool("use_bias"),
                    .name = c.name()});
+  };
+  f["Conv2DTranspose"] = [](const LayerConfig& c, const std::vector<Layer>& subs) -> Layer {
+    no_sublayers(c, subs);
+    Conv2DTransposeOptions o{.filters = c.get_int("filters"),
+                             .kernel_size = size2(c, "kernel_size"),
+                             .strides = size2(c, "strides"),
+                             .padding = c.get_string("padding"),
+                             .output_padding = std::nullopt,
+                             .activation = c.get_string("activation"),
+                             .use_bias = c.get_bool("use_bias"),
+                             .name = c.name()};
+    if (c.has("output_padding") && !json::parse(c.get_json("output_padding")).is_null())
+      o.output_padding = size2(c, "output_padding");
+    return Conv2DTranspose(o);
+  };
+  f["DepthwiseConv2D"] = [](const LayerConfig& c, const std::vector<Layer>& subs) -> Layer {
+    no_sublayers(c, subs);
+    return DepthwiseConv2D({.kernel_size = size2(c, "kernel_size"),
+                            .strides = size2(c, "strides"),
+                            .padding = c.get_string("padding"),
+                            .depth_multiplier = c.get_int("depth_multiplier"),
+                            .activation = c.get_string("activation"),
+                            .use_bias = c.get_bool("use_bias"),
+                            .name = c.name()});
+  };
+  f["RandomTranslation"] = [](const LayerConfig& c, const std::vector<Layer>& subs) -> Layer {
+    no_sublayers(c, subs);
+    return RandomTranslation({.height_factor = translation_factor(c, "height_factor"),
+                              .width_factor = translation_factor(c, "width_factor"),
+                              .fill_mode = c.get_string("fill_mode"),
+                              .interpolation = c.get_string("interpolation"),
+                              .fill_value = c.get_double("fill_value"),
+                              .seed = optional_seed(c),
+                              .name = c.name()});
   };
   f["RandomFlip"] = [](const LayerConfig& c, const std::vector<Layer>& subs) -> Layer {
     no_sublayers(c, subs);

@@ -473,3 +473,43 @@ TEST_CASE("load_model: a user block holding a typed MultiHeadAttention (causal, 
   // The handle conversion refuses another layer type.
   CHECK_THROWS_AS(L::MultiHeadAttention(L::Dense(2)), tf::InvalidArgumentError);
 }
+
+TEST_CASE("load_model: Conv2DTranspose, DepthwiseConv2D and RandomTranslation",
+          "[model_save][layer_configs]") {
+  test::TempDir dir("layer_configs");
+  tf::random::set_seed(29);
+  tf::Model model(L::Sequential({L::DepthwiseConv2D({.kernel_size = {2, 2},
+                                                     .strides = {1, 1},
+                                                     .padding = "same",
+                                                     .depth_multiplier = 2,
+                                                     .activation = "relu"}),
+                                 L::RandomTranslation({.height_factor = {-0.2, 0.1},
+                                                       .width_factor = 0.25,
+                                                       .fill_mode = "constant",
+                                                       .interpolation = "nearest",
+                                                       .fill_value = 0.5,
+                                                       .seed = 4}),
+                                 L::Conv2DTranspose({.filters = 3,
+                                                     .kernel_size = {3, 3},
+                                                     .strides = {2, 2},
+                                                     .padding = "same",
+                                                     .output_padding = L::Size2{1, 0},
+                                                     .activation = "tanh"}),
+                                 L::Conv2DTranspose({.filters = 2, .kernel_size = {2, 3}})}));
+  const tf::Tensor x = tf::random::normal({2, 4, 5, 2});
+  model(x);
+  perturb(model, 6);
+  tf::Model loaded = round_trip(model, dir.file("conv_t.safetensors"));
+  CHECK(values(loaded(x)) == values(model(x)));
+  CHECK(loaded(x).shape() == model(x).shape());
+  // The translation's seed and factors came back: the first training calls agree.
+  CHECK(values(loaded(x, true)) == values(model(x, true)));
+  const auto t = loaded.layers()[1].impl()->get_config();
+  CHECK(t.get_string("fill_mode") == "constant");
+  CHECK(t.get_string("interpolation") == "nearest");
+  CHECK(t.get_double("fill_value") == 0.5);
+  CHECK(loaded.layers()[2].impl()->get_config().get_ints("output_padding") ==
+        std::vector<int64_t>{1, 0});
+  CHECK_FALSE(loaded.layers()[3].impl()->get_config().has("output_padding"));
+  CHECK(loaded.layers()[0].impl()->get_config().get_int("depth_multiplier") == 2);
+}
