@@ -214,6 +214,9 @@ NdPlan nd_plan(const char* op, const Tensor& indices, const Shape& shape, const 
   std::vector<int64_t> lead = shape.dims();
   lead.resize(size_t(p.depth));
   const std::vector<int64_t> st = contiguous_strides(Shape(lead));
+  // With depth 0 the indices hold no values, so an empty [H, 0] indices tensor can name H
+  // slices: the offsets vector is refused like any tensor too large (found by fuzz_ops).
+  detail::check_output(op, Shape{p.num}, DType::int64, Device{DeviceType::CPU, 0});
   p.offsets.resize(size_t(p.num));
   for (int64_t j = 0; j < p.num; ++j) {
     int64_t off = 0;

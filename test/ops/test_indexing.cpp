@@ -302,6 +302,20 @@ TEST_CASE("boolean_mask and where(cond)", "[ops][indexing]") {
                   tf::InvalidArgumentError);
 }
 
+TEST_CASE("gather_nd / scatter_nd: empty indices of depth 0 naming 2^62 slices are refused",
+          "[ops][indexing]") {
+  // indices [2^62, 0] hold no values, yet name 2^62 slices; the plan's offsets were allocated
+  // for all of them (AddressSanitizer: out of memory, found by fuzz_ops).
+  const int64_t h = int64_t(1) << 62;
+  const tf::Tensor idx = tf::zeros({h, 0}, tf::int32);
+  CHECK_THROWS_AS(tf::tensor_scatter_nd_add(tf::zeros({0}), idx, tf::zeros({h, 0})),
+                  tf::ResourceExhaustedError);
+  CHECK_THROWS_AS(tf::tensor_scatter_nd_update(tf::zeros({0}), idx, tf::zeros({h, 0})),
+                  tf::ResourceExhaustedError);
+  CHECK_THROWS_AS(tf::gather_nd(tf::zeros({0}), idx), tf::Error);
+  CHECK_THROWS_AS(tf::scatter_nd(idx, tf::zeros({h, 0}), tf::Shape{0}), tf::Error);
+}
+
 TEST_CASE("unique", "[ops][indexing]") {
   auto [y, idx] = tf::unique(tf::constant({1, 1, 2, 4, 4, 4, 7, 8, 8}));  // tf.unique docs
   CHECK(y.to_vector<int>() == std::vector<int>{1, 2, 4, 7, 8});
