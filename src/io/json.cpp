@@ -1,9 +1,14 @@
 #include "io/json.hpp"
 
-#include <cerrno>
-#include <charconv>
-#include <cstdlib>
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "tapeflow/errors.hpp"
 
 namespace tapeflow::detail {
 
@@ -23,278 +28,129 @@ const Json* Json::find(std::string_view key) const {
 
 namespace {
 
-class Parser {
- public:
-  explicit Parser(std::string_view text) : s_(text) {}
+using nlohmann::json;
 
-  Json document() {
-    Json v = value(0);
-    skip_space();
-    if (pos_ != s_.size()) fail("unexpected text after the value");
-    return v;
+// Builds a Json from nlohmann-json's SAX events, keeping the reader's rules: integers exact in
+// int64 (one past its range is an error, not a double), no duplicate keys, at most 64 levels.
+// nlohmann-json checks the grammar, UTF-8 and escapes, and refuses text after the value.
+class Builder final : public nlohmann::json_sax<json> {
+ public:
+  Json result;
+
+  bool null() override { return put(Json()); }
+  bool boolean(bool b) override {
+    Json v;
+    v.kind = Json::Kind::boolean;
+    v.boolean = b;
+    return put(std::move(v));
+  }
+  bool number_integer(number_integer_t i) override { return integer(int64_t(i)); }
+  bool number_unsigned(number_unsigned_t u) override {
+    if (u > uint64_t(std::numeric_limits<int64_t>::max())) fail("integer out of range");
+    return integer(int64_t(u));
+  }
+  bool number_float(number_float_t d, const string_t& text) override {
+    // nlohmann-json reads an integer past uint64 as a double; the text says it was one.
+    if (text.find_first_of(".eE") == string_t::npos) fail("integer out of range");
+    Json v;
+    v.kind = Json::Kind::number;
+    v.number = d;
+    return put(std::move(v));
+  }
+  bool string(string_t& s) override {
+    Json v;
+    v.kind = Json::Kind::string;
+    v.string = std::move(s);
+    return put(std::move(v));
+  }
+  bool binary(binary_t&) override { fail("binary values are not JSON"); }
+  bool start_object(std::size_t) override { return open(Json::Kind::object); }
+  bool key(string_t& k) override {
+    Open& o = stack_.back();
+    if (!o.keys.insert(k).second) fail("duplicate key \"" + k + "\"");
+    o.key = std::move(k);
+    return true;
+  }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(Json::Kind::array); }
+  bool end_array() override { return close(); }
+  bool parse_error(std::size_t position,
+                   const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    // e.what(): "[json.exception.parse_error.101] parse error at line 1, column 5: ...".
+    std::string_view what = e.what();
+    if (const size_t at = what.find("] "); at != std::string_view::npos) what.remove_prefix(at + 2);
+    // The file's own bytes ("; last read: '...'") stay out of the message: they may be binary.
+    if (const size_t at = what.find("; last read:"); at != std::string_view::npos)
+      what = what.substr(0, at);
+    throw JsonError("invalid JSON at byte " + std::to_string(position == 0 ? 0 : position - 1) +
+                    ": " + std::string(what));
   }
 
  private:
+  struct Open {
+    Json value;
+    std::unordered_set<std::string> keys;
+    std::string key;
+  };
+
   [[noreturn]] void fail(const std::string& what) const {
-    throw JsonError("invalid JSON at byte " + std::to_string(pos_) + ": " + what);
+    throw JsonError("invalid JSON: " + what);
   }
-  void skip_space() {
-    while (pos_ < s_.size() &&
-           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
-      ++pos_;
-  }
-  char peek() {
-    skip_space();
-    if (pos_ >= s_.size()) fail("unexpected end");
-    return s_[pos_];
-  }
-  void expect(char c) {
-    if (peek() != c) fail(std::string("expected '") + c + "'");
-    ++pos_;
-  }
-  void literal(std::string_view word) {
-    if (s_.substr(pos_, word.size()) != word) fail("unknown literal");
-    pos_ += word.size();
-  }
-
-  Json value(int depth) {
-    if (depth > 64) fail("nested too deeply");
+  bool integer(int64_t i) {
     Json v;
-    switch (peek()) {
-      case '{': {
-        ++pos_;
-        v.kind = Json::Kind::object;
-        std::unordered_set<std::string> keys;
-        if (peek() == '}') {
-          ++pos_;
-          return v;
-        }
-        for (;;) {
-          if (peek() != '"') fail("expected a key");
-          std::string key = string();
-          if (!keys.insert(key).second) fail("duplicate key \"" + key + "\"");
-          expect(':');
-          v.object.emplace_back(std::move(key), value(depth + 1));
-          if (peek() == ',') {
-            ++pos_;
-            continue;
-          }
-          expect('}');
-          return v;
-        }
-      }
-      case '[': {
-        ++pos_;
-        v.kind = Json::Kind::array;
-        if (peek() == ']') {
-          ++pos_;
-          return v;
-        }
-        for (;;) {
-          v.array.push_back(value(depth + 1));
-          if (peek() == ',') {
-            ++pos_;
-            continue;
-          }
-          expect(']');
-          return v;
-        }
-      }
-      case '"':
-        v.kind = Json::Kind::string;
-        v.string = string();
-        return v;
-      case 't':
-        literal("true");
-        v.kind = Json::Kind::boolean;
-        v.boolean = true;
-        return v;
-      case 'f':
-        literal("false");
-        v.kind = Json::Kind::boolean;
-        return v;
-      case 'n':
-        literal("null");
-        return v;
-      default:
-        return number();
-    }
+    v.kind = Json::Kind::integer;
+    v.integer = i;
+    v.number = double(i);
+    return put(std::move(v));
   }
-
-  Json number() {
-    const size_t start = pos_;
-    if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
-    auto digits = [&] {
-      const size_t d = pos_;
-      while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
-      if (pos_ == d) fail("expected a digit");
-    };
-    if (pos_ < s_.size() && s_[pos_] == '0')
-      ++pos_;
-    else
-      digits();
-    bool integral = true;
-    if (pos_ < s_.size() && s_[pos_] == '.') {
-      ++pos_;
-      digits();
-      integral = false;
-    }
-    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
-      ++pos_;
-      if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
-      digits();
-      integral = false;
-    }
-    Json v;
-    const char* b = s_.data() + start;
-    const char* e = s_.data() + pos_;
-    if (integral) {
-      v.kind = Json::Kind::integer;
-      auto [p, ec] = std::from_chars(b, e, v.integer);
-      if (ec != std::errc() || p != e) fail("integer out of range");
-      v.number = double(v.integer);
+  bool open(Json::Kind kind) {
+    if (stack_.size() >= 65) fail("nested too deeply");
+    stack_.emplace_back();
+    stack_.back().value.kind = kind;
+    return true;
+  }
+  bool close() {
+    Json v = std::move(stack_.back().value);
+    stack_.pop_back();
+    return put(std::move(v));
+  }
+  bool put(Json v) {
+    if (stack_.empty()) {
+      result = std::move(v);
+    } else if (Open& o = stack_.back(); o.value.kind == Json::Kind::object) {
+      o.value.object.emplace_back(std::move(o.key), std::move(v));
     } else {
-      v.kind = Json::Kind::number;
-      std::string copy(b, e);  // strtod needs a terminator
-      v.number = std::strtod(copy.c_str(), nullptr);
+      o.value.array.push_back(std::move(v));
     }
-    return v;
+    return true;
   }
 
-  unsigned hex4() {
-    if (pos_ + 4 > s_.size()) fail("short \\u escape");
-    unsigned u = 0;
-    for (int i = 0; i < 4; ++i) {
-      char c = s_[pos_++];
-      u <<= 4;
-      if (c >= '0' && c <= '9')
-        u |= unsigned(c - '0');
-      else if (c >= 'a' && c <= 'f')
-        u |= unsigned(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F')
-        u |= unsigned(c - 'A' + 10);
-      else
-        fail("bad \\u escape");
-    }
-    return u;
-  }
-
-  static void put_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += char(cp);
-    } else if (cp < 0x800) {
-      out += char(0xC0 | (cp >> 6));
-      out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += char(0xE0 | (cp >> 12));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    } else {
-      out += char(0xF0 | (cp >> 18));
-      out += char(0x80 | ((cp >> 12) & 0x3F));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    }
-  }
-
-  std::string string() {
-    expect('"');
-    std::string out;
-    for (;;) {
-      if (pos_ >= s_.size()) fail("unterminated string");
-      const char c = s_[pos_++];
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) fail("control character in a string");
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      if (pos_ >= s_.size()) fail("unterminated escape");
-      switch (s_[pos_++]) {
-        case '"':
-          out += '"';
-          break;
-        case '\\':
-          out += '\\';
-          break;
-        case '/':
-          out += '/';
-          break;
-        case 'b':
-          out += '\b';
-          break;
-        case 'f':
-          out += '\f';
-          break;
-        case 'n':
-          out += '\n';
-          break;
-        case 'r':
-          out += '\r';
-          break;
-        case 't':
-          out += '\t';
-          break;
-        case 'u': {
-          unsigned cp = hex4();
-          if (cp >= 0xD800 && cp < 0xDC00) {  // a surrogate pair
-            if (pos_ + 2 > s_.size() || s_[pos_] != '\\' || s_[pos_ + 1] != 'u')
-              fail("lone surrogate");
-            pos_ += 2;
-            const unsigned lo = hex4();
-            if (lo < 0xDC00 || lo >= 0xE000) fail("bad surrogate pair");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          } else if (cp >= 0xDC00 && cp < 0xE000) {
-            fail("lone surrogate");
-          }
-          put_utf8(out, cp);
-          break;
-        }
-        default:
-          fail("unknown escape");
-      }
-    }
-  }
-
-  std::string_view s_;
-  size_t pos_ = 0;
+  std::vector<Open> stack_;
 };
 
 }  // namespace
 
-Json parse_json(std::string_view text) { return Parser(text).document(); }
+Json parse_json(std::string_view text) {
+  Builder b;
+  json::sax_parse(text.begin(),
+                  text.end(),
+                  &b,
+                  nlohmann::detail::input_format_t::json,
+                  /*strict=*/true);
+  return std::move(b.result);
+}
 
 std::string json_quote(std::string_view s) {
-  static const char* hex = "0123456789abcdef";
-  std::string out = "\"";
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += hex[(c >> 4) & 0xF];
-          out += hex[c & 0xF];
-        } else {
-          out += c;
-        }
-    }
+  // nlohmann-json's escaping. Bytes that are not UTF-8 are refused before anything is written:
+  // a safetensors header must be UTF-8, and the reader refuses anything else.
+  try {
+    return json(std::string(s)).dump();
+  } catch (const json::type_error&) {
+    throw InvalidArgumentError("a name or value to be saved is not valid UTF-8 (" +
+                               std::to_string(s.size()) +
+                               " bytes); safetensors headers are UTF-8 JSON");
   }
-  return out + "\"";
 }
 
 }  // namespace tapeflow::detail

@@ -1,7 +1,9 @@
 #pragma once
 
-// A small, strict JSON reader and string quoting, enough for safetensors headers and the
-// checkpoint object graph. Integers are kept exactly (int64); other numbers as double.
+// The strict JSON reader of safetensors headers and the checkpoint object graph, over
+// nlohmann-json's SAX parser (grammar, UTF-8, escapes, nothing after the value), keeping this
+// reader's own rules: integers exact in int64, no duplicate keys, at most 64 levels. Integers
+// are kept exactly (int64); other numbers as double.
 
 #include <cstdint>
 #include <stdexcept>
@@ -46,7 +48,8 @@ struct Json {
 /// keys, nesting deeper than 64 and invalid UTF-16 escapes are JsonErrors.
 Json parse_json(std::string_view text);
 
-/// `s` as a JSON string literal, quotes included.
+/// `s` as a JSON string literal, quotes included (nlohmann-json's escaping); bytes that are
+/// not UTF-8 are an InvalidArgumentError.
 std::string json_quote(std::string_view s);
 
 }  // namespace tapeflow::detail

@@ -478,3 +478,37 @@ TEST_CASE("CheckpointManager: a directory given with a trailing slash", "[checkp
   CHECK(fs::equivalent(tf::train::latest_checkpoint(dir.str() + "/") + ".safetensors",
                        path + ".safetensors"));
 }
+
+TEST_CASE("Checkpoint: a header that is not strict JSON is DataLossError naming why",
+          "[checkpoint]") {
+  test::TempDir dir("ckpt");
+  tf::Variable w(tf::constant({1.f}), {.name = "w"});
+  tf::train::Checkpoint ckpt({{"w", w}});
+  const std::string file = dir.file("hand.safetensors");
+  // A safetensors file around `header`: its length (8 bytes, little-endian), the header padded
+  // with spaces to a multiple of 8, and one float32.
+  auto write_with = [&](std::string header) {
+    header.append((8 - header.size() % 8) % 8, ' ');
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i)
+      bytes[size_t(i)] = char((uint64_t(header.size()) >> (8 * i)) & 0xFF);
+    bytes += header;
+    bytes += std::string("\0\0\x80\x3f", 4);  // 1.0f
+    write_bytes(file, bytes);
+  };
+  const std::string tensor = R"("w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]})";
+  const std::string deep = std::string(70, '[') + std::string(70, ']');
+  for (const auto& [header, why] : std::vector<std::pair<std::string, std::string>>{
+           {"{" + tensor + "," + tensor + "}", "duplicate key \"w\""},
+           {"{" + tensor + "} {}", "invalid JSON at byte"},
+           {"{" + tensor + R"(,"x":)" + deep + "}", "nested too deeply"},
+           {R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,18446744073709551616]}})",
+            "integer out of range"},
+           {"{" + tensor + ",\"\xff\":1}", "invalid JSON at byte"}}) {
+    INFO(header);
+    write_with(header);
+    CHECK_THROWS_AS(ckpt.restore(file), tf::DataLossError);
+    CHECK_THROWS_WITH(ckpt.restore(file),
+                      Catch::Matchers::Contains(why) && Catch::Matchers::Contains(file));
+  }
+}
