@@ -3,7 +3,8 @@
 # `scripts/sanitize.sh asan` in build-asan/ (built here first if needed).
 #
 #   scripts/fuzz.sh NAME SECONDS [libFuzzer args]   one harness, e.g. scripts/fuzz.sh idx 3600
-#   scripts/fuzz.sh --smoke [SECONDS]               every harness SECONDS each (default 30; CI)
+#   scripts/fuzz.sh --smoke [SECONDS]               every harness SECONDS each (default 30; CI),
+#                                                   libFuzzer seed TAPEFLOW_FUZZ_SEED (default 1)
 #   scripts/fuzz.sh --list                          the harnesses built
 #
 # Each run starts from the committed seeds (test/fuzz/corpus/NAME) plus what earlier runs found
@@ -79,7 +80,9 @@ case "${1:-}" in
     failed=()
     for name in $(harnesses); do
       rc=0
-      stats="$(run "$name" "$seconds" | tail -n 1)" || rc=$?
+      # A fixed seed: the same mutations in every run (CI's clean clone and a local rerun
+      # explore alike, up to machine speed); long runs (below) draw a random one.
+      stats="$(run "$name" "$seconds" -seed="${TAPEFLOW_FUZZ_SEED:-1}" | tail -n 1)" || rc=$?
       read -r per_s execs <<<"$stats"
       if ((rc == 0)); then
         echo "fuzz.sh: $name: ok, ${execs} execs in ${seconds} s (${per_s}/s)"
@@ -97,7 +100,7 @@ case "${1:-}" in
     echo "fuzz.sh: smoke run passed ($(harnesses | wc -l) harnesses, ${seconds} s each)"
     ;;
   "" | -h | --help)
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
   *)
