@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "backend/elementwise_ops.hpp"
 #include "core/convert.hpp"
 #include "core/dispatch.hpp"
 #include "core/philox.hpp"
@@ -133,7 +134,8 @@ void CpuBackend::scatter_add(const KernelArgs& k) {
         for (int64_t j = 0; j < a.num_indices; ++j) {
           T* dst = o + (r * a.axis_dim + int64_t(idx[j])) * a.inner;
           const T* src = u + (r * a.num_indices + j) * a.inner;
-          for (int64_t i = 0; i < a.inner; ++i) dst[i] += src[i];
+          // Integers wrap, as TF's (signed overflow is UB in C++).
+          for (int64_t i = 0; i < a.inner; ++i) dst[i] = detail::ops::wrap_add(dst[i], src[i]);
         }
     });
   });

@@ -213,6 +213,15 @@ TEST_CASE("gather_nd, scatter_nd, tensor_scatter_nd_*: TF's documented values", 
             .to_vector<int>() == std::vector<int>{0, 9, 0, 10, 11, 0, 0, 12});  // docs
   CHECK(tf::tensor_scatter_nd_add(tf::constant({1, 2, 3, 4, 5, 6, 7, 8}), idx, upd)
             .to_vector<int>() == std::vector<int>{1, 13, 3, 14, 14, 6, 7, 20});  // docs
+  // Integer sums wrap, as TF's (INT64_MIN + INT64_MIN was signed overflow; found by fuzz_ops).
+  const int64_t lo = std::numeric_limits<int64_t>::min();
+  CHECK(tf::scatter_nd(
+            tf::constant({{0}, {0}}), tf::constant(std::vector<int64_t>{lo, lo}, tf::Shape{2}), {1})
+            .to_vector<int64_t>() == std::vector<int64_t>{0});
+  CHECK(tf::tensor_scatter_nd_add(tf::constant(std::vector<int64_t>{lo}, tf::Shape{1}),
+                                  tf::constant({{0}}),
+                                  tf::constant(std::vector<int64_t>{-1}, tf::Shape{1}))
+            .to_vector<int64_t>() == std::vector<int64_t>{std::numeric_limits<int64_t>::max()});
   // Of duplicates the last update wins.
   CHECK(tf::tensor_scatter_nd_update(
             tf::zeros({3}), tf::constant({{1}, {1}}), tf::constant({5.f, 7.f}))
