@@ -97,6 +97,10 @@ Conv2DAttrs window_geometry(
   a.pad_top = rows.pad_before;
   a.ow = cols.out;
   a.pad_left = cols.pad_before;
+  // The patch matrix [n·oh·ow, kh·kw·c] (im2col) must be countable even when the image is
+  // empty (n or c zero beside huge dims: fuzz_ops found the product overflowing).
+  checked_mul(op, checked_mul(op, a.n, a.oh, "the patch rows"), a.ow, "the patch rows");
+  checked_mul(op, checked_mul(op, a.kh, a.kw, "the patch columns"), a.c, "the patch columns");
   return a;
 }
 

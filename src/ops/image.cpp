@@ -157,9 +157,9 @@ Tensor random_crop(const Tensor& value,
   std::vector<double> u = detail::seeded_uniform_host(op, value.rank(), seed, kCropStream);
   std::vector<int64_t> begin(size.size());
   for (size_t i = 0; i < size.size(); ++i) {
-    const int64_t limit = s[int(i)] - size[i] + 1;
-    const double v = u[i] * double(limit);  // clamped before the cast: rounding may reach limit
-    begin[i] = v >= double(limit - 1) ? limit - 1 : int64_t(v);
+    const int64_t span = s[int(i)] - size[i];  // >= 0; span + 1 may not fit (dim INT64_MAX)
+    const double v = u[i] * (double(span) + 1.0);
+    begin[i] = v >= double(span) ? span : int64_t(v);  // clamped before the cast
   }
   return slice(value, begin, size);
 }

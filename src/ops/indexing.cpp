@@ -586,9 +586,11 @@ Tensor strided_slice(const Tensor& x,
     const SliceDim& sd = dims[size_t(i)];
     copy_shape[size_t(i)] = sd.size;
     any_empty = any_empty || sd.size == 0;
-    a.src_strides.push_back(sd.size > 1 ? st[size_t(i)] * sd.step
-                                        : 0);  // |step| < dim here: no overflow
-    a.src_offset += sd.size > 0 ? sd.start * st[size_t(i)] : 0;
+    // Wrapping products: on an empty result (reset below) strides of huge empty axes may
+    // overflow (fuzz_ops); on a non-empty one every product is below the element count.
+    a.src_strides.push_back(sd.size > 1 ? detail::mul_dims(st[size_t(i)], sd.step) : 0);
+    a.src_offset = int64_t(uint64_t(a.src_offset) +
+                           uint64_t(sd.size > 0 ? detail::mul_dims(sd.start, st[size_t(i)]) : 0));
   }
   if (any_empty) a.src_offset = 0;
   detail::GradFn grad;

@@ -198,10 +198,11 @@ Tensor depthwise_conv2d(const Tensor& input,
                       a.c,
                       "the patch matrix's size");
   detail::checked_num_elements(op, Shape{pixels, a.c, fs[3]});
+  const int64_t out_channels = detail::checked_mul(op, a.c, fs[3], "the output channels");
   // out[p, c, m] = Σ_k patches[p, k, c] · filter[k, c, m].
   Tensor cols = reshape(detail::im2col(input, a), Shape{pixels, taps, a.c});
   Tensor y = einsum("pkc,kcm->pcm", {cols, reshape(filter, Shape{taps, a.c, fs[3]})});
-  return reshape(y, Shape{a.n, a.oh, a.ow, a.c * fs[3]});
+  return reshape(y, Shape{a.n, a.oh, a.ow, out_channels});
 }
 
 Tensor embedding_lookup(const Tensor& params, const Tensor& ids) {

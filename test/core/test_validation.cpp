@@ -251,3 +251,13 @@ TEST_CASE("reverse of an empty tensor with a huge dim builds no index vector", "
   CHECK(tf::reverse(e, {0, 1}).shape() == tf::Shape{0, int64_t(1) << 50});
   CHECK_THROWS_AS(tf::reverse(e, {1, 1}), tf::InvalidArgumentError);
 }
+
+TEST_CASE("conv2d and random_crop on empty tensors with huge dims: no overflow", "[validation]") {
+  // Found by the ops fuzzer (UBSan): im2col's patch rows n·oh·ow overflowed int64, and
+  // random_crop's offset range dim − size + 1 overflowed for a dim of INT64_MAX.
+  const int64_t h = int64_t(1) << 62;
+  CHECK_THROWS_AS(tf::nn::conv2d(tf::zeros({h, 4, 4, 0}), tf::zeros({3, 3, 0, 1}), {1, 1}, "SAME"),
+                  tf::InvalidArgumentError);
+  const int64_t m = std::numeric_limits<int64_t>::max();
+  CHECK(tf::image::random_crop(tf::zeros({m, 0}), {0, 0}, 7).shape() == tf::Shape{0, 0});
+}
