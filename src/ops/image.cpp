@@ -83,23 +83,27 @@ Tensor resize(const Tensor& images, const std::vector<int64_t>& size, const std:
   Tensor x = batched ? images : expand_dims(images, 0);
   const int64_t n = x.shape()[0], h = x.shape()[1], w = x.shape()[2], c = x.shape()[3];
   const int64_t oh = size[0], ow = size[1];
-  detail::checked_num_elements(op, Shape{n, oh, ow, c});
+  const DType out_dtype = bilinear && !is_floating(x.dtype()) ? DType::float32 : x.dtype();
+  detail::check_output(op, Shape{n, oh, ow, c}, out_dtype, x.device_info());
   if ((h == 0 || w == 0) && n != 0 && c != 0)
     fail<InvalidArgumentError>(
         op, "input image must be of non-zero size, got shape ", images.shape());
   Tensor y;
   if (x.num_elements() == 0) {
-    y = zeros(Shape{n, oh, ow, c},
-              bilinear && !is_floating(x.dtype()) ? DType::float32 : x.dtype());
+    y = zeros(Shape{n, oh, ow, c}, out_dtype);
   } else if (bilinear) {
     if (!is_floating(x.dtype())) x = cast(x, DType::float32);
-    detail::checked_num_elements(op, Shape{oh, h});
-    detail::checked_num_elements(op, Shape{ow, w});
+    // The interpolation matrices are built on the host: their sizes go through the same
+    // checks as a tensor's (an output of 1 x 2^40 x 1 x 1 is fine, a 2^40 x h matrix is not).
+    detail::check_output(op, Shape{oh, h}, DType::float64, Device{});
+    detail::check_output(op, Shape{ow, w}, DType::float64, Device{});
     // Rows: [oh, h] · [n, h, w·c] → [n, oh, w·c]; columns: [ow, w] · [n·oh, w, c] → [n·oh, ow, c].
     Tensor rows = matmul(bilinear_matrix(oh, h, x.dtype()), reshape(x, Shape{n, h, w * c}));
     y = matmul(bilinear_matrix(ow, w, x.dtype()), reshape(rows, Shape{n * oh, w, c}));
     y = reshape(y, Shape{n, oh, ow, c});
   } else {
+    detail::check_output(op, Shape{oh}, DType::int64, Device{});
+    detail::check_output(op, Shape{ow}, DType::int64, Device{});
     y = gather(gather(x, nearest_index(oh, h), 1), nearest_index(ow, w), 2);
   }
   return batched ? y : squeeze(y, {0});

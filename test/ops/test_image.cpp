@@ -76,6 +76,13 @@ TEST_CASE("image::resize: TF2 bilinear and nearest values, dtypes, gradients", "
                     Contains("positive") && Contains("[Op:ResizeNearestNeighbor]"));
   CHECK_THROWS_AS(tf::image::resize(img, {int64_t(1) << 40, int64_t(1) << 40}),
                   tf::InvalidArgumentError);
+  // Outputs with few elements but interpolation tables too large for memory (fuzz_ops): a
+  // clear error, not std::length_error or an allocation failure.
+  CHECK_THROWS_AS(tf::image::resize(img, {int64_t(1) << 61, 1}, "nearest"),
+                  tf::ResourceExhaustedError);
+  CHECK_THROWS_AS(tf::image::resize(img, {1, int64_t(1) << 61}), tf::Error);
+  CHECK_THROWS_AS(tf::image::resize(tf::zeros({1, 1 << 20, 1, 1}), {int64_t(1) << 40, 1}),
+                  tf::ResourceExhaustedError);
   CHECK_THROWS_AS(tf::image::resize(tf::zeros({2, 2, 1}, tf::boolean), {4, 4}),
                   tf::InvalidArgumentError);
 }
