@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 
@@ -138,13 +139,6 @@ std::vector<SlotEntry> optimizer_slots(const Graph& g, const OptimizerObject& o)
       out.push_back({key, slot, key + "/.OPTIMIZER_SLOT/" + o.key + "/" + slot, sv});
   }
   return out;
-}
-
-std::string quoted_list(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i)
-    s += str_cat(i ? "," : "", tapeflow::detail::json_quote(v[i]));
-  return s + "]";
 }
 
 fs::path directory_of(const std::string& path) {
@@ -419,42 +413,26 @@ std::string encode_checkpoint(const CheckpointImpl& checkpoint,
   }
 
   // The object graph: which keys belong to which object, and which slots to which variable.
-  using tapeflow::detail::json_quote;
-  std::string graph = "{\"version\":1,\"save_counter\":" + json_quote(kSaveCounter) +
-                      ",\"variables\":" + quoted_list(g.direct) + ",\"layers\":[";
-  for (size_t i = 0; i < g.layers.size(); ++i)
-    graph += str_cat(i ? "," : "",
-                     "{\"key\":",
-                     json_quote(g.layers[i].key),
-                     ",\"name\":",
-                     json_quote(g.layers[i].layer_name),
-                     ",\"variables\":",
-                     quoted_list(g.layers[i].variables),
-                     "}");
-  graph += "],\"optimizers\":[";
-  for (size_t i = 0; i < g.optimizers.size(); ++i) {
-    const OptimizerObject& o = g.optimizers[i];
-    graph += str_cat(i ? "," : "",
-                     "{\"key\":",
-                     json_quote(o.key),
-                     ",\"iterations\":",
-                     json_quote(o.key + "/iterations"),
-                     ",\"slots\":[");
-    const std::vector<SlotEntry> slots = optimizer_slots(g, o);
-    for (size_t j = 0; j < slots.size(); ++j)
-      graph += str_cat(j ? "," : "",
-                       "{\"variable\":",
-                       json_quote(slots[j].variable),
-                       ",\"slot\":",
-                       json_quote(slots[j].slot),
-                       ",\"tensor\":",
-                       json_quote(slots[j].tensor),
-                       "}");
-    graph += "]}";
+  using Json = nlohmann::ordered_json;
+  Json graph = {{"version", 1},
+                {"save_counter", kSaveCounter},
+                {"variables", g.direct},
+                {"layers", Json::array()},
+                {"optimizers", Json::array()}};
+  for (const auto& layer : g.layers)
+    graph["layers"].push_back(
+        {{"key", layer.key}, {"name", layer.layer_name}, {"variables", layer.variables}});
+  for (const OptimizerObject& o : g.optimizers) {
+    Json slots = Json::array();
+    for (const SlotEntry& s : optimizer_slots(g, o))
+      slots.push_back({{"variable", s.variable}, {"slot", s.slot}, {"tensor", s.tensor}});
+    graph["optimizers"].push_back(
+        {{"key", o.key}, {"iterations", o.key + "/iterations"}, {"slots", std::move(slots)}});
   }
-  graph += "],\"checkpoints\":" + quoted_list(g.checkpoints) + "}";
+  graph["checkpoints"] = g.checkpoints;
 
-  std::map<std::string, std::string> metadata{{"format", kFormat}, {"object_graph", graph}};
+  std::map<std::string, std::string> metadata{{"format", kFormat},
+                                              {"object_graph", tapeflow::detail::dump_json(graph)}};
   for (const auto& [key, value] : extra_metadata)
     if (!metadata.emplace(key, value).second || key == "crc32c")
       throw InvalidArgumentError(

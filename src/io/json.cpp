@@ -141,15 +141,12 @@ Json parse_json(std::string_view text) {
   return std::move(b.result);
 }
 
-std::string json_quote(std::string_view s) {
-  // nlohmann-json's escaping. Bytes that are not UTF-8 are refused before anything is written:
-  // a safetensors header must be UTF-8, and the reader refuses anything else.
+std::string dump_json(const nlohmann::ordered_json& v) {
   try {
-    return json(std::string(s)).dump();
-  } catch (const json::type_error&) {
-    throw InvalidArgumentError("a name or value to be saved is not valid UTF-8 (" +
-                               std::to_string(s.size()) +
-                               " bytes); safetensors headers are UTF-8 JSON");
+    return v.dump();
+  } catch (const json::type_error& e) {
+    throw InvalidArgumentError(std::string("a name or value to be saved is not valid UTF-8 (") +
+                               e.what() + "); safetensors headers are UTF-8 JSON");
   }
 }
 

@@ -6,6 +6,7 @@
 // are kept exactly (int64); other numbers as double.
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -48,8 +49,9 @@ struct Json {
 /// keys, nesting deeper than 64 and invalid UTF-16 escapes are JsonErrors.
 Json parse_json(std::string_view text);
 
-/// `s` as a JSON string literal, quotes included (nlohmann-json's escaping); bytes that are
-/// not UTF-8 are an InvalidArgumentError.
-std::string json_quote(std::string_view s);
+/// `v` as compact JSON text (nlohmann-json's writer, keys in insertion order). Strings that are
+/// not UTF-8 are an InvalidArgumentError: a safetensors header must be UTF-8, and the reader
+/// refuses anything else.
+std::string dump_json(const nlohmann::ordered_json& v);
 
 }  // namespace tapeflow::detail

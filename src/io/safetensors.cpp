@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "core/fail.hpp"
 #include "io/crc32c.hpp"
@@ -104,25 +105,27 @@ std::string encode_safetensors(const std::vector<SafetensorsEntry>& entries,
     return sa != sb ? sa > sb : a->name < b->name;
   });
 
-  // The checksum goes first in the metadata, written as zeros until the file is complete.
-  std::string header = "{\"__metadata__\":{\"" + std::string(kCrcKey) + "\":\"00000000\"";
-  for (const auto& [k, v] : metadata) {
-    if (k == kCrcKey) continue;
-    header += str_cat(",", json_quote(k), ":", json_quote(v));
-  }
-  header += "}";
+  // The header is an ordered JSON object: __metadata__ first, with the checksum as its first
+  // key (written as zeros until the file is complete), then the tensors in file order.
+  nlohmann::ordered_json head = nlohmann::ordered_json::object();
+  nlohmann::ordered_json& meta = head["__metadata__"];
+  meta[std::string(kCrcKey)] = "00000000";
+  for (const auto& [k, v] : metadata)
+    if (k != kCrcKey) meta[k] = v;
   size_t offset = 0;
   for (const SafetensorsEntry* e : sorted) {
     if (e->name == "__metadata__")
       throw InvalidArgumentError("a checkpoint tensor cannot be named \"__metadata__\"");
+    if (head.contains(e->name))
+      throw InvalidArgumentError(str_cat("two checkpoint tensors are named \"", e->name, "\""));
     const size_t nbytes = size_t(e->shape.num_elements()) * size_t(dtype_size(e->dtype));
-    header += str_cat(
-        ",", json_quote(e->name), ":{\"dtype\":\"", safetensors_dtype(e->dtype), "\",\"shape\":[");
-    for (int i = 0; i < e->shape.rank(); ++i) header += str_cat(i ? "," : "", e->shape[i]);
-    header += str_cat("],\"data_offsets\":[", offset, ",", offset + nbytes, "]}");
+    nlohmann::ordered_json& t = head[e->name];
+    t["dtype"] = safetensors_dtype(e->dtype);
+    t["shape"] = e->shape.dims();
+    t["data_offsets"] = {offset, offset + nbytes};
     offset += nbytes;
   }
-  header += "}";
+  std::string header = dump_json(head);
   header.append((8 - header.size() % 8) % 8, ' ');
 
   std::string file(8 + header.size() + offset, '\0');

@@ -512,3 +512,22 @@ TEST_CASE("Checkpoint: a header that is not strict JSON is DataLossError naming 
                       Catch::Matchers::Contains(why) && Catch::Matchers::Contains(file));
   }
 }
+
+TEST_CASE("Checkpoint: names that are not UTF-8 are refused before anything is written",
+          "[checkpoint]") {
+  // The header is written by nlohmann-json, which refuses to write invalid UTF-8; the file's
+  // reader (ours and the reference one) would refuse it too.
+  test::TempDir dir("ckpt");
+  tf::Variable w(tf::constant({1.f}), {.name = "w"});
+  tf::train::Checkpoint ckpt({{"w\xff", w}});
+  const std::string file = dir.file("bad.safetensors");
+  CHECK_THROWS_AS(ckpt.write(file), tf::InvalidArgumentError);
+  CHECK_THROWS_WITH(ckpt.write(file), Catch::Matchers::Contains("UTF-8"));
+  CHECK_FALSE(std::filesystem::exists(file));
+  // The same name in the metadata of a valid one round-trips through the object graph.
+  tf::train::Checkpoint good({{"w\xc3\xa9", w}});
+  const std::string ok = good.write(dir.file("ok.safetensors"));
+  w.assign(tf::constant({0.f}));
+  good.restore(ok);
+  CHECK(w.peek().to_vector<float>() == std::vector<float>{1.f});
+}
