@@ -2,11 +2,13 @@
 
 // The per-element operations of the element-wise kernels, one definition for both backends:
 // arithmetic, comparisons, logic and the exact unary ones, which both give bit for bit, and the
-// transcendental ones with no faster CPU form (tan), which call the C math library of each side
-// (glibc on the host, CUDA's on the device: a few ulp apart). The CPU kernels
-// (src/cpu/elementwise.cpp) and the CUDA kernels (cuda/kernels/elementwise.cuh) both call these;
-// the unary ones are listed in TAPEFLOW_SHARED_UNARY_KERNELS (kernel_list.hpp). exp, log, sin,
-// ... are not here: the CPU's are xsimd's vectorised ones (src/cpu/elementwise.cpp).
+// transcendental ones, which call the C math library of each side (glibc on the host, CUDA's on
+// the device: a few ulp apart). The CPU kernels (src/cpu/elementwise.cpp) and the CUDA kernels
+// (cuda/kernels/elementwise.cuh) both call these; the unary ones are listed in
+// TAPEFLOW_SHARED_UNARY_KERNELS (kernel_list.hpp). Where xsimd has a vectorised form of a
+// transcendental one that is as accurate (tan, asin, ..., expm1; not erfc), the CPU runs that
+// instead (XsimdForm in src/cpu/elementwise.cpp). exp, log, sin, ... are not here: the CPU's are
+// xsimd's, the GPU's CUDA's own.
 
 #include <cmath>
 #include <type_traits>
