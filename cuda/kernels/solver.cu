@@ -1,9 +1,10 @@
 // tf::linalg on the GPU: cuSOLVER (potrf, getrf/getrs) and cuBLAS (trsm, geam) for cholesky,
 // solve, inv, triangular_solve, det and slogdet. Matrices are row-major, cuSOLVER's are
 // column-major, where ours read as their transposes; the same identities as the CPU kernels
-// (src/cpu/lapack.cpp) avoid copies. qr, eigh and svd have no GPU kernel yet: they throw
-// UnimplementedError naming the op and the device (cuSOLVER's geqrf/orgqr, syevd and gesvd
-// would fit the same pattern; issue #11).
+// (src/cpu/lapack.cpp) avoid copies. qr, eigh and svd have no GPU kernel yet: their front
+// ends (src/ops/linalg_ext.cpp) factorize on the host and copy the results back, and the
+// kernels here throw UnimplementedError naming the op and the device if called directly
+// (cuSOLVER's geqrf/orgqr, syevd and gesvd would fit the same pattern; issue #11).
 //
 // A factorization's outcome (devInfo) is copied to the host at the end of the kernel, which
 // therefore synchronizes the stream: the front end must know before it returns whether to

@@ -11,6 +11,7 @@
 #include "backend/linalg_attrs.hpp"
 #include "core/device_context.hpp"
 #include "core/shape_check.hpp"
+#include "core/tensor_impl.hpp"
 #include "ops/run_op.hpp"
 
 namespace tapeflow::linalg {
@@ -105,6 +106,30 @@ Tensor run_kernel(const char* op,
                          .out = {std::move(out), dtype},
                          .kernel = kernel,
                          .attrs = &attrs});
+}
+
+/// As run_kernel for one input, but on the host when the op is placed on a GPU: qr, eigh and
+/// svd have no GPU kernel yet (cuSOLVER's geqrf/orgqr, syevd and gesvd would fit the pattern of
+/// cuda/kernels/solver.cu). The input is copied to the host, LAPACK runs there, and the packed
+/// result is copied back, so the op's results, and the gradients its rule computes from them
+/// with tapeflow ops, are on the GPU as for any other op; only the factorization is not.
+Tensor run_kernel_host_for_gpu(const char* op,
+                               const Tensor& input,
+                               Shape out,
+                               DType dtype,
+                               detail::KernelFn kernel,
+                               LinalgAttrs& attrs,
+                               LinalgStatus& status) {
+  const Device device = detail::current_device();
+  if (device.type == DeviceType::CPU)
+    return run_kernel(op, {input}, std::move(out), dtype, kernel, attrs, status);
+  Tensor packed;
+  {
+    DeviceScope host(Device{});
+    const Tensor on_host = input.cpu();
+    packed = run_kernel(op, {on_host}, std::move(out), dtype, kernel, attrs, status);
+  }
+  return detail::on_device(packed, device);
 }
 
 /// Where in the batch (0-based, batch dims flattened) the failing matrix is, for error messages.
@@ -413,9 +438,9 @@ QrResult qr(const Tensor& input, bool full_matrices) {
       op, q_size, detail::checked_mul(op, kq, mat.n, "r's size"), "q's and r's sizes");
   LinalgAttrs attrs{.batch = mat.count, .m = mat.m, .n = mat.n, .full_matrices = full_matrices};
   LinalgStatus status;
-  Tensor packed = run_kernel(
+  Tensor packed = run_kernel_host_for_gpu(
       op,
-      {input},
+      input,
       mat.with({row}),
       input.dtype(),
       [](Backend& be, const KernelArgs& k) { be.linalg_qr(k); },
@@ -460,9 +485,9 @@ EighResult eigh(const Tensor& tensor) {
   const int64_t row = detail::checked_add(op, n, detail::checked_mul(op, n, n, "v's size"), "size");
   LinalgAttrs attrs{.batch = mat.count, .m = n, .n = n};
   LinalgStatus status;
-  Tensor packed = run_kernel(
+  Tensor packed = run_kernel_host_for_gpu(
       op,
-      {tensor},
+      tensor,
       mat.with({row}),
       tensor.dtype(),
       [](Backend& be, const KernelArgs& k) { be.linalg_eigh(k); },
@@ -506,9 +531,9 @@ SvdResult svd(const Tensor& tensor, bool full_matrices, bool compute_uv) {
   LinalgAttrs attrs{
       .batch = mat.count, .m = m, .n = n, .full_matrices = full_matrices, .compute_uv = compute_uv};
   LinalgStatus status;
-  Tensor packed = run_kernel(
+  Tensor packed = run_kernel_host_for_gpu(
       op,
-      {tensor},
+      tensor,
       mat.with({row}),
       tensor.dtype(),
       [](Backend& be, const KernelArgs& k) { be.linalg_svd(k); },

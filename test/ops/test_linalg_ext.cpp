@@ -263,8 +263,8 @@ TEST_CASE("inv, det, slogdet: NumPy's examples, gradients, singular input", "[op
 
 TEST_CASE("qr: NumPy's factors (LAPACK signs), reduced and complete, gradients",
           "[ops][linalg_ext]") {
-  // CPU only: the CUDA plugin has no qr/eigh/svd kernel yet (it raises UnimplementedError;
-  // test/gpu/test_gpu_ops.cpp checks that).
+  // CPU only: on a GPU qr/eigh/svd factorize on the host (there is no CUDA kernel yet), which
+  // test/gpu/test_gpu_ops.cpp compares against these CPU results.
   for (const std::string& device : {std::string("/cpu:0")}) {
     INFO("device " << device);
     tf::DeviceScope scope(device);
@@ -341,8 +341,8 @@ TEST_CASE("qr: NumPy's factors (LAPACK signs), reduced and complete, gradients",
 
 TEST_CASE("eigh: ascending eigenvalues (NumPy's), eigenvectors, gradients for distinct values",
           "[ops][linalg_ext]") {
-  // CPU only: the CUDA plugin has no qr/eigh/svd kernel yet (it raises UnimplementedError;
-  // test/gpu/test_gpu_ops.cpp checks that).
+  // CPU only: on a GPU qr/eigh/svd factorize on the host (there is no CUDA kernel yet), which
+  // test/gpu/test_gpu_ops.cpp compares against these CPU results.
   for (const std::string& device : {std::string("/cpu:0")}) {
     INFO("device " << device);
     tf::DeviceScope scope(device);
@@ -386,8 +386,8 @@ TEST_CASE("eigh: ascending eigenvalues (NumPy's), eigenvectors, gradients for di
 
 TEST_CASE("svd: NumPy's singular values and vectors, shapes, gradients for distinct values",
           "[ops][linalg_ext]") {
-  // CPU only: the CUDA plugin has no qr/eigh/svd kernel yet (it raises UnimplementedError;
-  // test/gpu/test_gpu_ops.cpp checks that).
+  // CPU only: on a GPU qr/eigh/svd factorize on the host (there is no CUDA kernel yet), which
+  // test/gpu/test_gpu_ops.cpp compares against these CPU results.
   for (const std::string& device : {std::string("/cpu:0")}) {
     INFO("device " << device);
     tf::DeviceScope scope(device);
