@@ -374,6 +374,41 @@ std::vector<Tensor> unstack(const Tensor& x, int axis) {
   return out;
 }
 
+namespace {
+/// Appends to `out` the pieces [lo, hi) of `sz` that `x` holds along axis `a`, in order. Each
+/// piece is a slice, whose gradient is a pad back to the sliced tensor's size, so slicing many
+/// pieces straight from x makes the backward pass write and add one x-sized tensor per piece:
+/// O(pieces × size) (unstacking an RNN's 128 time steps cost 128 full-size pads and adds, half
+/// of an LSTM step). Under a tape, more than 4 pieces are therefore split in halves first, each
+/// half sliced from its parent: O(size × log pieces). The values are the same either way.
+void split_pieces(const Tensor& x,
+                  const std::vector<int64_t>& sz,
+                  size_t lo,
+                  size_t hi,
+                  int a,
+                  std::vector<Tensor>& out) {
+  std::vector<int64_t> begin(size_t(x.rank()), 0), size = x.shape().dims();
+  if (hi - lo <= 4 || !detail::any_tape_recording()) {
+    for (size_t i = lo; i < hi; ++i) {
+      size[size_t(a)] = sz[i];
+      out.push_back(slice(x, begin, size));
+      begin[size_t(a)] += sz[i];
+    }
+    return;
+  }
+  const size_t mid = lo + (hi - lo) / 2;
+  int64_t left = 0;
+  for (size_t i = lo; i < mid; ++i) left += sz[i];
+  size[size_t(a)] = left;
+  const Tensor first = slice(x, begin, size);
+  begin[size_t(a)] = left;
+  size[size_t(a)] = x.shape()[a] - left;
+  const Tensor second = slice(x, begin, size);
+  split_pieces(first, sz, lo, mid, a, out);
+  split_pieces(second, sz, mid, hi, a, out);
+}
+}  // namespace
+
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, int axis) {
   detail::check_defined("SplitV", x, 0);
   int a = detail::canonical_axis("SplitV", axis, x.rank());
@@ -405,12 +440,8 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes, in
         " of shape ",
         x.shape());
   std::vector<Tensor> out;
-  std::vector<int64_t> begin(size_t(x.rank()), 0), size = x.shape().dims();
-  for (int64_t s : sz) {
-    size[size_t(a)] = s;
-    out.push_back(slice(x, begin, size));
-    begin[size_t(a)] += s;
-  }
+  out.reserve(sz.size());
+  split_pieces(x, sz, 0, sz.size(), a, out);
   return out;
 }
 

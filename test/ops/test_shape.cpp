@@ -247,6 +247,42 @@ TEST_CASE("split by number and by sizes (with -1) gives the pieces and their gra
                          return tf::reduce_sum(p[0]) + 3.0 * tf::reduce_sum(p[2]);
                        }),
                Equals(std::vector<double>{1, 0, 0, 0, 3, 3}));
+    // Many pieces (unequal sizes, some empty) go through halving splits under a tape: the same
+    // pieces, and each piece's weight lands on its own columns.
+    const std::vector<int64_t> sizes{1, 0, 2, 1, 3, 1, 0, 2, 1, 1};
+    auto wide = iota({2, 12});
+    std::vector<tf::Tensor> direct = tf::split(wide, sizes, 1), taped;
+    {
+      tf::GradientTape tape;
+      tape.watch(wide);
+      taped = tf::split(wide, sizes, 1);
+    }
+    REQUIRE(taped.size() == sizes.size());
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      CHECK(taped[i].shape() == direct[i].shape());
+      CHECK_THAT(taped[i].to_vector<double>(), Equals(direct[i].to_vector<double>()));
+    }
+    std::vector<double> want;
+    for (int row = 0; row < 2; ++row)
+      for (size_t i = 0; i < sizes.size(); ++i)
+        for (int64_t j = 0; j < sizes[i]; ++j) want.push_back(double(i + 1));
+    CHECK_THAT(grad_of(wide,
+                       [&](const tf::Tensor& t) {
+                         auto p = tf::split(t, sizes, 1);
+                         tf::Tensor sum = tf::zeros({}, t.dtype());
+                         for (size_t i = 0; i < p.size(); ++i)
+                           sum = sum + double(i + 1) * tf::reduce_sum(p[i]);
+                         return sum;
+                       }),
+               Equals(want));
+    CHECK(tf::test::max_gradient_error(
+              [](auto& in) {
+                tf::Tensor y = tf::zeros({3}, tf::float64);
+                int k = 1;
+                for (auto& step : tf::unstack(in[0], 1)) y = y * 0.5 + double(k++) * tf::sin(step);
+                return y;
+              },
+              {random_input({3, 9}, 34)}) < 1e-6);
   }
 }
 
