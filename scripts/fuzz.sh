@@ -80,8 +80,9 @@ case "${1:-}" in
     failed=()
     for name in $(harnesses); do
       rc=0
-      # A fixed seed: the same mutations in every run (CI's clean clone and a local rerun
-      # explore alike, up to machine speed); long runs (below) draw a random one.
+      # A fixed seed, so that a local rerun starts from the same mutations as CI; the runs still
+      # diverge (coverage depends on timing), so run many seeds locally before trusting a
+      # change (docs/hardening.md). Long runs (below) draw a random seed.
       stats="$(run "$name" "$seconds" -seed="${TAPEFLOW_FUZZ_SEED:-1}" | tail -n 1)" || rc=$?
       read -r per_s execs <<<"$stats"
       if ((rc == 0)); then

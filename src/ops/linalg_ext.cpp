@@ -110,9 +110,10 @@ Tensor run_kernel(const char* op,
 
 /// As run_kernel for one input, but on the host when the op is placed on a GPU: qr, eigh and
 /// svd have no GPU kernel yet (cuSOLVER's geqrf/orgqr, syevd and gesvd would fit the pattern of
-/// cuda/kernels/solver.cu). The input is copied to the host, LAPACK runs there, and the packed
-/// result is copied back, so the op's results, and the gradients its rule computes from them
-/// with tapeflow ops, are on the GPU as for any other op; only the factorization is not.
+/// cuda/kernels/solver.cu). Run under a host DeviceScope, run_op copies the input to the host,
+/// LAPACK runs there, and the packed result is copied back, so the op's results, and the gradients
+/// its rule computes from them with tapeflow ops, are on the GPU as for any other op; only the
+/// factorization is not.
 Tensor run_kernel_host_for_gpu(const char* op,
                                const Tensor& input,
                                Shape out,
@@ -126,8 +127,7 @@ Tensor run_kernel_host_for_gpu(const char* op,
   Tensor packed;
   {
     DeviceScope host(Device{});
-    const Tensor on_host = input.cpu();
-    packed = run_kernel(op, {on_host}, std::move(out), dtype, kernel, attrs, status);
+    packed = run_kernel(op, {input}, std::move(out), dtype, kernel, attrs, status);
   }
   return detail::on_device(packed, device);
 }
