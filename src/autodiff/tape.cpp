@@ -78,7 +78,19 @@ void notify_variable_read(const Variable& v) {
     if (t->recording && t->options.watch_accessed_variables) t->watch_variable(v);
 }
 
-void record_op(const char* name, InputList inputs, const Tensor& output, const GradFn& grad) {
+namespace {
+/// What a record keeps of a tensor whose values its rule does not read: a shape-only stand-in,
+/// unless the data is inline in the handle (small tensors: nothing to free).
+Tensor shape_only(const Tensor& t) {
+  if (!t.defined()) return t;
+  const TensorImpl& impl = *t.impl();
+  if (!impl.owns && !impl.base) return t;
+  return Tensor(make_impl(TensorImpl::ShapeOnly{}, impl));
+}
+}  // namespace
+
+void record_op(
+    const char* name, InputList inputs, const Tensor& output, const GradFn& grad, SavesFn saves) {
   for (TapeImpl* t : tape_stack()) {
     if (!t->recording) continue;
     uint64_t needs = 0;
@@ -87,9 +99,12 @@ void record_op(const char* name, InputList inputs, const Tensor& output, const G
         needs |= i < 64 ? uint64_t(1) << i : 0;
     if (!needs) continue;
     if (is_floating(output.dtype())) t->watched.insert(output.id());
+    const uint64_t keep = saves ? saves(needs) : ~uint64_t(0);
     TensorList ins;
-    for (size_t i = 0; i < inputs.size(); ++i) ins.push_back(inputs[i]);
-    t->records.push_back(TapeRecord{name, std::move(ins), output, grad, needs});
+    for (size_t i = 0; i < inputs.size(); ++i)
+      ins.push_back(i >= 63 || (keep >> i) & 1 ? inputs[i] : shape_only(inputs[i]));
+    t->records.push_back(TapeRecord{
+        name, std::move(ins), keep & kSaveOutput ? output : shape_only(output), grad, needs});
   }
 }
 

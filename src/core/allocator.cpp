@@ -28,9 +28,13 @@ struct CpuCache {
   std::unordered_map<size_t, std::vector<void*>> free;
   size_t cached_bytes = 0;
   // Bounded so that a training run's peak RSS stays near its working set: blocks above
-  // kMaxBlock (data sets, one-off buffers) go straight back to the system.
-  static constexpr size_t kMaxCached = size_t(512) << 20;
+  // kMaxBlock (data sets, one-off buffers) go straight back to the system, and at most
+  // max_cached bytes of free blocks are kept (TAPEFLOW_CPU_CACHE_MB, default 512).
   static constexpr size_t kMaxBlock = size_t(64) << 20;
+  const size_t max_cached = [] {
+    const char* mb = std::getenv("TAPEFLOW_CPU_CACHE_MB");
+    return (mb && *mb ? size_t(std::strtoull(mb, nullptr, 10)) : size_t(512)) << 20;
+  }();
 
   void* get(size_t bytes) {
     size_t r = round_size(bytes);
@@ -57,7 +61,7 @@ struct CpuCache {
   void put(void* p, size_t bytes) {
     size_t r = round_size(bytes);
     std::lock_guard<std::mutex> lock(mu);
-    if (r > kMaxBlock || cached_bytes + r > kMaxCached) {
+    if (r > kMaxBlock || cached_bytes + r > max_cached) {
       std::free(p);
       return;
     }

@@ -62,6 +62,11 @@ struct TensorImpl {
     nbytes = size_t(shape.num_elements()) * size_t(dtype_size(dtype));
     base = b->base ? b->base : std::move(b);
   }
+  /// A shape-only stand-in for `like` (same id, shape, dtype and device; no data): what a tape
+  /// record keeps of a tensor whose values its gradient rule never reads.
+  struct ShapeOnly {};
+  TensorImpl(ShapeOnly, const TensorImpl& like)
+      : shape(like.shape), dtype(like.dtype), device(like.device), id(like.id) {}
   ~TensorImpl() {
     if (owns) deallocate(device, data, nbytes);
   }

@@ -116,7 +116,8 @@ Tensor im2col(const Tensor& x, const Conv2DAttrs& a) {
                  .kernel = [](Backend& b, const KernelArgs& k) { b.im2col(k); },
                  .attrs = &a,
                  // Linear: the adjoint of copying cells into patches adds each patch back.
-                 .grad = [a](const GradCall& g) -> GradList { return {col2im(g.upstream(), a)}; }});
+                 .grad = [a](const GradCall& g) -> GradList { return {col2im(g.upstream(), a)}; },
+                 .saves = saves::none});
 }
 
 Tensor col2im(const Tensor& cols, const Conv2DAttrs& a) {
@@ -126,7 +127,8 @@ Tensor col2im(const Tensor& cols, const Conv2DAttrs& a) {
                  .kernel = [](Backend& b, const KernelArgs& k) { b.col2im(k); },
                  .attrs = &a,
                  // Linear, the adjoint of Im2Col: its gradient is Im2Col of the upstream.
-                 .grad = [a](const GradCall& g) -> GradList { return {im2col(g.upstream(), a)}; }});
+                 .grad = [a](const GradCall& g) -> GradList { return {im2col(g.upstream(), a)}; },
+                 .saves = saves::none});
 }
 
 }  // namespace detail

@@ -54,7 +54,8 @@ Tensor add(const Tensor& x, const Tensor& y) {
                  .grad = [](const GradCall& g) -> GradList {
                    return {g.needs(0) ? unbroadcast(g.upstream(), g.input(0).shape()) : Tensor(),
                            g.needs(1) ? unbroadcast(g.upstream(), g.input(1).shape()) : Tensor()};
-                 }});
+                 },
+                 .saves = detail::saves::none});
 }
 
 Tensor subtract(const Tensor& x, const Tensor& y) {
@@ -66,7 +67,8 @@ Tensor subtract(const Tensor& x, const Tensor& y) {
                  .grad = [](const GradCall& g) -> GradList {
                    return {g.needs(0) ? unbroadcast(g.upstream(), g.input(0).shape()) : Tensor(),
                            g.needs(1) ? unbroadcast(-g.upstream(), g.input(1).shape()) : Tensor()};
-                 }});
+                 },
+                 .saves = detail::saves::none});
 }
 
 Tensor multiply(const Tensor& x, const Tensor& y) {
@@ -80,7 +82,8 @@ Tensor multiply(const Tensor& x, const Tensor& y) {
                                       : Tensor(),
                            g.needs(1) ? unbroadcast(g.upstream() * g.input(0), g.input(1).shape())
                                       : Tensor()};
-                 }});
+                 },
+                 .saves = detail::saves::cross});
 }
 
 Tensor divide(const Tensor& x, const Tensor& y) {
@@ -218,12 +221,15 @@ Tensor cast(const Tensor& x, DType dtype) {
                  .grad = diff ? detail::GradFn([](const GradCall& g) -> GradList {
                    return {cast(g.upstream(), g.input(0).dtype())};
                  })
-                              : detail::GradFn()});
+                              : detail::GradFn(),
+                 .saves = detail::saves::none});
 }
 
 // ---- unary ------------------------------------------------------------------------------------
 
-#define TAPEFLOW_UNARY(fn, Name, kernel_fn, req, ...)                                 \
+// TAPEFLOW_UNARY_SAVES names what the rule reads (detail::saves; e.g. output for dy * y);
+// TAPEFLOW_UNARY keeps both x and y.
+#define TAPEFLOW_UNARY_SAVES(fn, Name, kernel_fn, req, saves_fn, ...)                 \
   Tensor fn(const Tensor& x) {                                                        \
     return run_op({.name = Name,                                                      \
                    .inputs = {x},                                                     \
@@ -236,19 +242,23 @@ Tensor cast(const Tensor& x, DType dtype) {
                      (void)x;                                                         \
                      (void)y;                                                         \
                      return {__VA_ARGS__};                                            \
-                   }});                                                               \
+                   },                                                                 \
+                   .saves = saves_fn});                                               \
   }
+#define TAPEFLOW_UNARY(fn, Name, kernel_fn, req, ...) \
+  TAPEFLOW_UNARY_SAVES(fn, Name, kernel_fn, req, nullptr, __VA_ARGS__)
 
 // -x: d = -1.
-TAPEFLOW_UNARY(negative, "Neg", neg, Require::numeric, -dy)
+TAPEFLOW_UNARY_SAVES(negative, "Neg", neg, Require::numeric, detail::saves::none, -dy)
 // x²: d = 2x.
-TAPEFLOW_UNARY(square, "Square", square, Require::numeric, dy*(x * 2))
+TAPEFLOW_UNARY_SAVES(square, "Square", square, Require::numeric, detail::saves::input0, dy*(x * 2))
 // √x: d = 1 / (2√x), reusing the output.
-TAPEFLOW_UNARY(sqrt, "Sqrt", sqrt, Require::floating, dy / (y * 2))
+TAPEFLOW_UNARY_SAVES(sqrt, "Sqrt", sqrt, Require::floating, detail::saves::output, dy / (y * 2))
 // x^(-1/2): d = -y³/2.
-TAPEFLOW_UNARY(rsqrt, "Rsqrt", rsqrt, Require::floating, dy*(y* y* y) * -0.5)
+TAPEFLOW_UNARY_SAVES(
+    rsqrt, "Rsqrt", rsqrt, Require::floating, detail::saves::output, dy*(y* y* y) * -0.5)
 // eˣ: d = eˣ (the output).
-TAPEFLOW_UNARY(exp, "Exp", exp, Require::floating, dy* y)
+TAPEFLOW_UNARY_SAVES(exp, "Exp", exp, Require::floating, detail::saves::output, dy* y)
 // log x: d = 1/x.
 TAPEFLOW_UNARY(log, "Log", log, Require::floating, dy / x)
 // log(1+x): d = 1/(1+x).
@@ -280,9 +290,10 @@ TAPEFLOW_UNARY(erfc, "Erfc", erfc, Require::floating, dy* exp(-square(x)) * -1.1
 // expm1: d = eˣ = y + 1.
 TAPEFLOW_UNARY(expm1, "Expm1", expm1, Require::floating, dy*(y + 1))
 // tanh: d = 1 - y².
-TAPEFLOW_UNARY(tanh, "Tanh", tanh, Require::floating, dy*(1 - y * y))
+TAPEFLOW_UNARY_SAVES(tanh, "Tanh", tanh, Require::floating, detail::saves::output, dy*(1 - y * y))
 // σ: d = σ(1 - σ).
-TAPEFLOW_UNARY(sigmoid, "Sigmoid", sigmoid, Require::floating, dy* y*(1 - y))
+TAPEFLOW_UNARY_SAVES(
+    sigmoid, "Sigmoid", sigmoid, Require::floating, detail::saves::output, dy* y*(1 - y))
 
 Tensor clip_by_value(const Tensor& x, const Tensor& lo, const Tensor& hi) {
   // A composite: the gradient passes where lo <= x <= hi (to x on ties, as maximum/minimum).
@@ -322,7 +333,8 @@ Tensor relu(const Tensor& x) {
                  // d relu/dx = 1 where x > 0: one fused ReluGrad kernel.
                  .grad = [](const GradCall& g) -> GradList {
                    return {detail::relu_grad(g.input(0), g.upstream())};
-                 }});
+                 },
+                 .saves = detail::saves::input0});
 }
 
 }  // namespace nn
@@ -336,7 +348,8 @@ Tensor erf(const Tensor& x) {
                  .kernel = [](Backend& b, const KernelArgs& k) { b.erf(k); },
                  .grad = [](const GradCall& g) -> GradList {
                    return {g.upstream() * exp(-square(g.input(0))) * 1.1283791670955126};
-                 }});
+                 },
+                 .saves = detail::saves::input0});
 }
 }  // namespace detail
 

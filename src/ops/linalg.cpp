@@ -91,7 +91,8 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
                          .out = {Shape(out), a.dtype()},
                          .kernel = [](Backend& be, const KernelArgs& k) { be.matmul(k); },
                          .attrs = &attrs,
-                         .grad = std::move(grad)});
+                         .grad = std::move(grad),
+                         .saves = detail::saves::cross});
 }
 
 }  // namespace tapeflow

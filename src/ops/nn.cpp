@@ -44,7 +44,7 @@ Tensor log_softmax(const Tensor& logits, int axis) {
   detail::check_defined("LogSoftmax", logits, 0);
   detail::check_dtype("LogSoftmax", logits, detail::Require::floating);
   int a = detail::canonical_axis("LogSoftmax", axis, logits.rank());
-  Tensor shifted = logits - stop_gradient(reduce_max(logits, {a}, true));
+  Tensor shifted = logits - reduce_max(stop_gradient(logits), {a}, true);
   return shifted - log(reduce_sum(exp(shifted), {a}, true));
 }
 
@@ -52,7 +52,8 @@ Tensor softmax(const Tensor& logits, int axis) {
   detail::check_defined("Softmax", logits, 0);
   detail::check_dtype("Softmax", logits, detail::Require::floating);
   int a = detail::canonical_axis("Softmax", axis, logits.rank());
-  Tensor e = exp(logits - stop_gradient(reduce_max(logits, {a}, true)));
+  // The max is taken of an unwatched view, so no tape records it or keeps `logits` for it.
+  Tensor e = exp(logits - reduce_max(stop_gradient(logits), {a}, true));
   return e / reduce_sum(e, {a}, true);
 }
 

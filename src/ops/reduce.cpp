@@ -64,7 +64,8 @@ Tensor reduce_primitive(const char* op,
                         const Plan& p,
                         Kernel kernel,
                         detail::GradFn grad,
-                        DType out_dtype) {
+                        DType out_dtype,
+                        detail::SavesFn saves = nullptr) {
   const int r = x.rank();
   Tensor src = x;
   bool contiguous = p.axes.empty() || p.axes.back() - p.axes.front() + 1 == int(p.axes.size());
@@ -102,8 +103,10 @@ Tensor reduce_primitive(const char* op,
                      .out = {p.out, out_dtype},
                      .kernel = kernel,
                      .attrs = &a,
-                     .grad = contiguous ? grad : detail::GradFn()});
-  if (!contiguous && grad && detail::any_tape_recording()) detail::record_op(op, {x}, y, grad);
+                     .grad = contiguous ? grad : detail::GradFn(),
+                     .saves = saves});
+  if (!contiguous && grad && detail::any_tape_recording())
+    detail::record_op(op, {x}, y, grad, saves);
   return y;
 }
 
@@ -122,7 +125,8 @@ Tensor reduce_sum(const Tensor& x, std::vector<int> axes, bool keepdims) {
       [kept](const GradCall& g) -> GradList {
         return {broadcast_to(reshape(g.upstream(), kept), g.input(0).shape())};
       },
-      x.dtype());
+      x.dtype(),
+      detail::saves::none);
 }
 
 Tensor reduce_mean(const Tensor& x, std::vector<int> axes, bool keepdims) {

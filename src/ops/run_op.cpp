@@ -40,9 +40,9 @@ Tensor run_op(OpSpec&& spec) {
   if (spec.grad && any_tape_recording()) {
     if (!moved.empty()) {
       std::vector<Tensor> ins = spec.inputs.to_vector();
-      record_op(spec.name, ins, result, spec.grad);
+      record_op(spec.name, ins, result, spec.grad, spec.saves);
     } else {
-      record_op(spec.name, spec.inputs, result, spec.grad);
+      record_op(spec.name, spec.inputs, result, spec.grad, spec.saves);
     }
   }
   return result;

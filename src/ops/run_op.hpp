@@ -96,6 +96,25 @@ using GradList = TensorList;
 using GradFn = std::function<GradList(const GradCall&)>;
 using KernelFn = void (*)(Backend&, const KernelArgs&);
 
+/// Which tensors an op's gradient rule reads the values of, given which inputs lead to watched
+/// tensors (`needs`, bit i for input i): bit i of the result keeps input i, kSaveOutput the
+/// output. A tape record holds the others only as shape-only stand-ins (same id, shape, dtype
+/// and device, no data), so the tape does not keep alive memory its walk never reads (PyTorch's
+/// saved tensors). A rule may still read every stand-in's shape, dtype and device. nullptr
+/// keeps everything; inputs past the 63rd are always kept.
+using SavesFn = uint64_t (*)(uint64_t needs);
+inline constexpr uint64_t kSaveOutput = uint64_t(1) << 63;
+namespace saves {
+/// Linear rules that read shapes only (add, sub, neg, reduce_sum, cast, im2col).
+inline uint64_t none(uint64_t) { return 0; }
+/// Rules written in the output (exp: dy·y).
+inline uint64_t output(uint64_t) { return kSaveOutput; }
+/// Rules written in the first input (relu, erf).
+inline uint64_t input0(uint64_t) { return 1; }
+/// Bilinear z = f(x, y) (mul, matmul): dx reads y, dy reads x.
+inline uint64_t cross(uint64_t needs) { return ((needs & 1) << 1) | ((needs >> 1) & 1); }
+}  // namespace saves
+
 struct OutSpec {
   Shape shape;
   DType dtype;
@@ -109,13 +128,19 @@ struct OpSpec {
   const void* attrs = nullptr;
   /// The gradient rule; empty for ops whose output has no gradient (bool/int results).
   GradFn grad = nullptr;
+  /// What the rule reads (see SavesFn); nullptr: everything.
+  SavesFn saves = nullptr;
 };
 
 Tensor run_op(OpSpec&& spec);
 
 /// Records an already computed op on the tapes that watch one of its inputs (used by
 /// run_op, custom_gradient and ops implemented as views).
-void record_op(const char* name, InputList inputs, const Tensor& output, const GradFn& grad);
+void record_op(const char* name,
+               InputList inputs,
+               const Tensor& output,
+               const GradFn& grad,
+               SavesFn saves = nullptr);
 /// Number of recording tapes on this thread (kept by the tapes; read on every op).
 extern thread_local int t_recording_tapes;
 /// True when some tape on this thread is recording.
