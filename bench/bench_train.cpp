@@ -1,8 +1,9 @@
-// tapeflow training benchmarks W6 (MLP, SGD) and W7 (CNN, Adam) on Fashion-MNIST, on the CPU.
+// tapeflow training benchmarks W6 (MLP, SGD), W7 (CNN, Adam) and W11 (the small ResNet of
+// examples/common/resnet.hpp, Adam) on Fashion-MNIST, on the CPU.
 // Same definitions, sizes and JSON shape as the LibTorch peer (bench/peer/libtorch_train.cpp;
 // shared constants in bench/common/train_util.hpp). Written against the public API only.
 //
-//   bench_train W6|W7      prints one JSON object on stdout
+//   bench_train W6|W7|W11  prints one JSON object on stdout
 //
 // One workload per process, so that rss_MiB (peak RSS, getrusage) is per workload.
 // Run by scripts/bench_train.sh.
@@ -13,6 +14,7 @@
 #include <tapeflow/tapeflow.hpp>
 #include <vector>
 
+#include "common/resnet.hpp"  // examples/common
 #include "common/train_util.hpp"
 
 namespace tf = tapeflow;
@@ -43,8 +45,8 @@ std::vector<tf::Source> sources(const std::vector<tf::Variable>& vars) {
 
 int main(int argc, char** argv) {
   const std::string which = argc > 1 ? argv[1] : "";
-  if (which != "W6" && which != "W7") {
-    std::cerr << "usage: bench_train W6|W7\n";
+  if (which != "W6" && which != "W7" && which != "W11") {
+    std::cerr << "usage: bench_train W6|W7|W11\n";
     return 2;
   }
   // CPU workloads: pin every op to CPU:0 even in a CUDA build with a GPU present.
@@ -106,7 +108,7 @@ int main(int argc, char** argv) {
       res.w6_s = std::min(res.w6_s, s);
     }
     res.w6_final_loss = loss.item<float>();
-  } else {
+  } else if (which == "W7") {
     std::vector<tf::Variable> vars = {conv_kernel(3, 1, 32, "k1"),
                                       zeros(tf::Shape{32}, "c1"),
                                       conv_kernel(3, 32, 64, "k2"),
@@ -152,6 +154,41 @@ int main(int argc, char** argv) {
       res.w7_ips = std::max(res.w7_ips, ips);
     }
     res.w7_final_loss = loss.item<float>();
+  } else {  // W11
+    namespace L = tf::layers;
+    L::Layer model(std::make_shared<example::ResNetImpl>(example::ResNetOptions{
+        .width = kW11Width, .first_stride = kW11FirstStride, .augment = false}));
+    model.build(tf::Shape{1, 28, 28, 1});
+    const std::vector<tf::Variable> vars = model.trainable_variables();
+    int64_t params = 0;
+    for (const tf::Variable& v : vars) params += v.shape().num_elements();
+    res.note = "parameters " + std::to_string(params);
+    tf::optimizers::Adam opt({.learning_rate = kW11Lr});
+    const tf::Tensor x_img = tf::reshape(x_all, tf::Shape{kTrainN, 28, 28, 1});  // NHWC
+    const long nbatches = kTrainN / kW11Batch;
+    long step = 0;
+    tf::Tensor loss;
+    auto run = [&](long steps) {
+      for (long s = 0; s < steps; ++s, ++step) {
+        const long i = (step % nbatches) * kW11Batch;
+        auto xb = tf::slice(x_img, {i, 0, 0, 0}, {kW11Batch, -1, -1, -1});
+        auto yb = tf::slice(y_all, {i}, {kW11Batch});
+        tf::GradientTape tape;
+        auto logits = model(xb, /*training=*/true);
+        loss = tf::reduce_mean(tf::nn::sparse_softmax_cross_entropy_with_logits(yb, logits));
+        opt.apply_gradients(tape.gradient(loss, vars), vars);
+      }
+    };
+    run(kW11Warmup);
+    res.w11_ips = 0;
+    for (int r = 0; r < kW11Reps; ++r) {
+      const auto t0 = clock::now();
+      run(kW11Steps);
+      const double ips = double(kW11Steps * kW11Batch) / seconds_since(t0);
+      res.w11_windows.push_back(ips);
+      res.w11_ips = std::max(res.w11_ips, ips);
+    }
+    res.w11_final_loss = loss.item<float>();
   }
   res.rss_train = reset ? proc_status_mib("VmHWM") : NAN;
   res.rss = std::max(load_peak, peak_rss_mib());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Training benchmarks W6 (MLP 784-256-128-10, SGD, batch 128, one Fashion-MNIST epoch) and
-# W7 (2-conv CNN, Adam, batch 64, 200 steps): tapeflow vs LibTorch 1.13 (Debian's
+# Training benchmarks W6 (MLP 784-256-128-10, SGD, batch 128, one Fashion-MNIST epoch),
+# W7 (2-conv CNN, Adam, batch 64, 200 steps) and W11 (the small ResNet of
+# examples/common/resnet.hpp, Adam, batch 64, 60 steps): tapeflow vs LibTorch 1.13 (Debian's
 # libtorch-dev), on the CPU. Prints a markdown table; raw numbers go to
 # build-bench/bench_train.json. Definitions: bench/common/train_util.hpp.
 #
@@ -12,6 +13,7 @@
 # Environment:
 #   BENCH_TRAIN_THREADS=N  LibTorch threads (default 2).
 #   BENCH_NO_PEER=1        skip LibTorch (its columns read n/a).
+#   BENCH_TRAIN_WORKLOADS  which workloads to run (default "W6 W7 W11").
 #   BENCH_MAX_LOAD=L       before each run, wait (up to BENCH_LOAD_WAIT_S, default 300 s) for
 #                          the 1-minute load average to drop below L (default 1.5); the load
 #                          seen is recorded with each run.
@@ -101,7 +103,7 @@ PY
 }
 
 rm -f "$B"/train/*.json
-for w in W6 W7; do
+for w in ${BENCH_TRAIN_WORKLOADS:-W6 W7 W11}; do
   run "tapeflow_$w" "$bench_train" "$w"
   if [[ $peer == 1 ]]; then
     run "libtorch_passive_$w" env OMP_WAIT_POLICY=passive "$B/peer/libtorch_train" "$w"
@@ -123,7 +125,7 @@ def load(name):
     return {} if d.get("failed") else d
 
 runs = {f"{lib}_{w}": load(f"{lib}_{w}") for lib in ("tapeflow", "libtorch_passive", "libtorch_default")
-        for w in ("W6", "W7")}
+        for w in ("W6", "W7", "W11")}
 
 def cpu_model():
     for line in open("/proc/cpuinfo"):
@@ -142,6 +144,8 @@ merged = {
               "60000 images (469 steps); 1 warm-up epoch, best of 3 timed epochs (seconds/epoch)",
         "W7": "conv3x3(1->32,SAME)+ReLU+maxpool2, conv3x3(32->64,SAME)+ReLU+maxpool2, dense 128 ReLU, "
               "dense 10; Adam lr 1e-3 eps 1e-7; batch 64; 20 warm-up steps, best of 3 windows of 200 steps",
+        "W11": "ResNet of examples/common/resnet.hpp (width 16, 1 block per stage, BatchNorm training mode, "
+               "no augmentation); Adam lr 1e-3 eps 1e-7; batch 64; 10 warm-up steps, best of 3 windows of 60 steps",
         "rss_MiB": "getrusage ru_maxrss of the whole process (loading included)",
         "rss_data_MiB": "VmRSS right after preloading the data set",
         "rss_train_MiB": "peak RSS of the training phase (high-water mark reset after preloading)",
@@ -186,6 +190,17 @@ row("W7 images/s (best of 3 × 200 steps)", "W7_images_per_s", "W7", "", "rate",
 row("W7 peak RSS, ru_maxrss", "rss_MiB", "W7", " MiB", "mem", "", None)
 row("W7 final loss (last batch)", "W7_final_loss", "W7", "", "val", "", None)
 
+def ratio_ok(w, key, goal):
+    def ok(v):
+        p = g(f"libtorch_passive_{w}", key)
+        return None if not p else v / p >= goal
+    return ok
+row("W11 images/s (best of 3 × 60 steps)", "W11_images_per_s", "W11", "", "rate",
+    "≥ 1.3× LibTorch", ratio_ok("W11", "W11_images_per_s", 1.3))
+row("W11 peak RSS, ru_maxrss", "rss_MiB", "W11", " MiB", "mem", "≤ LibTorch",
+    lambda v: (lambda p: None if not p else v <= p)(g("libtorch_passive_W11", "rss_MiB")))
+row("W11 final loss (last batch)", "W11_final_loss", "W11", "", "val", "", None)
+
 m = merged["machine"]
 print(f"\nCPU: {m['cpu']}, {m['cpus']} CPUs; LibTorch threads {m['libtorch_threads']}; "
       f"OPENBLAS_CORETYPE={m['openblas_coretype'] or '(auto)'}; git {m['git']}\n")
@@ -198,7 +213,8 @@ for name, d in runs.items():
     if not d:
         print(f"- {name}: n/a")
         continue
-    reps = d.get("W6_epochs_s") or d.get("W7_windows_images_per_s") or []
+    reps = (d.get("W6_epochs_s") or d.get("W7_windows_images_per_s")
+            or d.get("W11_windows_images_per_s") or [])
     print(f"- {name}: reps {', '.join(fmt(float(x)) for x in reps)}; "
           f"load {d.get('load_before')} → {d.get('load_after')}")
 print(f"\nRaw JSON: {B}/bench_train.json")

@@ -41,6 +41,18 @@ inline constexpr long kW7Steps = 200;
 inline constexpr int kW7Reps = 3;
 inline constexpr float kW7Lr = 1e-3f;
 
+// W11: the ResNet of examples/common/resnet.hpp at its defaults (width 16, one residual block per
+// stage, 77,754 parameters) without the augmentation layers (under 1 % of a step), BatchNorm in
+// training mode (momentum 0.1 in PyTorch's terms, epsilon 1e-3 as Keras), Adam lr 1e-3 eps 1e-7,
+// batch 64 in fixed order as W7; kW11Warmup warm-up steps, the best of kW11Reps windows.
+inline constexpr long kW11Batch = 64;
+inline constexpr long kW11Warmup = 10;
+inline constexpr long kW11Steps = 60;
+inline constexpr int kW11Reps = 3;
+inline constexpr float kW11Lr = 1e-3f;
+inline constexpr long kW11Width = 16;
+inline constexpr long kW11FirstStride = 1;
+
 inline double seconds_since(clock::time_point t0) {
   return std::chrono::duration<double>(clock::now() - t0).count();
 }
@@ -131,10 +143,11 @@ struct Result {
   std::string library, workload;
   int threads = 0;
   double w6_s = NAN, w6_final_loss = NAN, w7_ips = NAN, w7_final_loss = NAN;
+  double w11_ips = NAN, w11_final_loss = NAN;
   double rss = NAN;        // ru_maxrss at exit: whole process, loading included
   double rss_data = NAN;   // VmRSS right after preloading the data set
   double rss_train = NAN;  // VmHWM of the training phase (peak reset after preloading)
-  std::vector<double> w6_epochs, w7_windows;  // all timed repetitions
+  std::vector<double> w6_epochs, w7_windows, w11_windows;  // all timed repetitions
   std::string note;
 
   std::string json() const {
@@ -154,7 +167,9 @@ struct Result {
       << "\",\"threads\":" << threads << ",\"W6_s\":" << num(w6_s)
       << ",\"W6_final_loss\":" << num(w6_final_loss) << ",\"W6_epochs_s\":" << arr(w6_epochs)
       << ",\"W7_images_per_s\":" << num(w7_ips) << ",\"W7_final_loss\":" << num(w7_final_loss)
-      << ",\"W7_windows_images_per_s\":" << arr(w7_windows) << ",\"rss_MiB\":" << num(rss)
+      << ",\"W7_windows_images_per_s\":" << arr(w7_windows)
+      << ",\"W11_images_per_s\":" << num(w11_ips) << ",\"W11_final_loss\":" << num(w11_final_loss)
+      << ",\"W11_windows_images_per_s\":" << arr(w11_windows) << ",\"rss_MiB\":" << num(rss)
       << ",\"rss_data_MiB\":" << num(rss_data) << ",\"rss_train_MiB\":" << num(rss_train);
     if (!note.empty()) o << ",\"note\":\"" << note << "\"";
     o << "}";

@@ -1,7 +1,8 @@
-// LibTorch peer for the training benchmarks W6 (MLP, SGD) and W7 (CNN, Adam) on Fashion-MNIST,
-// with the same definitions as bench/bench_train.cpp (bench/common/train_util.hpp).
+// LibTorch peer for the training benchmarks W6 (MLP, SGD), W7 (CNN, Adam) and W11 (small ResNet,
+// Adam) on Fashion-MNIST, with the same definitions as bench/bench_train.cpp
+// (bench/common/train_util.hpp).
 //
-//   libtorch_train W6|W7      prints one JSON object on stdout
+//   libtorch_train W6|W7|W11  prints one JSON object on stdout
 //
 // One workload per process, so that rss_MiB (peak RSS, getrusage) is per workload.
 // Threads: torch::set_num_threads(BENCH_TRAIN_THREADS, default 2). Run it under
@@ -63,12 +64,79 @@ struct CnnImpl : torch::nn::Module {
 };
 TORCH_MODULE(Cnn);
 
+// W11: examples/common/resnet.hpp in LibTorch's terms (NCHW). Keras' "same" padding of a 3x3
+// convolution with stride 2 on an even size pads only after; padding 1 here gives the same output
+// sizes (28 -> 14 -> 7) and the same arithmetic cost.
+torch::nn::Conv2d resnet_conv(int64_t in, int64_t out, int64_t kernel, int64_t stride) {
+  return torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2).bias(false));
+}
+torch::nn::BatchNorm2d resnet_bn(int64_t c) {
+  return torch::nn::BatchNorm2d(torch::nn::BatchNormOptions(c).eps(1e-3).momentum(0.1));
+}
+
+struct BlockImpl : torch::nn::Module {
+  torch::nn::Conv2d c1{nullptr}, c2{nullptr}, pc{nullptr};
+  torch::nn::BatchNorm2d b1{nullptr}, b2{nullptr}, pb{nullptr};
+  BlockImpl(int64_t in, int64_t out, int64_t stride) {
+    c1 = register_module("c1", resnet_conv(in, out, 3, stride));
+    b1 = register_module("b1", resnet_bn(out));
+    c2 = register_module("c2", resnet_conv(out, out, 3, 1));
+    b2 = register_module("b2", resnet_bn(out));
+    if (stride != 1 || in != out) {
+      pc = register_module("pc", resnet_conv(in, out, 1, stride));
+      pb = register_module("pb", resnet_bn(out));
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto y = torch::relu(b1->forward(c1->forward(x)));
+    y = b2->forward(c2->forward(y));
+    auto shortcut = pc ? pb->forward(pc->forward(x)) : x;
+    return torch::relu(shortcut + y);
+  }
+};
+TORCH_MODULE(Block);
+
+struct ResNetImpl : torch::nn::Module {
+  torch::nn::Conv2d stem{nullptr};
+  torch::nn::BatchNorm2d stem_bn{nullptr};
+  torch::nn::Sequential blocks;
+  torch::nn::Linear logits{nullptr};
+  ResNetImpl(int64_t w, int64_t first_stride) {
+    stem = register_module("stem", resnet_conv(1, w, 3, 1));
+    stem_bn = register_module("stem_bn", resnet_bn(w));
+    blocks->push_back(Block(w, w, first_stride));
+    blocks->push_back(Block(w, 2 * w, 2));
+    blocks->push_back(Block(2 * w, 4 * w, 2));
+    register_module("blocks", blocks);
+    logits = register_module("logits", torch::nn::Linear(4 * w, 10));
+  }
+  torch::Tensor forward(const torch::Tensor& x) {  // x [b, 1, 28, 28]
+    auto y = torch::relu(stem_bn->forward(stem->forward(x)));
+    y = blocks->forward(y);
+    return logits->forward(y.mean({2, 3}));
+  }
+};
+TORCH_MODULE(ResNet);
+
+// Glorot-uniform convolution and dense kernels, zero biases (as tapeflow's Conv2D and Dense);
+// BatchNorm keeps its ones / zeros.
+void glorot_resnet(torch::nn::Module& m) {
+  torch::NoGradGuard guard;
+  for (auto& p : m.named_parameters()) {
+    if (p.value().dim() >= 2)
+      torch::nn::init::xavier_uniform_(p.value());
+    else if (p.key().find("logits.bias") != std::string::npos)
+      torch::nn::init::zeros_(p.value());
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string which = argc > 1 ? argv[1] : "";
-  if (which != "W6" && which != "W7") {
-    std::cerr << "usage: libtorch_train W6|W7\n";
+  if (which != "W6" && which != "W7" && which != "W11") {
+    std::cerr << "usage: libtorch_train W6|W7|W11\n";
     return 2;
   }
   int threads = 2;
@@ -120,7 +188,7 @@ int main(int argc, char** argv) {
       res.w6_s = std::min(res.w6_s, s);
     }
     res.w6_final_loss = loss.item<float>();
-  } else {
+  } else if (which == "W7") {
     Cnn model;
     glorot(*model);
     torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(kW7Lr).eps(1e-7));
@@ -149,6 +217,39 @@ int main(int argc, char** argv) {
       res.w7_ips = std::max(res.w7_ips, ips);
     }
     res.w7_final_loss = loss.item<float>();
+  } else {  // W11
+    ResNet model(kW11Width, kW11FirstStride);
+    glorot_resnet(*model);
+    model->train();
+    int64_t params = 0;
+    for (const auto& p : model->parameters()) params += p.numel();
+    res.note = "parameters " + std::to_string(params);
+    torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(kW11Lr).eps(1e-7));
+    auto x_img = x_all.view({kTrainN, 1, 28, 28});
+    const long nbatches = kTrainN / kW11Batch;
+    long step = 0;
+    torch::Tensor loss;
+    auto run = [&](long steps) {
+      for (long s = 0; s < steps; ++s, ++step) {
+        const long i = (step % nbatches) * kW11Batch;
+        auto xb = x_img.narrow(0, i, kW11Batch);
+        auto yb = y_all.narrow(0, i, kW11Batch);
+        opt.zero_grad();
+        loss = torch::nn::functional::cross_entropy(model->forward(xb), yb);
+        loss.backward();
+        opt.step();
+      }
+    };
+    run(kW11Warmup);
+    res.w11_ips = 0;
+    for (int r = 0; r < kW11Reps; ++r) {
+      const auto t0 = clock::now();
+      run(kW11Steps);
+      const double ips = double(kW11Steps * kW11Batch) / seconds_since(t0);
+      res.w11_windows.push_back(ips);
+      res.w11_ips = std::max(res.w11_ips, ips);
+    }
+    res.w11_final_loss = loss.item<float>();
   }
   res.rss_train = reset ? proc_status_mib("VmHWM") : NAN;
   res.rss = std::max(load_peak, peak_rss_mib());
