@@ -66,7 +66,9 @@ Tensor subtract(const Tensor& x, const Tensor& y) {
                  // z = x - y: dz/dx = 1, dz/dy = -1.
                  .grad = [](const GradCall& g) -> GradList {
                    return {g.needs(0) ? unbroadcast(g.upstream(), g.input(0).shape()) : Tensor(),
-                           g.needs(1) ? unbroadcast(-g.upstream(), g.input(1).shape()) : Tensor()};
+                           // Negating after the sum is exact (rounding is symmetric) and
+                           // touches only y's elements when y was broadcast.
+                           g.needs(1) ? -unbroadcast(g.upstream(), g.input(1).shape()) : Tensor()};
                  },
                  .saves = detail::saves::none});
 }

@@ -35,7 +35,9 @@ Tensor strided(const char* op,
                  .out = {out, x.dtype()},
                  .kernel = [](Backend& b, const KernelArgs& k) { b.strided_copy(k); },
                  .attrs = &a,
-                 .grad = is_floating(x.dtype()) ? std::move(grad) : detail::GradFn()});
+                 .grad = is_floating(x.dtype()) ? std::move(grad) : detail::GradFn(),
+                 // Every caller's rule (transpose, broadcast, slice, identity) reads shapes only.
+                 .saves = detail::saves::none});
 }
 
 /// A view with a new shape; recorded with a reshape-back gradient.
@@ -293,7 +295,8 @@ Tensor pad(const Tensor& x,
                              ? detail::GradFn([begin, in_shape](const GradCall& g) -> GradList {
                                  return {slice(g.upstream(), begin, in_shape.dims())};
                                })
-                             : detail::GradFn()});
+                             : detail::GradFn(),
+                 .saves = detail::saves::none});
 }
 
 Tensor concat(const std::vector<Tensor>& values, int axis) {
@@ -338,7 +341,8 @@ Tensor concat(const std::vector<Tensor>& values, int axis) {
                              ? detail::GradFn([sizes, a](const GradCall& g) -> GradList {
                                  return split(g.upstream(), sizes, a);
                                })
-                             : detail::GradFn()});
+                             : detail::GradFn(),
+                 .saves = detail::saves::none});
 }
 
 Tensor stack(const std::vector<Tensor>& values, int axis) {
