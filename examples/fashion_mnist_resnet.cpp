@@ -19,7 +19,7 @@ namespace L = tf::layers;
 int main(int argc, char** argv) {
   example::relaunch_with_fast_blas(argv);
   CLI::App app{"Train a small ResNet on Fashion-MNIST with tapeflow (Model.fit)"};
-  example::Flags flags{.epochs = 15, .batch_size = 128, .learning_rate = 2e-3};
+  example::Flags flags{.epochs = 20, .batch_size = 128, .learning_rate = 2e-3};
   example::add_flags(app, flags);
   example::ResNetOptions model_options;
   int64_t test_limit = 0;

@@ -62,15 +62,15 @@ class ResidualBlockImpl : public tf::layers::Layer::Impl {
 };
 
 struct ResNetOptions {
-  int64_t width = 16;  // filters of the stem and the first stage; then 2x, 4x
+  int64_t width = 32;  // filters of the stem and the first stage; then 2x, 4x
   int blocks = 1;      // residual blocks per stage
   // Stride of the first stage's first block: 1 keeps it at 28x28 (stages at 28, 14, 7 pixels),
   // 2 halves the image after the stem (14, 7, 4 pixels) for a quarter of the cost per filter.
-  int64_t first_stride = 1;
+  int64_t first_stride = 2;
   // Augmentation, active in training only: RandomFlip("horizontal") and
   // RandomTranslation(translate, translate); none when `augment` is false.
   bool augment = true;
-  double translate = 0.1;
+  double translate = 0.05;
   uint64_t seed = 42;
 };
 
