@@ -23,6 +23,14 @@ Tensor run_op(OpSpec&& spec) {
   std::vector<Tensor> moved;
   for (size_t i = 0; i < n; ++i) {
     const TensorImpl* impl = spec.inputs[i].impl().get();
+    // A tape record's shape-only stand-in (OpSpec::saves) has no data: a gradient rule that
+    // computes with one reads a tensor its op said it would not need.
+    if (impl->data == nullptr && impl->size() > 0) [[unlikely]]
+      throw InternalError(str_cat(spec.name,
+                                  ": input #",
+                                  i,
+                                  " is a tape record's shape-only stand-in; the op that recorded "
+                                  "it does not save that tensor (a tapeflow bug; please report)"));
     if (impl->device != device) {
       if (moved.empty()) moved.resize(n);
       moved[i] = on_device(spec.inputs[i], device);
