@@ -144,15 +144,8 @@ int main(int argc, char** argv) {
         opt.apply_gradients(grads, vars);
       }
     };
-    run(kW7Warmup);
-    res.w7_ips = 0;
-    for (int r = 0; r < kW7Reps; ++r) {
-      const auto t0 = clock::now();
-      run(kW7Steps);
-      const double ips = double(kW7Steps * kW7Batch) / seconds_since(t0);
-      res.w7_windows.push_back(ips);
-      res.w7_ips = std::max(res.w7_ips, ips);
-    }
+    res.w7_ips =
+        best_window_images_per_s(run, kW7Warmup, kW7Steps, kW7Reps, kW7Batch, res.w7_windows);
     res.w7_final_loss = loss.item<float>();
   } else {  // W11
     namespace L = tf::layers;
@@ -179,15 +172,8 @@ int main(int argc, char** argv) {
         opt.apply_gradients(tape.gradient(loss, vars), vars);
       }
     };
-    run(kW11Warmup);
-    res.w11_ips = 0;
-    for (int r = 0; r < kW11Reps; ++r) {
-      const auto t0 = clock::now();
-      run(kW11Steps);
-      const double ips = double(kW11Steps * kW11Batch) / seconds_since(t0);
-      res.w11_windows.push_back(ips);
-      res.w11_ips = std::max(res.w11_ips, ips);
-    }
+    res.w11_ips =
+        best_window_images_per_s(run, kW11Warmup, kW11Steps, kW11Reps, kW11Batch, res.w11_windows);
     res.w11_final_loss = loss.item<float>();
   }
   res.rss_train = reset ? proc_status_mib("VmHWM") : NAN;

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -56,6 +57,24 @@ inline constexpr long kW11FirstStride = 2;
 
 inline double seconds_since(clock::time_point t0) {
   return std::chrono::duration<double>(clock::now() - t0).count();
+}
+
+// W7/W11's timing: run(warmup) steps untimed, then `reps` timed windows of run(steps) steps
+// of `batch` images each (training continues from window to window). Appends each window's
+// images/s to `windows` and returns the best.
+template <class Run>
+double best_window_images_per_s(
+    Run&& run, long warmup, long steps, int reps, long batch, std::vector<double>& windows) {
+  run(warmup);
+  double best = 0;
+  for (int r = 0; r < reps; ++r) {
+    const auto t0 = clock::now();
+    run(steps);
+    const double ips = double(steps * batch) / seconds_since(t0);
+    windows.push_back(ips);
+    best = std::max(best, ips);
+  }
+  return best;
 }
 
 // Peak resident set size of this process in MiB (ru_maxrss is KiB on Linux).

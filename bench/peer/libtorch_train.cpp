@@ -131,6 +131,40 @@ void glorot_resnet(torch::nn::Module& m) {
   }
 }
 
+// W7/W11: Adam (epsilon 1e-7, as Keras) on the images x [kTrainN, 784] viewed as
+// [kTrainN, 1, 28, 28], batches in fixed order; best_window_images_per_s's timing. Returns the
+// best images/s; `final_loss` is the last batch's loss.
+template <class Model>
+double train_adam(Model& model,
+                  const torch::Tensor& x_all,
+                  const torch::Tensor& y_all,
+                  float lr,
+                  long batch,
+                  long warmup,
+                  long steps,
+                  int reps,
+                  std::vector<double>& windows,
+                  double& final_loss) {
+  torch::optim::Adam opt(model.parameters(), torch::optim::AdamOptions(lr).eps(1e-7));
+  const auto x_img = x_all.view({kTrainN, 1, 28, 28});
+  const long nbatches = kTrainN / batch;
+  long step = 0;
+  torch::Tensor loss;
+  auto run = [&](long n) {
+    for (long s = 0; s < n; ++s, ++step) {
+      const long i = (step % nbatches) * batch;
+      opt.zero_grad();
+      loss = torch::nn::functional::cross_entropy(model.forward(x_img.narrow(0, i, batch)),
+                                                  y_all.narrow(0, i, batch));
+      loss.backward();
+      opt.step();
+    }
+  };
+  const double best = best_window_images_per_s(run, warmup, steps, reps, batch, windows);
+  final_loss = loss.item<float>();
+  return best;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -191,32 +225,16 @@ int main(int argc, char** argv) {
   } else if (which == "W7") {
     Cnn model;
     glorot(*model);
-    torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(kW7Lr).eps(1e-7));
-    auto x_img = x_all.view({kTrainN, 1, 28, 28});
-    const long nbatches = kTrainN / kW7Batch;
-    long step = 0;
-    torch::Tensor loss;
-    auto run = [&](long steps) {
-      for (long s = 0; s < steps; ++s, ++step) {
-        const long i = (step % nbatches) * kW7Batch;
-        auto xb = x_img.narrow(0, i, kW7Batch);
-        auto yb = y_all.narrow(0, i, kW7Batch);
-        opt.zero_grad();
-        loss = torch::nn::functional::cross_entropy(model->forward(xb), yb);
-        loss.backward();
-        opt.step();
-      }
-    };
-    run(kW7Warmup);
-    res.w7_ips = 0;
-    for (int r = 0; r < kW7Reps; ++r) {
-      const auto t0 = clock::now();
-      run(kW7Steps);
-      const double ips = double(kW7Steps * kW7Batch) / seconds_since(t0);
-      res.w7_windows.push_back(ips);
-      res.w7_ips = std::max(res.w7_ips, ips);
-    }
-    res.w7_final_loss = loss.item<float>();
+    res.w7_ips = train_adam(*model,
+                            x_all,
+                            y_all,
+                            kW7Lr,
+                            kW7Batch,
+                            kW7Warmup,
+                            kW7Steps,
+                            kW7Reps,
+                            res.w7_windows,
+                            res.w7_final_loss);
   } else {  // W11
     ResNet model(kW11Width, kW11FirstStride);
     glorot_resnet(*model);
@@ -224,32 +242,16 @@ int main(int argc, char** argv) {
     int64_t params = 0;
     for (const auto& p : model->parameters()) params += p.numel();
     res.note = "parameters " + std::to_string(params);
-    torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(kW11Lr).eps(1e-7));
-    auto x_img = x_all.view({kTrainN, 1, 28, 28});
-    const long nbatches = kTrainN / kW11Batch;
-    long step = 0;
-    torch::Tensor loss;
-    auto run = [&](long steps) {
-      for (long s = 0; s < steps; ++s, ++step) {
-        const long i = (step % nbatches) * kW11Batch;
-        auto xb = x_img.narrow(0, i, kW11Batch);
-        auto yb = y_all.narrow(0, i, kW11Batch);
-        opt.zero_grad();
-        loss = torch::nn::functional::cross_entropy(model->forward(xb), yb);
-        loss.backward();
-        opt.step();
-      }
-    };
-    run(kW11Warmup);
-    res.w11_ips = 0;
-    for (int r = 0; r < kW11Reps; ++r) {
-      const auto t0 = clock::now();
-      run(kW11Steps);
-      const double ips = double(kW11Steps * kW11Batch) / seconds_since(t0);
-      res.w11_windows.push_back(ips);
-      res.w11_ips = std::max(res.w11_ips, ips);
-    }
-    res.w11_final_loss = loss.item<float>();
+    res.w11_ips = train_adam(*model,
+                             x_all,
+                             y_all,
+                             kW11Lr,
+                             kW11Batch,
+                             kW11Warmup,
+                             kW11Steps,
+                             kW11Reps,
+                             res.w11_windows,
+                             res.w11_final_loss);
   }
   res.rss_train = reset ? proc_status_mib("VmHWM") : NAN;
   res.rss = std::max(load_peak, peak_rss_mib());
