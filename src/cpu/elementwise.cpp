@@ -8,6 +8,7 @@
 #include "core/dispatch.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
+#include "cpu/vector_math.hpp"
 #include "cpu/xt.hpp"
 
 namespace tapeflow::cpu {
@@ -69,8 +70,55 @@ bool is_trailing(const Shape& in, const Shape& out) {
   return true;
 }
 
+/// The binary functors with a vectorised CPU form (src/cpu/vector_math.hpp), by dtype:
+/// span(a, sa, b, sb, o, n) computes o[i] = f(a[i·sa], b[i·sb]), strides 0 or 1.
+template <class F, class T>
+struct BinaryVectorForm : std::false_type {};
+template <class T>
+requires std::is_floating_point_v<T>
+struct BinaryVectorForm<ops::Atan2, T> : std::true_type {
+  static void span(const T* a, int64_t sa, const T* b, int64_t sb, T* o, int64_t n) {
+    vec::atan2(a, sa, b, sb, o, n);
+  }
+};
+template <>
+struct BinaryVectorForm<ops::FloorMod, float> : std::true_type {
+  static void span(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n) {
+    vec::floormod(a, sa, b, sb, o, n);
+  }
+};
+
+/// A binary kernel through its vector form: whole spans when each operand is full-size or a
+/// scalar, else row by row (the innermost stride of a broadcast operand is always 0 or 1).
+template <class T, class Form>
+void binary_vector(const KernelArgs& k) {
+  const T* a = k.in(0).as<const T>();
+  const T* b = k.in(1).as<const T>();
+  T* o = k.out().as<T>();
+  const int64_t n = k.out().size(), na = k.in(0).size(), nb = k.in(1).size();
+  if ((na == n || na == 1) && (nb == n || nb == 1)) {
+    const int64_t sa = na == n ? 1 : 0, sb = nb == n ? 1 : 0;
+    parallel_for(n, kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+      Form::span(a + lo * sa, sa, b + lo * sb, sb, o + lo, hi - lo);
+    });
+    return;
+  }
+  for_each_row<2>(*k.out().shape,
+                  {k.in(0).shape, k.in(1).shape},
+                  [&](int64_t start,
+                      const std::array<int64_t, 2>& off,
+                      int64_t cnt,
+                      const std::array<int64_t, 2>& s) {
+                    Form::span(a + off[0], s[0], b + off[1], s[1], o + start, cnt);
+                  });
+}
+
 template <class T, class R, class F>
 void binary_kernel(const KernelArgs& k, F f) {
+  if constexpr (BinaryVectorForm<F, T>::value) {
+    binary_vector<T, BinaryVectorForm<F, T>>(k);
+    return;
+  }
   const T* a = k.in(0).as<const T>();
   const T* b = k.in(1).as<const T>();
   R* o = k.out().as<R>();
@@ -192,7 +240,8 @@ void unary_numeric(const KernelArgs& k, F f) {
 /// scalar std:: functions for the tail), about as exact as glibc's (a few ulp); the CUDA
 /// kernels keep the shared per-element function. One line here vectorises a new one, after
 /// checking xsimd's accuracy against glibc: erfc is left out (xsimd 8's is off by 10^4-10^5 ulp
-/// in the tail, e.g. erfc(3.0) in double 1.7e-12 relative); these are within 4 ulp.
+/// in the tail, e.g. erfc(3.0) in double 1.7e-12 relative); these are within 4 ulp. erfc (float),
+/// atan2 and floormod (float) have hand-made vector forms in vector_math.hpp instead.
 template <class F>
 struct XsimdForm : std::false_type {};
 #define TAPEFLOW_XSIMD_FORM(Functor, fn)            \
@@ -218,6 +267,16 @@ TAPEFLOW_XSIMD_FORM(Round, nearbyint)  // half to even: the default rounding mod
 
 template <class F>
 void unary_float(const KernelArgs& k, F f) {
+  if constexpr (std::is_same_v<F, ops::Erfc>) {  // float: vectorised in double (vector_math.hpp)
+    if (k.in(0).dtype == DType::float32) {
+      const float* x = k.in(0).as<const float>();
+      float* y = k.out().as<float>();
+      parallel_for(k.out().size(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+        vec::erfc(x + lo, y + lo, hi - lo);
+      });
+      return;
+    }
+  }
   if constexpr (std::is_same_v<F, ops::Expm1>)  // xsimd's overflows early, as exp's (unary_xt)
     unary_xt(
         k, [](auto& x) { return XsimdForm<F>::apply(x); }, f);

@@ -2,6 +2,7 @@
 // float64 central-difference gradients, and bad input.
 #include <cmath>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include "test_util.hpp"
@@ -537,4 +538,129 @@ TEST_CASE("vectorised long-tail ops agree with glibc to a few ulp, special value
   }
   const auto z = at(tf::asinh, {-0.0});
   CHECK((z[0] == 0.0 && std::signbit(z[0])));
+}
+
+TEST_CASE("atan2, floormod and float erfc: vector forms match glibc, broadcasts and IEEE cases",
+          "[ops][long_tail][math]") {
+  // src/cpu/vector_math.hpp: atan2 (float32, float64) within 4 ulp of glibc, IEEE's special
+  // cases exactly; floormod (float32) bit for bit TF's fmod-based definition; erfc (float32)
+  // within 4 ulp down to subnormal results. 1003 elements: not a whole number of vectors.
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<double> unit(-1.0, 1.0);
+  std::uniform_int_distribution<int> exponent(-20, 20);
+  const int64_t n = 1003;
+  std::vector<float> yf, xf;
+  std::vector<double> yd, xd;
+  for (int64_t i = 0; i < n; ++i) {
+    yd.push_back(std::ldexp(unit(gen), exponent(gen)));
+    xd.push_back(std::ldexp(unit(gen), exponent(gen)));
+    yf.push_back(float(yd.back()));
+    xf.push_back(float(xd.back()));
+  }
+  const tf::Shape s{n};
+  {
+    const auto f = tf::atan2(tf::constant(yf, s), tf::constant(xf, s)).to_vector<float>();
+    const auto d = tf::atan2(tf::constant(yd, s), tf::constant(xd, s)).to_vector<double>();
+    double worst_f = 0, worst_d = 0;
+    for (size_t i = 0; i < size_t(n); ++i) {
+      worst_f = std::max(worst_f, ulp_error(f[i], std::atan2(yf[i], xf[i])));
+      worst_d = std::max(worst_d, ulp_error(d[i], std::atan2(yd[i], xd[i])));
+    }
+    CHECK(worst_f <= 4);
+    CHECK(worst_d <= 4);
+  }
+  // Broadcasts: a scalar on either side, and rows against a row vector and a column.
+  {
+    const std::vector<float> row(yf.begin(), yf.begin() + 17);
+    const auto m = tf::constant(std::vector<float>(xf.begin(), xf.begin() + 5 * 17), {5, 17});
+    const auto col = tf::constant(std::vector<float>(yf.begin() + 100, yf.begin() + 105), {5, 1});
+    const auto by_row = tf::atan2(tf::constant(row, {17}), m).to_vector<float>();
+    const auto by_col = tf::atan2(col, tf::constant(row, {17})).to_vector<float>();
+    const auto by_scalar = tf::atan2(tf::constant(0.75f), m).to_vector<float>();
+    const auto scalar_x = tf::atan2(m, tf::constant(-0.5f)).to_vector<float>();
+    double worst = 0;
+    for (size_t r = 0; r < 5; ++r)
+      for (size_t c = 0; c < 17; ++c) {
+        const float mv = xf[r * 17 + c];
+        worst = std::max(worst, ulp_error(by_row[r * 17 + c], std::atan2(row[c], mv)));
+        worst = std::max(worst, ulp_error(by_col[r * 17 + c], std::atan2(yf[100 + r], row[c])));
+        worst = std::max(worst, ulp_error(by_scalar[r * 17 + c], std::atan2(0.75f, mv)));
+        worst = std::max(worst, ulp_error(scalar_x[r * 17 + c], std::atan2(mv, -0.5f)));
+      }
+    CHECK(worst <= 4);
+  }
+  // IEEE's special cases (C99 Annex F), in every pairing, signs of zero and π included.
+  {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const std::vector<double> sv{0.0, -0.0, kInf, -kInf, nan, 1.0, -1.0, 1e-310};
+    std::vector<double> ys, xs;
+    for (double y : sv)
+      for (double x : sv) ys.push_back(y), xs.push_back(x);
+    const tf::Shape ss{int64_t(ys.size())};
+    const auto d = tf::atan2(tf::constant(ys, ss), tf::constant(xs, ss)).to_vector<double>();
+    std::vector<float> ysf(ys.begin(), ys.end()), xsf(xs.begin(), xs.end());
+    const auto f = tf::atan2(tf::constant(ysf, ss), tf::constant(xsf, ss)).to_vector<float>();
+    for (size_t i = 0; i < ys.size(); ++i) {
+      INFO("atan2(" << ys[i] << ", " << xs[i] << ")");
+      const double want = std::atan2(ys[i], xs[i]);
+      CHECK(ulp_error(d[i], want) <= 4);
+      CHECK(std::signbit(d[i]) == std::signbit(want));
+      const float wantf = std::atan2(ysf[i], xsf[i]);
+      CHECK(ulp_error(f[i], wantf) <= 4);
+      CHECK(std::signbit(f[i]) == std::signbit(wantf));
+    }
+    CHECK(d[0] == 0.0);  // atan2(+0, +0) = +0 and atan2(+0, -0) = +π: not NaN
+    CHECK(d[1] == Approx(M_PI).epsilon(1e-16));
+  }
+  // floormod, float32: TF's definition (fmod, then the divisor's sign), bit for bit, for
+  // quotients small and beyond 2^28 (those take the scalar path), zeros, infinities, NaN.
+  {
+    auto want = [](float a, float b) {
+      const float r = std::fmod(a, b);
+      return (r != 0 && ((b < 0) != (r < 0))) ? r + b : r;
+    };
+    std::vector<float> a, b;
+    std::uniform_int_distribution<int> wide(-40, 40);
+    for (int64_t i = 0; i < n; ++i) {
+      a.push_back(float(std::ldexp(unit(gen), wide(gen))));
+      b.push_back(float(std::ldexp(unit(gen), exponent(gen) / 2)));
+    }
+    const float inf = std::numeric_limits<float>::infinity();
+    const float nanf = std::numeric_limits<float>::quiet_NaN();
+    for (auto [x, y] : std::vector<std::pair<float, float>>{{-4.f, 2.f},
+                                                            {4.f, -2.f},
+                                                            {-0.f, 3.f},
+                                                            {7.f, 0.f},
+                                                            {inf, 2.f},
+                                                            {3.f, inf},
+                                                            {-3.f, inf},
+                                                            {nanf, 1.f},
+                                                            {1e30f, 3.f},
+                                                            {16777217.f, 0.1f}})
+      a.push_back(x), b.push_back(y);
+    const tf::Shape fs{int64_t(a.size())};
+    const auto got = tf::floormod(tf::constant(a, fs), tf::constant(b, fs)).to_vector<float>();
+    int mismatches = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const float w = want(a[i], b[i]);
+      const bool same = (std::isnan(w) && std::isnan(got[i])) ||
+                        (got[i] == w && std::signbit(got[i]) == std::signbit(w));
+      if (!same) {
+        ++mismatches;
+        UNSCOPED_INFO("floormod(" << a[i] << ", " << b[i] << ") = " << got[i] << ", want " << w);
+      }
+    }
+    CHECK(mismatches == 0);
+    // A broadcast divisor.
+    const auto by3 = tf::floormod(tf::constant({-7.5f, 7.5f, -0.f}), tf::constant(-3.f));
+    const auto v = by3.to_vector<float>();
+    CHECK(v == std::vector<float>{-1.5f, -1.5f, 0.f});
+    CHECK(std::signbit(v[2]));
+  }
+  // erfc, float32, down to subnormal results (erfc(10) ≈ 2.1e-45) and its limits.
+  CHECK(max_ulp_error<float>(tf::erfc, ::erfcf, 8.5, 10.1) <= 4);
+  const float inf_f = std::numeric_limits<float>::infinity();
+  const auto e = tf::erfc(tf::constant({-inf_f, inf_f, 0.f, 26.f})).to_vector<float>();
+  CHECK(e == std::vector<float>{2.f, 0.f, 1.f, 0.f});
+  CHECK(std::isnan(tf::erfc(tf::constant(std::nanf(""))).item<float>()));
 }
