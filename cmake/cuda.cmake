@@ -41,6 +41,20 @@ set_target_properties(tapeflow_cuda PROPERTIES
   LIBRARY_OUTPUT_DIRECTORY $<TARGET_FILE_DIR:tapeflow>
   # Installed beside libtapeflow.so; finds it and cuBLAS without LD_LIBRARY_PATH.
   INSTALL_RPATH "$ORIGIN;${CUDAToolkit_LIBRARY_DIR}")
+# NCCL (shipped with the CUDA toolkit here) for MirroredStrategy's all-reduce across GPUs;
+# optional: without it the plugin's tapeflow_cuda_all_reduce says so, and MirroredStrategy
+# reduces through host copies.
+find_path(TAPEFLOW_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+find_library(TAPEFLOW_NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR})
+if(TAPEFLOW_NCCL_INCLUDE_DIR AND TAPEFLOW_NCCL_LIBRARY)
+  message(STATUS "tapeflow: NCCL found (${TAPEFLOW_NCCL_LIBRARY}): MirroredStrategy over GPUs")
+  target_include_directories(tapeflow_cuda PRIVATE ${TAPEFLOW_NCCL_INCLUDE_DIR})
+  target_link_libraries(tapeflow_cuda PRIVATE ${TAPEFLOW_NCCL_LIBRARY})
+  target_compile_definitions(tapeflow_cuda PRIVATE TAPEFLOW_HAVE_NCCL=1)
+else()
+  message(STATUS "tapeflow: NCCL not found: MirroredStrategy over GPUs reduces through the host")
+endif()
+
 # The interface digest (top-level CMakeLists.txt), on the one file that reports it.
 set_source_files_properties(${PROJECT_SOURCE_DIR}/cuda/backend.cpp PROPERTIES
   COMPILE_DEFINITIONS "TAPEFLOW_CUDA_PLUGIN_DIGEST=\"${TAPEFLOW_CUDA_PLUGIN_DIGEST}\"")

@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "backend/cuda_plugin.hpp"
 #include "backend/kernel_list.hpp"
@@ -18,6 +20,10 @@
 #include "core/fail.hpp"
 #include "kernels.hpp"
 #include "tapeflow/errors.hpp"
+
+#if TAPEFLOW_HAVE_NCCL
+#include <nccl.h>
+#endif
 
 namespace tapeflow::cuda {
 
@@ -237,3 +243,77 @@ TAPEFLOW_CUDA_PLUGIN_EXPORT void* tapeflow_cuda_backend(int index, char* why, si
     return nullptr;
   }
 }
+
+// MirroredStrategy's all-reduce across the GPUs of this process (src/distribute/strategy.cpp):
+// NCCL, one communicator per device in a clique per device list, created on first use with
+// ncclCommInitAll and kept for the life of the process (as the backends are). The reduction is
+// queued on each device's stream, after the kernels that produced the buffers and before any
+// that reads them, so nothing here waits for the GPU. Exported only when NCCL was found at build
+// time: the core takes the entry point's absence as "no NCCL" (src/backend/cuda_loader.cpp).
+#if TAPEFLOW_HAVE_NCCL
+TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_all_reduce(int count,
+                                                         const int* devices,
+                                                         void* const* buffers,
+                                                         size_t elements,
+                                                         int dtype,
+                                                         char* why,
+                                                         size_t n) {
+  using namespace tapeflow::cuda;
+  using tapeflow::detail::str_cat;
+  auto nccl_error = [&](ncclResult_t r, const char* what) {
+    copy_message(str_cat(what, " failed: ", ncclGetErrorString(r)), why, n);
+    return 0;
+  };
+  ncclDataType_t type;
+  switch (tapeflow::DType(dtype)) {
+    case tapeflow::DType::float32:
+      type = ncclFloat32;
+      break;
+    case tapeflow::DType::float64:
+      type = ncclFloat64;
+      break;
+    case tapeflow::DType::int32:
+      type = ncclInt32;
+      break;
+    case tapeflow::DType::int64:
+      type = ncclInt64;
+      break;
+    default:
+      copy_message("NCCL all-reduce: unsupported dtype", why, n);
+      return 0;
+  }
+  std::vector<int> list(devices, devices + count);
+  for (int d : list)
+    if (d < 0 || d >= kMaxDevices || !g_backends[d]) {
+      copy_message(str_cat("NCCL all-reduce: GPU ", d, " has no backend yet"), why, n);
+      return 0;
+    }
+  static std::mutex mu;
+  static auto* cliques = new std::map<std::vector<int>, std::vector<ncclComm_t>>;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cliques->find(list);
+  if (it == cliques->end()) {
+    std::vector<ncclComm_t> comms(static_cast<size_t>(count));
+    if (ncclResult_t r = ncclCommInitAll(comms.data(), count, list.data()); r != ncclSuccess)
+      return nccl_error(r, "ncclCommInitAll");
+    it = cliques->emplace(list, std::move(comms)).first;
+  }
+  // One group: NCCL launches the per-device parts together (one thread, several devices).
+  if (ncclResult_t r = ncclGroupStart(); r != ncclSuccess) return nccl_error(r, "ncclGroupStart");
+  for (int i = 0; i < count; ++i) {
+    const ncclResult_t r = ncclAllReduce(buffers[i],
+                                         buffers[i],
+                                         elements,
+                                         type,
+                                         ncclSum,
+                                         it->second[size_t(i)],
+                                         g_backends[list[size_t(i)]]->stream());
+    if (r != ncclSuccess) {
+      (void)ncclGroupEnd();
+      return nccl_error(r, "ncclAllReduce");
+    }
+  }
+  if (ncclResult_t r = ncclGroupEnd(); r != ncclSuccess) return nccl_error(r, "ncclGroupEnd");
+  return 1;
+}
+#endif  // TAPEFLOW_HAVE_NCCL

@@ -125,18 +125,27 @@ class TAPEFLOW_API MultiWorkerMirroredStrategy {
   std::shared_ptr<detail::Runtime> runtime_;
 };
 
-/// One process driving several devices (tf.distribute.MirroredStrategy). Only CPU tensors and
-/// "/cpu:0" are supported in this build; GPU lists need NCCL (not built: FailedPreconditionError).
+/// One process driving several devices (tf.distribute.MirroredStrategy): a list of distinct
+/// GPUs ("/gpu:0", "/gpu:1", ...), reduced with NCCL when the CUDA plugin was built with it, or
+/// of CPU devices. A GPU that is not there is an InvalidArgumentError naming it and why;
+/// mixing CPU and GPU devices, or listing a GPU twice, is an InvalidArgumentError.
 class TAPEFLOW_API MirroredStrategy {
  public:
   explicit MirroredStrategy(std::vector<std::string> devices = {"/cpu:0"});
   int num_replicas_in_sync() const { return int(devices_.size()); }
   const std::vector<std::string>& devices() const { return devices_; }
-  /// One tensor per device: their element-wise sum or mean, once per device.
+  /// How all_reduce communicates: "nccl" (GPUs, NCCL's all-reduce on each device's stream) or
+  /// "host" (CPU devices, or GPUs in a build without NCCL: summed on the first device through
+  /// host copies).
+  std::string backend() const;
+  /// One tensor per device (tensor i is reduced from, and its result placed on, devices()[i]):
+  /// their element-wise sum or mean, once per device. Not differentiable (a new value).
   std::vector<Tensor> all_reduce(const std::vector<Tensor>& per_device, ReduceOp op) const;
 
  private:
   std::vector<std::string> devices_;
+  bool gpu_ = false;   // a GPU list
+  bool nccl_ = false;  // reduced with NCCL
 };
 
 }  // namespace tapeflow::distribute

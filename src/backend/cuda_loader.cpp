@@ -33,6 +33,7 @@ struct CudaPlugin {
   int count = 0;
   std::string why;  // why count is 0
   tapeflow_cuda_backend_fn make_backend = nullptr;
+  tapeflow_cuda_all_reduce_fn all_reduce = nullptr;   // optional entry point
   std::unique_ptr<std::atomic<Backend*>[]> backends;  // one per GPU, created on first use
   std::mutex mu;
 };
@@ -114,6 +115,7 @@ void load(CudaPlugin& p) {
   }
   p.count = n;
   p.make_backend = make;
+  p.all_reduce = symbol<tapeflow_cuda_all_reduce_fn>(handle, "tapeflow_cuda_all_reduce");
   p.backends = std::make_unique<std::atomic<Backend*>[]>(size_t(n));
 }
 
@@ -158,6 +160,27 @@ int gpu_count() { return plugin().count; }
 std::string gpu_unavailable_reason() {
   const CudaPlugin& p = plugin();
   return p.count > 0 ? std::string() : p.why;
+}
+
+bool gpu_all_reduce_available() { return plugin().all_reduce != nullptr; }
+
+std::string gpu_all_reduce(const std::vector<int>& devices,
+                           const std::vector<void*>& buffers,
+                           size_t elements,
+                           DType dtype) {
+  CudaPlugin& p = plugin();
+  if (p.count == 0) return "no GPU is available, because " + p.why;
+  if (!p.all_reduce) return "the CUDA plugin was built without NCCL";
+  char why[512] = {0};
+  if (p.all_reduce(int(devices.size()),
+                   devices.data(),
+                   buffers.data(),
+                   elements,
+                   int(dtype),
+                   why,
+                   sizeof(why)) == 1)
+    return "";
+  return why[0] ? why : "the CUDA plugin's all-reduce failed";
 }
 
 Backend& backend_for(Device device) {

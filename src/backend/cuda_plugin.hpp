@@ -26,4 +26,15 @@ using tapeflow_cuda_set_cpu_backend_fn = void (*)(void* cpu_backend);
 /// The backend of device `index` (a tapeflow::detail::Backend*, created on first call and never
 /// destroyed), or nullptr with the reason in `why` (e.g. the stream or context failed).
 using tapeflow_cuda_backend_fn = void* (*)(int index, char* why, size_t n);
+/// Optional, exported only by a plugin built with NCCL: sums `count` device buffers of `elements`
+/// elements of `dtype` (a tapeflow::DType value) in place, buffer i on GPU devices[i] (distinct
+/// devices, each one's backend already created), as one NCCL all-reduce ordered on each device's
+/// stream. 1 on success; 0 with the reason in `why` (an unsupported dtype, an NCCL error).
+using tapeflow_cuda_all_reduce_fn = int (*)(int count,
+                                            const int* devices,
+                                            void* const* buffers,
+                                            size_t elements,
+                                            int dtype,
+                                            char* why,
+                                            size_t n);
 }

@@ -8,10 +8,13 @@
 #include <thread>
 
 #include "autodiff/tape_impl.hpp"
+#include "backend/backend.hpp"
+#include "core/device_context.hpp"
 #include "core/fail.hpp"
 #include "core/tensor_impl.hpp"
 #include "distribute/communicator.hpp"
 #include "distribute/reducer.hpp"
+#include "ops/run_op.hpp"
 #include "tapeflow/distribute.hpp"
 #include "tapeflow/ops.hpp"
 #include "tapeflow/optimizers.hpp"
@@ -320,15 +323,25 @@ GradientStats MultiWorkerMirroredStrategy::last_gradient_stats() const {
 MirroredStrategy::MirroredStrategy(std::vector<std::string> devices)
     : devices_(std::move(devices)) {
   if (devices_.empty()) throw InvalidArgumentError("MirroredStrategy: the device list is empty");
-  for (const std::string& d : devices_) {
-    const Device dev = Device::parse(d);
-    if (dev.type != DeviceType::CPU)
-      throw FailedPreconditionError(
-          "MirroredStrategy: device '" + d +
-          "' is a GPU, and this build has no NCCL all-reduce; use "
-          "MultiWorkerMirroredStrategy (one process per GPU) or CPU devices");
+  std::vector<Device> parsed;
+  for (const std::string& d : devices_) parsed.push_back(Device::parse(d));
+  gpu_ = parsed[0].type == DeviceType::GPU;
+  for (size_t i = 0; i < parsed.size(); ++i) {
+    if ((parsed[i].type == DeviceType::GPU) != gpu_)
+      throw InvalidArgumentError("MirroredStrategy: the device list mixes CPU and GPU devices ('" +
+                                 devices_[0] + "', '" + devices_[i] + "'); use one kind");
+    if (!gpu_) continue;
+    (void)tapeflow::detail::backend_for(
+        parsed[i]);  // "Device '/gpu:1' not found: ..." when it is absent
+    for (size_t j = 0; j < i; ++j)
+      if (parsed[j] == parsed[i])
+        throw InvalidArgumentError("MirroredStrategy: GPU '" + devices_[i] +
+                                   "' is listed twice; one replica per GPU");
   }
+  nccl_ = gpu_ && tapeflow::detail::gpu_all_reduce_available();
 }
+
+std::string MirroredStrategy::backend() const { return nccl_ ? "nccl" : "host"; }
 
 std::vector<Tensor> MirroredStrategy::all_reduce(const std::vector<Tensor>& per_device,
                                                  ReduceOp op) const {
@@ -339,9 +352,10 @@ std::vector<Tensor> MirroredStrategy::all_reduce(const std::vector<Tensor>& per_
                                devices_.size(),
                                "), got ",
                                per_device.size());
-  Tensor sum = per_device[0];
-  for (size_t i = 1; i < per_device.size(); ++i) {
-    if (!(per_device[i].shape() == sum.shape()) || per_device[i].dtype() != sum.dtype())
+  for (size_t i = 0; i < per_device.size(); ++i) {
+    tapeflow::detail::check_defined("CollectiveReduceV2", per_device[i], int(i));
+    if (!(per_device[i].shape() == per_device[0].shape()) ||
+        per_device[i].dtype() != per_device[0].dtype())
       fail<InvalidArgumentError>("CollectiveReduceV2",
                                  "MirroredStrategy.all_reduce: devices disagree: ",
                                  per_device[0].shape(),
@@ -351,9 +365,55 @@ std::vector<Tensor> MirroredStrategy::all_reduce(const std::vector<Tensor>& per_
                                  per_device[i].shape(),
                                  " ",
                                  dtype_name(per_device[i].dtype()));
-    sum = add(sum, per_device[i].to(sum.device()));
   }
-  if (op == ReduceOp::MEAN) sum = sum / cast(constant(double(per_device.size())), sum.dtype());
+  const DType dtype = per_device[0].dtype();
+  if (dtype == DType::boolean)
+    fail<InvalidArgumentError>("CollectiveReduceV2",
+                               "MirroredStrategy.all_reduce: bool tensors cannot be reduced");
+  if (op == ReduceOp::MEAN && !is_floating(dtype))
+    fail<InvalidArgumentError>("CollectiveReduceV2",
+                               "all_reduce with ReduceOp::MEAN needs floating tensors; got ",
+                               dtype_name(dtype),
+                               " (use ReduceOp::SUM)");
+  const double scale = op == ReduceOp::MEAN ? 1.0 / double(per_device.size()) : 1.0;
+  if (nccl_) {
+    // NCCL reduces in place: each device gets its own copy of its input first (not connected
+    // to any tape: the result is a new value, as TF's collectives are).
+    std::vector<Tensor> out;
+    std::vector<void*> buffers;
+    std::vector<int> gpus;
+    for (size_t i = 0; i < per_device.size(); ++i) {
+      const Device d = Device::parse(devices_[i]);
+      DeviceScope scope(d);
+      out.push_back(identity(stop_gradient(per_device[i].to(devices_[i]))));
+      buffers.push_back(out.back().impl()->data);
+      gpus.push_back(d.index);
+    }
+    const int64_t n = per_device[0].shape().num_elements();
+    if (n > 0)
+      if (std::string why = tapeflow::detail::gpu_all_reduce(gpus, buffers, size_t(n), dtype);
+          !why.empty())
+        fail<InternalError>("CollectiveReduceV2",
+                            "MirroredStrategy.all_reduce of ",
+                            per_device[0].shape(),
+                            " ",
+                            dtype_name(dtype),
+                            " over ",
+                            devices_.size(),
+                            " GPUs: ",
+                            why);
+    if (scale != 1.0)
+      for (size_t i = 0; i < out.size(); ++i) {
+        DeviceScope scope(devices_[i]);
+        out[i] = out[i] * cast(constant(scale), dtype);
+      }
+    return out;
+  }
+  // CPU devices, or GPUs without NCCL: sum on the first device, then one copy per device.
+  Tensor sum = stop_gradient(per_device[0]);
+  for (size_t i = 1; i < per_device.size(); ++i)
+    sum = add(sum, stop_gradient(per_device[i]).to(sum.device()));
+  if (scale != 1.0) sum = sum * cast(constant(scale), dtype);
   std::vector<Tensor> out;
   for (const std::string& d : devices_) out.push_back(sum.to(d));
   return out;

@@ -52,12 +52,76 @@ TEST_CASE("bad collective arguments are InvalidArgumentErrors naming the problem
                   tf::InvalidArgumentError);
 }
 
-TEST_CASE("MirroredStrategy on CPU devices sums per-device values; GPUs need NCCL",
-          "[distribute]") {
+TEST_CASE("MirroredStrategy on CPU devices sums per-device values", "[distribute][mirrored]") {
   tf::distribute::MirroredStrategy cpu({"/cpu:0", "/cpu:0"});
   CHECK(cpu.num_replicas_in_sync() == 2);
+  CHECK(cpu.backend() == "host");
   auto out = cpu.all_reduce({tf::constant({1.f, 2.f}), tf::constant({3.f, 4.f})}, ReduceOp::MEAN);
   REQUIRE(out.size() == 2);
   CHECK(out[1].to_vector<float>() == std::vector<float>{2.f, 3.f});
-  CHECK_THROWS_AS(tf::distribute::MirroredStrategy({"/gpu:0"}), tf::FailedPreconditionError);
+  CHECK(cpu.all_reduce({tf::constant(int64_t(5)), tf::constant(int64_t(-7))}, ReduceOp::SUM)[0]
+            .item<int64_t>() == -2);
+  CHECK_THROWS_WITH(cpu.all_reduce({tf::constant(1), tf::constant(2)}, ReduceOp::MEAN),
+                    Catch::Contains("CollectiveReduceV2") && Catch::Contains("int32"));
+  CHECK_THROWS_WITH(cpu.all_reduce({tf::constant(1.f)}, ReduceOp::SUM),
+                    Catch::Contains("one tensor per device (2), got 1"));
+  CHECK_THROWS_WITH(cpu.all_reduce({tf::constant({1.f}), tf::constant({1.f, 2.f})}, ReduceOp::SUM),
+                    Catch::Contains("devices disagree"));
+  CHECK_THROWS_AS(tf::distribute::MirroredStrategy(std::vector<std::string>{}),
+                  tf::InvalidArgumentError);
+}
+
+TEST_CASE("MirroredStrategy over GPUs: one all-reduce per call, results on each GPU",
+          "[distribute][mirrored]") {
+  const auto gpus = tf::config::list_physical_devices("GPU");
+  if (gpus.empty()) {
+    WARN("no GPU: checking that MirroredStrategy refuses a GPU list, naming the device");
+    CHECK_THROWS_WITH(tf::distribute::MirroredStrategy({"/gpu:0"}),
+                      Catch::Contains("GPU:0") && Catch::Contains("not found"));
+    return;
+  }
+  // Every GPU there is (the fake plugin offers TAPEFLOW_FAKE_GPUS of them; its all-reduce is a
+  // host sum standing in for NCCL's).
+  std::vector<std::string> list;
+  for (size_t i = 0; i < gpus.size(); ++i) list.push_back("/gpu:" + std::to_string(i));
+  tf::distribute::MirroredStrategy strategy(list);
+  const int n = strategy.num_replicas_in_sync();
+  INFO(n << " GPU(s), all-reduce backend " << strategy.backend());
+  CHECK((strategy.backend() == "nccl" || strategy.backend() == "host"));
+  std::vector<tf::Tensor> f32, f64, i64;
+  std::vector<float> want(3, 0.f);
+  for (int i = 0; i < n; ++i) {
+    tf::DeviceScope scope(list[size_t(i)]);
+    const float v = float(i + 1);
+    f32.push_back(tf::constant({v, -2 * v, 0.5f * v}));
+    f64.push_back(tf::constant({double(v) / 3}));
+    i64.push_back(tf::constant(std::vector<int64_t>{int64_t(1) << (40 + i), -i}, tf::Shape{2}));
+    want[0] += v, want[1] += -2 * v, want[2] += 0.5f * v;
+  }
+  const auto sum = strategy.all_reduce(f32, ReduceOp::SUM);
+  const auto mean = strategy.all_reduce(f64, ReduceOp::MEAN);
+  const auto isum = strategy.all_reduce(i64, ReduceOp::SUM);
+  double want_mean = 0;
+  int64_t want_i0 = 0, want_i1 = 0;
+  for (int i = 0; i < n; ++i) {
+    want_mean += double(i + 1) / 3;
+    want_i0 += int64_t(1) << (40 + i);
+    want_i1 -= i;
+  }
+  want_mean /= n;
+  for (int i = 0; i < n; ++i) {
+    INFO("replica " << i);
+    CHECK(sum[size_t(i)].device() == tf::Device::parse(list[size_t(i)]).name());
+    CHECK(sum[size_t(i)].to_vector<float>() == want);
+    CHECK(mean[size_t(i)].item<double>() == Approx(want_mean).epsilon(1e-15));
+    CHECK(isum[size_t(i)].to_vector<int64_t>() == std::vector<int64_t>{want_i0, want_i1});
+    // The inputs are untouched (the reduction works on copies).
+    CHECK(f32[size_t(i)].to_vector<float>()[0] == float(i + 1));
+  }
+  CHECK_THROWS_WITH(tf::distribute::MirroredStrategy({"/gpu:0", "/cpu:0"}),
+                    Catch::Contains("mixes CPU and GPU"));
+  CHECK_THROWS_WITH(tf::distribute::MirroredStrategy({"/gpu:0", "/gpu:0"}),
+                    Catch::Contains("listed twice"));
+  CHECK_THROWS_WITH(tf::distribute::MirroredStrategy({"/gpu:" + std::to_string(n)}),
+                    Catch::Contains("not found"));
 }

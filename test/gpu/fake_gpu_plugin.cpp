@@ -1,4 +1,5 @@
-// A test double of the CUDA plugin for machines without a GPU: it offers one "GPU" whose
+// A test double of the CUDA plugin for machines without a GPU: it offers one "GPU" (or
+// TAPEFLOW_FAKE_GPUS of them, at most 4) whose
 // kernels are the CPU backend's, so that the core's device plumbing (placement, copies between
 // devices, gradients and variables on another device, every host read of tensor memory) can be
 // run end to end, e.g. the whole suite with TAPEFLOW_DEVICE=gpu (CTest tapeflow_tests.fake_gpu).
@@ -9,6 +10,9 @@
 // values live in a shadow buffer that only kernels and copy_to_host / copy_from_host see. Code
 // that reads or writes a device tensor's memory directly on the host gets poison, or loses its
 // write, and the tests checking the values fail.
+//
+// Its tapeflow_cuda_all_reduce stands in for NCCL's (MirroredStrategy): a sum over the shadow
+// buffers on the host, so that the core's side of the GPU all-reduce runs in the suite.
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -32,7 +36,8 @@ Backend* g_cpu = nullptr;
 
 class FakeGpu final : public Backend {
  public:
-  tapeflow::Device device() const override { return {tapeflow::DeviceType::GPU, 0}; }
+  explicit FakeGpu(int index) : index_(index) {}
+  tapeflow::Device device() const override { return {tapeflow::DeviceType::GPU, index_}; }
 
   void* allocate(size_t bytes) override {
     const size_t n = bytes ? bytes : 1;
@@ -46,7 +51,8 @@ class FakeGpu final : public Backend {
       std::free(shadow);
       throw tapeflow::ResourceExhaustedError(
           "OOM when allocating " + std::to_string(bytes) +
-          " bytes on /job:localhost/replica:0/task:0/device:GPU:0 (fake GPU): out of memory");
+          " bytes on /job:localhost/replica:0/task:0/device:GPU:" + std::to_string(index_) +
+          " (fake GPU): out of memory");
     }
     std::memset(poison, 0xFF, n);
     std::lock_guard<std::mutex> lock(mu_);
@@ -78,6 +84,9 @@ class FakeGpu final : public Backend {
   TAPEFLOW_BACKEND_KERNELS(TAPEFLOW_FAKE_FORWARD)
 #undef TAPEFLOW_FAKE_FORWARD
 
+  /// The host-side values of `bytes` at a device address of this GPU (its all-reduce).
+  void* values(const void* device_ptr, size_t bytes) { return shadow(device_ptr, bytes); }
+
  private:
   struct Block {
     unsigned char* shadow;
@@ -107,6 +116,7 @@ class FakeGpu final : public Backend {
     return s;
   }
 
+  int index_;
   std::mutex mu_;
   std::map<uintptr_t, Block> blocks_;
 };
@@ -121,19 +131,93 @@ TAPEFLOW_FAKE_EXPORT void tapeflow_cuda_set_cpu_backend(void* cpu) {
   g_cpu = static_cast<Backend*>(cpu);
 }
 
+constexpr int kMaxFakeGpus = 4;
+
+/// TAPEFLOW_FAKE_GPUS (1 when unset), clamped to [1, kMaxFakeGpus].
+int fake_gpu_count() {
+  const char* env = std::getenv("TAPEFLOW_FAKE_GPUS");
+  const int n = env && *env ? std::atoi(env) : 1;
+  return n < 1 ? 1 : n > kMaxFakeGpus ? kMaxFakeGpus : n;
+}
+
+FakeGpu* fake_gpu(int index) {
+  static FakeGpu* gpus[kMaxFakeGpus] = {};  // never destroyed, as the real plugin's
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  if (!gpus[index]) gpus[index] = new FakeGpu(index);
+  return gpus[index];
+}
+
+template <class T, class U = T>
+void sum_into(int count, std::vector<T*>& values, size_t elements) {
+  for (size_t e = 0; e < elements; ++e) {
+    U acc = U(values[0][e]);
+    for (int i = 1; i < count; ++i) acc = U(acc + U(values[size_t(i)][e]));  // U: wraps for ints
+    for (int i = 0; i < count; ++i) values[size_t(i)][e] = T(acc);
+  }
+}
+
+template <class T>
+std::vector<T*> host_values(int count, const int* devices, void* const* buffers, size_t bytes) {
+  std::vector<T*> v;
+  for (int i = 0; i < count; ++i)
+    v.push_back(static_cast<T*>(fake_gpu(devices[i])->values(buffers[i], bytes)));
+  return v;
+}
+
 TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_device_count(char* why, size_t n) {
-  if (g_cpu) return 1;
+  if (g_cpu) return fake_gpu_count();
   std::strncpy(why, "fake GPU plugin: the loader gave it no CPU backend", n - 1);
   why[n - 1] = '\0';
   return 0;
 }
 
 TAPEFLOW_FAKE_EXPORT void* tapeflow_cuda_backend(int index, char* why, size_t n) {
-  if (index != 0) {
-    std::strncpy(why, "fake GPU plugin: one device only", n - 1);
+  if (index < 0 || index >= fake_gpu_count()) {
+    std::strncpy(why, "fake GPU plugin: no such device", n - 1);
     why[n - 1] = '\0';
     return nullptr;
   }
-  static Backend* gpu = new FakeGpu;  // never destroyed, as the real plugin's
-  return gpu;
+  return static_cast<Backend*>(fake_gpu(index));
+}
+
+TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_all_reduce(int count,
+                                                  const int* devices,
+                                                  void* const* buffers,
+                                                  size_t elements,
+                                                  int dtype,
+                                                  char* why,
+                                                  size_t n) {
+  using tapeflow::DType;
+  try {
+    switch (DType(dtype)) {
+      case DType::float32: {
+        auto v = host_values<float>(count, devices, buffers, elements * 4);
+        sum_into<float>(count, v, elements);
+        return 1;
+      }
+      case DType::float64: {
+        auto v = host_values<double>(count, devices, buffers, elements * 8);
+        sum_into<double>(count, v, elements);
+        return 1;
+      }
+      case DType::int32: {
+        auto v = host_values<int32_t>(count, devices, buffers, elements * 4);
+        sum_into<int32_t, uint32_t>(count, v, elements);
+        return 1;
+      }
+      case DType::int64: {
+        auto v = host_values<int64_t>(count, devices, buffers, elements * 8);
+        sum_into<int64_t, uint64_t>(count, v, elements);
+        return 1;
+      }
+      default:
+        break;
+    }
+    std::strncpy(why, "fake GPU all-reduce: unsupported dtype", n - 1);
+  } catch (const std::exception& e) {
+    std::strncpy(why, e.what(), n - 1);
+  }
+  why[n - 1] = '\0';
+  return 0;
 }
