@@ -331,8 +331,8 @@ MirroredStrategy::MirroredStrategy(std::vector<std::string> devices)
       throw InvalidArgumentError("MirroredStrategy: the device list mixes CPU and GPU devices ('" +
                                  devices_[0] + "', '" + devices_[i] + "'); use one kind");
     if (!gpu_) continue;
-    (void)tapeflow::detail::backend_for(
-        parsed[i]);  // "Device '/gpu:1' not found: ..." when it is absent
+    // "Device '...GPU:1' not found: ..., because ..." when it is absent.
+    (void)tapeflow::detail::backend_for(parsed[i]);
     for (size_t j = 0; j < i; ++j)
       if (parsed[j] == parsed[i])
         throw InvalidArgumentError("MirroredStrategy: GPU '" + devices_[i] +
@@ -375,7 +375,8 @@ std::vector<Tensor> MirroredStrategy::all_reduce(const std::vector<Tensor>& per_
                                "all_reduce with ReduceOp::MEAN needs floating tensors; got ",
                                dtype_name(dtype),
                                " (use ReduceOp::SUM)");
-  const double scale = op == ReduceOp::MEAN ? 1.0 / double(per_device.size()) : 1.0;
+  const bool mean = op == ReduceOp::MEAN;
+  const double replicas = double(per_device.size());
   if (nccl_) {
     // NCCL reduces in place: each device gets its own copy of its input first (not connected
     // to any tape: the result is a new value, as TF's collectives are).
@@ -402,10 +403,10 @@ std::vector<Tensor> MirroredStrategy::all_reduce(const std::vector<Tensor>& per_
                             devices_.size(),
                             " GPUs: ",
                             why);
-    if (scale != 1.0)
+    if (mean)
       for (size_t i = 0; i < out.size(); ++i) {
         DeviceScope scope(devices_[i]);
-        out[i] = out[i] * cast(constant(scale), dtype);
+        out[i] = out[i] / cast(constant(replicas), dtype);
       }
     return out;
   }
@@ -413,7 +414,7 @@ std::vector<Tensor> MirroredStrategy::all_reduce(const std::vector<Tensor>& per_
   Tensor sum = stop_gradient(per_device[0]);
   for (size_t i = 1; i < per_device.size(); ++i)
     sum = add(sum, stop_gradient(per_device[i]).to(sum.device()));
-  if (scale != 1.0) sum = sum * cast(constant(scale), dtype);
+  if (mean) sum = sum / cast(constant(replicas), dtype);
   std::vector<Tensor> out;
   for (const std::string& d : devices_) out.push_back(sum.to(d));
   return out;

@@ -1,8 +1,8 @@
 // A test double of the CUDA plugin for machines without a GPU: it offers one "GPU" (or
-// TAPEFLOW_FAKE_GPUS of them, at most 4) whose
-// kernels are the CPU backend's, so that the core's device plumbing (placement, copies between
-// devices, gradients and variables on another device, every host read of tensor memory) can be
-// run end to end, e.g. the whole suite with TAPEFLOW_DEVICE=gpu (CTest tapeflow_tests.fake_gpu).
+// TAPEFLOW_FAKE_GPUS of them, at most 4) whose kernels are the CPU backend's, so that the core's
+// device plumbing (placement, copies between devices, gradients and variables on another
+// device, every host read of tensor memory) can be run end to end, e.g. the whole suite with
+// TAPEFLOW_DEVICE=gpu (CTest tapeflow_tests.fake_gpu).
 // It is not a GPU and says nothing about the CUDA kernels.
 //
 // Its "device memory" is out of the host's reach, as a real GPU's is: the address handed out
