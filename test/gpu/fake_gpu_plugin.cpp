@@ -23,7 +23,9 @@
 
 #include "backend/backend.hpp"
 #include "backend/cuda_plugin.hpp"
+#include "backend/elementwise_ops.hpp"
 #include "backend/kernel_list.hpp"
+#include "core/dispatch.hpp"
 #include "tapeflow/errors.hpp"
 
 namespace {
@@ -148,12 +150,15 @@ FakeGpu* fake_gpu(int index) {
   return gpus[index];
 }
 
-template <class T, class U = T>
-void sum_into(int count, std::vector<T*>& values, size_t elements) {
+/// Sums element e of every buffer in `values` into all of them (integers wrap, as the
+/// kernels' arithmetic does).
+template <class T>
+void sum_into(std::vector<T*>& values, size_t elements) {
   for (size_t e = 0; e < elements; ++e) {
-    U acc = U(values[0][e]);
-    for (int i = 1; i < count; ++i) acc = U(acc + U(values[size_t(i)][e]));  // U: wraps for ints
-    for (int i = 0; i < count; ++i) values[size_t(i)][e] = T(acc);
+    T acc = values[0][e];
+    for (size_t i = 1; i < values.size(); ++i)
+      acc = tapeflow::detail::ops::wrap_add(acc, values[i][e]);
+    for (T* v : values) v[e] = acc;
   }
 }
 
@@ -188,33 +193,12 @@ TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_all_reduce(int count,
                                                   int dtype,
                                                   char* why,
                                                   size_t n) {
-  using tapeflow::DType;
   try {
-    switch (DType(dtype)) {
-      case DType::float32: {
-        auto v = host_values<float>(count, devices, buffers, elements * 4);
-        sum_into<float>(count, v, elements);
-        return 1;
-      }
-      case DType::float64: {
-        auto v = host_values<double>(count, devices, buffers, elements * 8);
-        sum_into<double>(count, v, elements);
-        return 1;
-      }
-      case DType::int32: {
-        auto v = host_values<int32_t>(count, devices, buffers, elements * 4);
-        sum_into<int32_t, uint32_t>(count, v, elements);
-        return 1;
-      }
-      case DType::int64: {
-        auto v = host_values<int64_t>(count, devices, buffers, elements * 8);
-        sum_into<int64_t, uint64_t>(count, v, elements);
-        return 1;
-      }
-      default:
-        break;
-    }
-    std::strncpy(why, "fake GPU all-reduce: unsupported dtype", n - 1);
+    tapeflow::detail::dispatch_numeric(tapeflow::DType(dtype), [&]<class T>() {
+      auto v = host_values<T>(count, devices, buffers, elements * sizeof(T));
+      sum_into(v, elements);
+    });
+    return 1;
   } catch (const std::exception& e) {
     std::strncpy(why, e.what(), n - 1);
   }
