@@ -316,4 +316,131 @@ TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_all_reduce(int count,
   if (ncclResult_t r = ncclGroupEnd(); r != ncclSuccess) return nccl_error(r, "ncclGroupEnd");
   return 1;
 }
+
+// MultiWorkerMirroredStrategy's communicator across processes, one GPU per process, bootstrapped
+// by the core over MPI (src/distribute/strategy.cpp): rank 0 calls comm_unique_id, the core
+// broadcasts the id, every rank calls comm_init. Collectives are queued on the GPU's stream.
+namespace {
+
+using tapeflow::cuda::copy_message;
+
+struct ProcessComm {
+  ncclComm_t comm;
+  int device;
+};
+
+int comm_error(ncclResult_t r, const char* what, char* why, size_t n) {
+  copy_message(tapeflow::detail::str_cat(what, " failed: ", ncclGetErrorString(r)), why, n);
+  return 0;
+}
+
+bool nccl_type(int dtype, ncclDataType_t* type) {
+  switch (tapeflow::DType(dtype)) {
+    case tapeflow::DType::float32:
+      *type = ncclFloat32;
+      return true;
+    case tapeflow::DType::float64:
+      *type = ncclFloat64;
+      return true;
+    case tapeflow::DType::int32:
+      *type = ncclInt32;
+      return true;
+    case tapeflow::DType::int64:
+      *type = ncclInt64;
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_comm_unique_id(void* id,
+                                                             size_t id_bytes,
+                                                             char* why,
+                                                             size_t n) {
+  if (id_bytes != sizeof(ncclUniqueId)) {
+    copy_message("NCCL: the unique id buffer has the wrong size", why, n);
+    return 0;
+  }
+  ncclUniqueId unique;
+  if (ncclResult_t r = ncclGetUniqueId(&unique); r != ncclSuccess)
+    return comm_error(r, "ncclGetUniqueId", why, n);
+  std::memcpy(id, &unique, sizeof(unique));
+  return 1;
+}
+
+TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_comm_init(const void* id,
+                                                        size_t id_bytes,
+                                                        int ranks,
+                                                        int rank,
+                                                        int device,
+                                                        void** comm,
+                                                        char* why,
+                                                        size_t n) {
+  using namespace tapeflow::cuda;
+  if (id_bytes != sizeof(ncclUniqueId) || device < 0 || device >= kMaxDevices ||
+      !g_backends[device]) {
+    copy_message(
+        tapeflow::detail::str_cat("NCCL: bad id size, or GPU ", device, " has no backend yet"),
+        why,
+        n);
+    return 0;
+  }
+  ncclUniqueId unique;
+  std::memcpy(&unique, id, sizeof(unique));
+  if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) {
+    copy_message(tapeflow::detail::str_cat("cudaSetDevice: ", cudaGetErrorString(e)), why, n);
+    return 0;
+  }
+  auto* pc = new ProcessComm{nullptr, device};  // kept for the life of the process
+  if (ncclResult_t r = ncclCommInitRank(&pc->comm, ranks, unique, rank); r != ncclSuccess) {
+    delete pc;
+    return comm_error(r, "ncclCommInitRank", why, n);
+  }
+  *comm = pc;
+  return 1;
+}
+
+TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_comm_all_reduce(void* comm,
+                                                              int count,
+                                                              void* const* buffers,
+                                                              const size_t* elements,
+                                                              const int* dtypes,
+                                                              char* why,
+                                                              size_t n) {
+  using namespace tapeflow::cuda;
+  auto* pc = static_cast<ProcessComm*>(comm);
+  cudaStream_t stream = g_backends[pc->device]->stream();
+  if (ncclResult_t r = ncclGroupStart(); r != ncclSuccess)
+    return comm_error(r, "ncclGroupStart", why, n);
+  for (int i = 0; i < count; ++i) {
+    ncclDataType_t type;
+    if (!nccl_type(dtypes[i], &type)) {
+      (void)ncclGroupEnd();
+      copy_message("NCCL all-reduce: unsupported dtype", why, n);
+      return 0;
+    }
+    if (ncclResult_t r =
+            ncclAllReduce(buffers[i], buffers[i], elements[i], type, ncclSum, pc->comm, stream);
+        r != ncclSuccess) {
+      (void)ncclGroupEnd();
+      return comm_error(r, "ncclAllReduce", why, n);
+    }
+  }
+  if (ncclResult_t r = ncclGroupEnd(); r != ncclSuccess)
+    return comm_error(r, "ncclGroupEnd", why, n);
+  return 1;
+}
+
+TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_comm_broadcast(
+    void* comm, void* buffer, size_t bytes, int root, char* why, size_t n) {
+  using namespace tapeflow::cuda;
+  auto* pc = static_cast<ProcessComm*>(comm);
+  if (ncclResult_t r = ncclBroadcast(
+          buffer, buffer, bytes, ncclUint8, root, pc->comm, g_backends[pc->device]->stream());
+      r != ncclSuccess)
+    return comm_error(r, "ncclBroadcast", why, n);
+  return 1;
+}
 #endif  // TAPEFLOW_HAVE_NCCL

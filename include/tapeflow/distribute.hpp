@@ -18,7 +18,8 @@
 //
 // Collectives are synchronous: every replica calls the same collectives in the same order with
 // tensors of the same shapes and dtypes (checked; a mismatch is an InvalidArgumentError on every
-// replica). The engine underneath is MPI (Open MPI) for processes and CPU tensors.
+// replica). The engine underneath is MPI (Open MPI) for processes and CPU tensors, and NCCL for
+// GPU tensors where the CUDA plugin has it (gpu_backend()).
 
 #include <cstdint>
 #include <memory>
@@ -65,6 +66,7 @@ struct MultiWorkerOptions {
 struct GradientStats {
   int buckets = 0;           // all-reduces of fused buffers or single large tensors
   int sent_during_walk = 0;  // of those, started before the backward walk ended
+  bool nccl = false;         // reduced on the GPUs by NCCL (one group: buckets == 1)
 };
 
 /// Synchronous data parallelism across processes (tf.distribute.MultiWorkerMirroredStrategy):
@@ -87,6 +89,11 @@ class TAPEFLOW_API MultiWorkerMirroredStrategy {
   bool is_chief() const;
   /// "mpi" or "local" (a single process without MPI).
   std::string backend() const;
+  /// How collectives move GPU tensors: "nccl" where this process has a GPU and the CUDA plugin
+  /// was built with NCCL (a communicator across the replicas, one GPU each, bootstrapped over MPI
+  /// on first use; taken by a collective when every replica has all its tensors on its GPU),
+  /// else "host" (copied to host memory and reduced by MPI, as CPU tensors are).
+  std::string gpu_backend() const;
 
   /// Sum or mean over replicas of each tensor, element-wise. Tensors must have the same shapes
   /// and dtypes on every replica (InvalidArgumentError naming the first difference otherwise).

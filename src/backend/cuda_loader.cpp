@@ -15,6 +15,7 @@
 
 #include "backend/backend.hpp"
 #include "backend/cuda_plugin.hpp"
+#include "backend/gpu_comm.hpp"
 #include "core/device_context.hpp"
 #include "core/fail.hpp"
 #include "tapeflow/errors.hpp"
@@ -33,7 +34,11 @@ struct CudaPlugin {
   int count = 0;
   std::string why;  // why count is 0
   tapeflow_cuda_backend_fn make_backend = nullptr;
-  tapeflow_cuda_all_reduce_fn all_reduce = nullptr;   // optional entry point
+  tapeflow_cuda_all_reduce_fn all_reduce = nullptr;  // optional entry points
+  tapeflow_cuda_comm_unique_id_fn comm_unique_id = nullptr;
+  tapeflow_cuda_comm_init_fn comm_init = nullptr;
+  tapeflow_cuda_comm_all_reduce_fn comm_all_reduce = nullptr;
+  tapeflow_cuda_comm_broadcast_fn comm_broadcast = nullptr;
   std::unique_ptr<std::atomic<Backend*>[]> backends;  // one per GPU, created on first use
   std::mutex mu;
 };
@@ -116,6 +121,16 @@ void load(CudaPlugin& p) {
   p.count = n;
   p.make_backend = make;
   p.all_reduce = symbol<tapeflow_cuda_all_reduce_fn>(handle, "tapeflow_cuda_all_reduce");
+  // The comm entry points come as a set: all four, or none used.
+  p.comm_unique_id =
+      symbol<tapeflow_cuda_comm_unique_id_fn>(handle, "tapeflow_cuda_comm_unique_id");
+  p.comm_init = symbol<tapeflow_cuda_comm_init_fn>(handle, "tapeflow_cuda_comm_init");
+  p.comm_all_reduce =
+      symbol<tapeflow_cuda_comm_all_reduce_fn>(handle, "tapeflow_cuda_comm_all_reduce");
+  p.comm_broadcast =
+      symbol<tapeflow_cuda_comm_broadcast_fn>(handle, "tapeflow_cuda_comm_broadcast");
+  if (!p.comm_unique_id || !p.comm_init || !p.comm_all_reduce || !p.comm_broadcast)
+    p.comm_unique_id = nullptr;
   p.backends = std::make_unique<std::atomic<Backend*>[]>(size_t(n));
 }
 
@@ -181,6 +196,66 @@ std::string gpu_all_reduce(const std::vector<int>& devices,
                    sizeof(why)) == 1)
     return "";
   return why[0] ? why : "the CUDA plugin's all-reduce failed";
+}
+
+bool gpu_comm_available() {
+  const CudaPlugin& p = plugin();
+  return p.count > 0 && p.comm_unique_id != nullptr;
+}
+
+namespace {
+
+/// "" when `ok`, else the plugin's reason (or `fallback` when it gave none).
+std::string plugin_result(int ok, const char* why, const char* fallback) {
+  if (ok == 1) return "";
+  return why[0] ? why : fallback;
+}
+
+}  // namespace
+
+std::string gpu_comm_unique_id(std::vector<char>& id) {
+  if (!gpu_comm_available()) return "the CUDA plugin has no NCCL communicators across processes";
+  char why[512] = {0};
+  id.assign(128, 0);  // NCCL_UNIQUE_ID_BYTES
+  return plugin_result(plugin().comm_unique_id(id.data(), id.size(), why, sizeof(why)),
+                       why,
+                       "ncclGetUniqueId failed");
+}
+
+std::string gpu_comm_init(
+    const std::vector<char>& id, int ranks, int rank, int device, void** comm) {
+  if (!gpu_comm_available()) return "the CUDA plugin has no NCCL communicators across processes";
+  backend_for(Device{DeviceType::GPU, device});  // the plugin wants the device's backend made
+  char why[512] = {0};
+  return plugin_result(
+      plugin().comm_init(id.data(), id.size(), ranks, rank, device, comm, why, sizeof(why)),
+      why,
+      "ncclCommInitRank failed");
+}
+
+std::string gpu_comm_all_reduce(void* comm,
+                                const std::vector<void*>& buffers,
+                                const std::vector<size_t>& elements,
+                                const std::vector<DType>& dtypes) {
+  std::vector<int> types;
+  for (DType t : dtypes) types.push_back(int(t));
+  char why[512] = {0};
+  return plugin_result(plugin().comm_all_reduce(comm,
+                                                int(buffers.size()),
+                                                buffers.data(),
+                                                elements.data(),
+                                                types.data(),
+                                                why,
+                                                sizeof(why)),
+                       why,
+                       "the NCCL all-reduce failed");
+}
+
+std::string gpu_comm_broadcast(void* comm, void* buffer, size_t bytes, int root) {
+  char why[512] = {0};
+  return plugin_result(plugin().comm_broadcast(comm, buffer, bytes, root, why, sizeof(why)),
+                       why,
+                       "the NCCL broadcast failed");
 }
 
 Backend& backend_for(Device device) {

@@ -37,4 +37,37 @@ using tapeflow_cuda_all_reduce_fn = int (*)(int count,
                                             int dtype,
                                             char* why,
                                             size_t n);
+
+// Optional, exported only by a plugin built with NCCL: a communicator across processes, one GPU
+// per process, for MultiWorkerMirroredStrategy. It is bootstrapped over the processes' own group
+// (MPI), as Horovod does: one rank makes the unique id, the host broadcasts it, and every rank
+// joins with it. Each returns 1 on success, or 0 with the reason in `why`.
+
+/// NCCL's unique id of a new communicator (ncclGetUniqueId): `id_bytes` (128) bytes into `id`.
+using tapeflow_cuda_comm_unique_id_fn = int (*)(void* id, size_t id_bytes, char* why, size_t n);
+/// Joins this process, as rank `rank` of `ranks`, to the communicator named by `id`, on GPU
+/// `device` (whose backend exists already): ncclCommInitRank, which returns once every rank has
+/// joined. The handle goes to `*comm`; it lives as long as the process.
+using tapeflow_cuda_comm_init_fn = int (*)(const void* id,
+                                           size_t id_bytes,
+                                           int ranks,
+                                           int rank,
+                                           int device,
+                                           void** comm,
+                                           char* why,
+                                           size_t n);
+/// Sums `count` buffers in place over the communicator's ranks: buffer i, on the communicator's
+/// GPU, holds elements[i] elements of dtypes[i] (tapeflow::DType values). One NCCL group, queued
+/// on the GPU's stream after the kernels that wrote the buffers; nothing waits for the GPU.
+using tapeflow_cuda_comm_all_reduce_fn = int (*)(void* comm,
+                                                 int count,
+                                                 void* const* buffers,
+                                                 const size_t* elements,
+                                                 const int* dtypes,
+                                                 char* why,
+                                                 size_t n);
+/// Rank `root`'s `bytes` at `buffer` into every rank's `buffer` (ncclBroadcast in place), queued
+/// on the GPU's stream.
+using tapeflow_cuda_comm_broadcast_fn =
+    int (*)(void* comm, void* buffer, size_t bytes, int root, char* why, size_t n);
 }

@@ -162,15 +162,14 @@ std::string describe(const std::vector<TensorSpec>& specs, const std::vector<boo
   return os.str();
 }
 
-void check_same_on_all_replicas(Communicator& comm,
-                                const std::string& signature,
-                                const char* op,
-                                const char* what) {
-  if (comm.size() == 1) return;
+bool check_same_on_all_replicas(
+    Communicator& comm, const std::string& signature, const char* op, const char* what, bool vote) {
+  if (comm.size() == 1) return vote;
   const uint64_t h = fnv1a(signature);
-  int64_t v[2] = {int64_t(h), int64_t(~h)};  // max of both == both: every replica has h
-  comm.max_int64(v, 2, std::string("the shape check before ") + what);
-  if (v[0] == int64_t(h) && v[1] == int64_t(~h)) return;
+  // max of both == both: every replica has h; max of the veto == 0: every replica voted yes.
+  int64_t v[3] = {int64_t(h), int64_t(~h), vote ? 0 : 1};
+  comm.max_int64(v, 3, std::string("the shape check before ") + what);
+  if (v[0] == int64_t(h) && v[1] == int64_t(~h)) return v[2] == 0;
   constexpr int64_t kBlock = 400;
   std::string mine = signature.substr(0, kBlock - 1);
   mine.resize(kBlock, '\0');

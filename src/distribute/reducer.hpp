@@ -92,10 +92,13 @@ class BucketedReduce {
 std::string describe(const std::vector<TensorSpec>& specs, const std::vector<bool>& defined);
 
 /// Throws InvalidArgumentError on every replica unless all passed the same `signature`; the
-/// message lists each replica's signature. `op` is TensorFlow's collective op name.
-void check_same_on_all_replicas(Communicator& comm,
+/// message lists each replica's signature. `op` is TensorFlow's collective op name. In the same
+/// collective, every replica casts `vote`: returns whether all voted true (how the replicas
+/// agree on taking the NCCL path, which needs every one of them).
+bool check_same_on_all_replicas(Communicator& comm,
                                 const std::string& signature,
                                 const char* op,
-                                const char* what);
+                                const char* what,
+                                bool vote = false);
 
 }  // namespace tapeflow::distribute::detail

@@ -9,6 +9,7 @@
 
 #include "autodiff/tape_impl.hpp"
 #include "backend/backend.hpp"
+#include "backend/gpu_comm.hpp"
 #include "core/device_context.hpp"
 #include "core/fail.hpp"
 #include "core/tensor_impl.hpp"
@@ -27,6 +28,10 @@ class Runtime {
   std::shared_ptr<Communicator> comm;
   BufferPool buffers;
   GradientStats last_gradient;
+  // The NCCL communicator across the replicas (backend/gpu_comm.hpp), made on the first
+  // collective that every replica can run on its GPU, and bound to that GPU for good.
+  void* nccl = nullptr;
+  int nccl_gpu = -1;
 };
 
 }  // namespace detail
@@ -52,6 +57,97 @@ Tensor to_device_of(const Tensor& result, const Tensor& like) {
   return result.to(like.device());
 }
 
+// The NCCL path (GPU tensors, a plugin built with NCCL): taken by a collective when every
+// replica votes for it in the signature check that precedes it (check_same_on_all_replicas), so
+// the replicas never disagree on the engine. A replica votes for it when all its defined tensors
+// of that call are on one GPU, the one its communicator is bound to (if it has one yet).
+
+/// The GPU for NCCL to reduce `tensors` on, or -1 for the host path.
+int nccl_gpu_for(const detail::Runtime& rt, const std::vector<Tensor>& tensors) {
+  int gpu = -1;
+  for (const Tensor& t : tensors) {
+    if (!t.defined()) continue;
+    const Device d = t.device_info();
+    if (d.type != DeviceType::GPU || (gpu >= 0 && d.index != gpu)) return -1;
+    gpu = d.index;
+  }
+  if (gpu < 0 || (rt.nccl && rt.nccl_gpu != gpu) || !core::gpu_comm_available()) return -1;
+  return gpu;
+}
+
+/// The replicas' NCCL communicator, bootstrapped over MPI on first use as Horovod does: the
+/// chief makes NCCL's unique id, MPI broadcasts it, every replica joins with its rank. Every
+/// replica calls this at the same collective (they all voted for the NCCL path).
+void* nccl_comm(detail::Runtime& rt, int gpu) {
+  if (rt.nccl) return rt.nccl;
+  detail::Communicator& comm = *rt.comm;
+  // Byte 0 says whether the chief failed, so that no replica waits in ncclCommInitRank for it.
+  std::vector<char> message(129, 0), id;
+  std::string why;
+  if (comm.rank() == 0) {
+    why = core::gpu_comm_unique_id(id);
+    message[0] = why.empty() ? 0 : 1;
+    if (why.empty()) std::memcpy(message.data() + 1, id.data(), std::min<size_t>(id.size(), 128));
+  }
+  comm.broadcast(message.data(), int64_t(message.size()), 0, "the NCCL unique id");
+  if (message[0] != 0)
+    fail<InternalError>(
+        "NcclBootstrap", "the chief could not make NCCL's unique id", why.empty() ? "" : ": ", why);
+  id.assign(message.begin() + 1, message.end());
+  void* handle = nullptr;
+  why = core::gpu_comm_init(id, comm.size(), comm.rank(), gpu, &handle);
+  if (!why.empty())
+    fail<InternalError>("NcclBootstrap",
+                        "replica ",
+                        comm.rank(),
+                        " could not join the NCCL communicator on /gpu:",
+                        gpu,
+                        ": ",
+                        why);
+  rt.nccl = handle;
+  rt.nccl_gpu = gpu;
+  return handle;
+}
+
+/// Sums (or averages) the defined tensors over the replicas on GPU `gpu` with NCCL, as one NCCL
+/// group; each result is a new tensor (a copy reduced in place), undefined where the input was.
+std::vector<Tensor> nccl_all_reduce(detail::Runtime& rt,
+                                    int gpu,
+                                    const std::vector<Tensor>& tensors,
+                                    ReduceOp op,
+                                    const char* what) {
+  void* comm = nccl_comm(rt, gpu);
+  DeviceScope scope(Device{DeviceType::GPU, gpu});
+  std::vector<Tensor> out(tensors.size());
+  std::vector<void*> buffers;
+  std::vector<size_t> elements;
+  std::vector<DType> dtypes;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (!tensors[i].defined()) continue;
+    out[i] = identity(stop_gradient(tensors[i]));
+    if (out[i].num_elements() == 0) continue;
+    buffers.push_back(out[i].impl()->data);
+    elements.push_back(size_t(out[i].num_elements()));
+    dtypes.push_back(out[i].dtype());
+  }
+  if (!buffers.empty())
+    if (std::string why = core::gpu_comm_all_reduce(comm, buffers, elements, dtypes); !why.empty())
+      fail<InternalError>("CollectiveReduceV2",
+                          what,
+                          " of ",
+                          buffers.size(),
+                          " tensors on /gpu:",
+                          gpu,
+                          " through NCCL: ",
+                          why);
+  if (op == ReduceOp::MEAN) {
+    const double replicas = double(rt.comm->size());
+    for (Tensor& t : out)
+      if (t.defined()) t = t / cast(constant(replicas), t.dtype());
+  }
+  return out;
+}
+
 }  // namespace
 
 MultiWorkerMirroredStrategy::MultiWorkerMirroredStrategy(MultiWorkerOptions options)
@@ -71,6 +167,9 @@ int MultiWorkerMirroredStrategy::num_replicas_in_sync() const { return runtime_-
 int MultiWorkerMirroredStrategy::worker_index() const { return runtime_->comm->rank(); }
 bool MultiWorkerMirroredStrategy::is_chief() const { return runtime_->comm->rank() == 0; }
 std::string MultiWorkerMirroredStrategy::backend() const { return runtime_->comm->backend(); }
+std::string MultiWorkerMirroredStrategy::gpu_backend() const {
+  return core::gpu_comm_available() ? "nccl" : "host";
+}
 
 std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce(const std::vector<Tensor>& tensors,
                                                             ReduceOp op) const {
@@ -96,12 +195,15 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::all_reduce(const std::vector<Te
                                  dtype_name(t.dtype()),
                                  " (use ReduceOp::SUM)");
   }
-  detail::check_same_on_all_replicas(
+  const int gpu = nccl_gpu_for(*runtime_, tensors);
+  const bool nccl = detail::check_same_on_all_replicas(
       comm,
       std::string(op_name(op)) + ": " + detail::describe(specs, defined),
       "CollectiveReduceV2",
-      "all_reduce");
+      "all_reduce",
+      gpu >= 0);
   if (comm.size() == 1) return tensors;
+  if (nccl) return nccl_all_reduce(*runtime_, gpu, tensors, op, "all_reduce");
 
   std::vector<size_t> which;  // the defined tensors
   std::vector<TensorSpec> live;
@@ -140,12 +242,30 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::broadcast(const std::vector<Ten
     defined.push_back(t.defined());
     specs.push_back(t.defined() ? TensorSpec{t.shape(), t.dtype()} : TensorSpec{Shape{}, float32});
   }
-  detail::check_same_on_all_replicas(
+  const int gpu = nccl_gpu_for(*runtime_, tensors);
+  const bool nccl = detail::check_same_on_all_replicas(
       comm,
       "root " + std::to_string(root) + ": " + detail::describe(specs, defined),
       "CollectiveBcastSend",
-      "broadcast");
+      "broadcast",
+      gpu >= 0);
   if (comm.size() == 1) return tensors;
+  if (nccl) {  // each tensor copied, then overwritten in place with root's bytes
+    void* handle = nccl_comm(*runtime_, gpu);
+    DeviceScope scope(Device{DeviceType::GPU, gpu});
+    std::vector<Tensor> out(tensors.size());
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      if (!tensors[i].defined()) continue;
+      out[i] = identity(stop_gradient(tensors[i]));
+      const size_t bytes = size_t(out[i].num_elements() * dtype_size(out[i].dtype()));
+      if (bytes == 0) continue;
+      if (std::string why = core::gpu_comm_broadcast(handle, out[i].impl()->data, bytes, root);
+          !why.empty())
+        fail<InternalError>(
+            "CollectiveBcastSend", "broadcast of tensor #", i, " through NCCL: ", why);
+    }
+    return out;
+  }
   // One fused byte buffer: broadcast moves bytes, so dtypes can share it.
   int64_t total = 0;
   for (const Tensor& t : tensors)
@@ -259,15 +379,39 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape,
     specs.push_back(TensorSpec{vars[i].shape(), vars[i].dtype()});
   }
   if (comm.size() == 1) return tape.gradient(target, vars);
-  detail::check_same_on_all_replicas(
+  std::vector<Tensor> values;
+  for (const Variable& v : vars) values.push_back(v.peek());
+  const int gpu = nccl_gpu_for(*runtime_, values);
+  const bool nccl = detail::check_same_on_all_replicas(
       comm,
       std::string(op_name(op)) + ": " +
           detail::describe(specs, std::vector<bool>(specs.size(), true)),
       "CollectiveReduceV2",
-      "gradient all-reduce");
+      "gradient all-reduce",
+      gpu >= 0);
+  const size_t n = vars.size();
+
+  if (nccl) {
+    // On the GPU: the walk first, then one NCCL group over every gradient, queued on the GPU's
+    // stream behind the kernels of the walk (NCCL fuses the group's small reductions itself).
+    std::vector<Tensor> local = tape.gradient(target, vars);
+    // An undefined gradient counts as zeros; the result is undefined where no replica had one.
+    std::vector<int64_t> any(n);
+    for (size_t i = 0; i < n; ++i) any[i] = local[i].defined() ? 1 : 0;
+    if (n > 0) comm.max_int64(any.data(), int(n), "the flags of defined gradients");
+    const Device device{DeviceType::GPU, gpu};
+    DeviceScope scope(device);
+    for (size_t i = 0; i < n; ++i) {
+      if (!local[i].defined() && any[i] != 0)
+        local[i] = zeros(vars[i].shape(), vars[i].dtype());
+      else if (local[i].defined() && !(local[i].device_info() == device))
+        local[i] = local[i].to(device.name());
+    }
+    runtime_->last_gradient = {n > 0 ? 1 : 0, 0, true};
+    return nccl_all_reduce(*runtime_, gpu, local, op, "gradient all-reduce");
+  }
 
   // Buckets in reverse variable order: the walk finishes the last layers' gradients first.
-  const size_t n = vars.size();
   std::vector<TensorSpec> reversed(specs.rbegin(), specs.rend());
   detail::BucketedReduce reduce(
       comm, runtime_->buffers, reversed, options_.fusion_bytes, op, /*track_defined=*/true);
@@ -307,7 +451,8 @@ std::vector<Tensor> MultiWorkerMirroredStrategy::gradient(GradientTape& tape,
     for (size_t i = n; i > 0; --i)
       reduce.put(n - i, local[i - 1].defined() ? local[i - 1].cpu() : Tensor());
   }
-  runtime_->last_gradient = {reduce.buckets(), options_.overlap_backward ? reduce.sent() : 0};
+  runtime_->last_gradient = {
+      reduce.buckets(), options_.overlap_backward ? reduce.sent() : 0, false};
   std::vector<Tensor> reduced = reduce.finish();
   std::vector<Tensor> out(n);
   for (size_t i = 0; i < n; ++i) out[i] = to_device_of(reduced[n - 1 - i], vars[i].peek());

@@ -88,6 +88,10 @@ int main(int argc, char** argv) {
   }
   MPI_CHECK(steps == kSteps);
   MPI_CHECK(opt->iterations() == kSteps);
+  // With TAPEFLOW_DEVICE=gpu and a plugin with NCCL (the fake one in the suite), the gradients
+  // went through NCCL; on the CPU through MPI.
+  const bool on_gpu = model.vars[0].value().device_info().type == tf::DeviceType::GPU;
+  MPI_CHECK(strategy.last_gradient_stats().nccl == (on_gpu && strategy.gpu_backend() == "nccl"));
 
   // Only float32 summation order differs (per-replica partial sums, then the all-reduce); seen:
   // below 1e-7 for SGD and Adam on 2 and 4 replicas.

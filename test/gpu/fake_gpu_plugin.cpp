@@ -12,13 +12,25 @@
 // write, and the tests checking the values fail.
 //
 // Its tapeflow_cuda_all_reduce stands in for NCCL's (MirroredStrategy): a sum over the shadow
-// buffers on the host, so that the core's side of the GPU all-reduce runs in the suite.
+// buffers on the host, so that the core's side of the GPU all-reduce runs in the suite; its
+// tapeflow_cuda_comm_* stand in for NCCL across processes (MultiWorkerMirroredStrategy), over
+// shared memory (at the end of this file).
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/backend.hpp"
@@ -204,4 +216,183 @@ TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_all_reduce(int count,
   }
   why[n - 1] = '\0';
   return 0;
+}
+
+// The communicator across processes (MultiWorkerMirroredStrategy's NCCL path), faked with POSIX
+// shared memory between the processes of one machine: each rank copies its part into its own
+// slot, a barrier, then every rank sums all slots in rank order (the same order everywhere, so
+// every replica gets the same bits), and a second barrier before the slots are reused. Enough
+// for the core's bootstrap (the id made on rank 0 and broadcast over MPI) and its fused calls
+// to run under mpirun in the suite; it is not NCCL and measures nothing.
+namespace {
+
+constexpr size_t kSlotBytes = size_t(1) << 20;  // larger payloads go in 1 MiB rounds
+constexpr double kFakeCommTimeoutSeconds = 60;
+
+struct SharedHeader {
+  std::atomic<int> joined;
+  std::atomic<int> arrived;
+  std::atomic<int> generation;
+};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+class FakeProcessComm {
+ public:
+  FakeProcessComm(const char* name, int ranks, int rank, int device)
+      : ranks_(ranks), rank_(rank), device_(device) {
+    const int fd = shm_open(name, O_CREAT | O_RDWR, 0600);
+    if (fd < 0) throw tapeflow::InternalError(std::string("fake NCCL: shm_open failed: ") + name);
+    bytes_ = 64 + size_t(ranks) * kSlotBytes;
+    if (ftruncate(fd, off_t(bytes_)) != 0) {
+      ::close(fd);
+      throw tapeflow::InternalError("fake NCCL: ftruncate of the shared segment failed");
+    }
+    void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (p == MAP_FAILED) throw tapeflow::InternalError("fake NCCL: mmap failed");
+    base_ = static_cast<unsigned char*>(p);
+    header_ = reinterpret_cast<SharedHeader*>(base_);  // zero-filled: every counter starts at 0
+    header_->joined.fetch_add(1);
+    wait_until([&] { return header_->joined.load() == ranks_; }, "every rank to join");
+    barrier();
+    if (rank_ == 0) shm_unlink(name);  // everyone has it mapped; nothing is left behind
+  }
+
+  int device() const { return device_; }
+
+  void all_reduce(void* values, size_t elements, tapeflow::DType dtype) {
+    tapeflow::detail::dispatch_numeric(dtype, [&]<class T>() {
+      T* v = static_cast<T*>(values);
+      const size_t per_round = kSlotBytes / sizeof(T);
+      for (size_t done = 0; done < elements; done += per_round) {
+        const size_t m = std::min(per_round, elements - done);
+        std::memcpy(slot(rank_), v + done, m * sizeof(T));
+        barrier();
+        for (size_t e = 0; e < m; ++e) {
+          T acc = reinterpret_cast<const T*>(slot(0))[e];
+          for (int r = 1; r < ranks_; ++r)
+            acc = tapeflow::detail::ops::wrap_add(acc, reinterpret_cast<const T*>(slot(r))[e]);
+          v[done + e] = acc;
+        }
+        barrier();
+      }
+    });
+  }
+
+  void broadcast(void* buffer, size_t bytes, int root) {
+    auto* b = static_cast<unsigned char*>(buffer);
+    for (size_t done = 0; done < bytes; done += kSlotBytes) {
+      const size_t m = std::min(kSlotBytes, bytes - done);
+      if (rank_ == root) std::memcpy(slot(0), b + done, m);
+      barrier();
+      if (rank_ != root) std::memcpy(b + done, slot(0), m);
+      barrier();
+    }
+  }
+
+ private:
+  unsigned char* slot(int r) { return base_ + 64 + size_t(r) * kSlotBytes; }
+
+  // A central barrier: the last to arrive resets the count and opens the next generation.
+  void barrier() {
+    const int generation = header_->generation.load();
+    if (header_->arrived.fetch_add(1) + 1 == ranks_) {
+      header_->arrived.store(0);
+      header_->generation.fetch_add(1);
+      return;
+    }
+    wait_until([&] { return header_->generation.load() != generation; }, "the other ranks");
+  }
+
+  template <class Done>
+  void wait_until(Done done, const char* what) {
+    const auto start = std::chrono::steady_clock::now();
+    while (!done()) {
+      std::this_thread::yield();
+      if (std::chrono::steady_clock::now() - start >
+          std::chrono::duration<double>(kFakeCommTimeoutSeconds))
+        throw tapeflow::InternalError(std::string("fake NCCL: timed out waiting for ") + what);
+    }
+  }
+
+  int ranks_, rank_, device_;
+  size_t bytes_ = 0;
+  unsigned char* base_ = nullptr;
+  SharedHeader* header_ = nullptr;
+};
+
+int fail_with(const std::exception& e, char* why, size_t n) {
+  std::strncpy(why, e.what(), n - 1);
+  why[n - 1] = '\0';
+  return 0;
+}
+
+}  // namespace
+
+TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_unique_id(void* id,
+                                                      size_t id_bytes,
+                                                      char* why,
+                                                      size_t n) {
+  static std::atomic<int> made{0};
+  std::memset(id, 0, id_bytes);
+  // Unique on the machine, so that a segment left by a crashed run is never joined.
+  const unsigned long nonce = (unsigned long)std::random_device{}();
+  const int len = std::snprintf(static_cast<char*>(id),
+                                id_bytes,
+                                "/tapeflow-fake-nccl-%ld-%d-%lx",
+                                long(getpid()),
+                                made.fetch_add(1),
+                                nonce);
+  if (len > 0 && size_t(len) < id_bytes) return 1;
+  std::strncpy(why, "fake NCCL: the id does not fit", n - 1);
+  why[n - 1] = '\0';
+  return 0;
+}
+
+TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_init(const void* id,
+                                                 size_t id_bytes,
+                                                 int ranks,
+                                                 int rank,
+                                                 int device,
+                                                 void** comm,
+                                                 char* why,
+                                                 size_t n) {
+  try {
+    std::string name(static_cast<const char*>(id), strnlen(static_cast<const char*>(id), id_bytes));
+    *comm = new FakeProcessComm(name.c_str(), ranks, rank, device);  // lives as long as the process
+    return 1;
+  } catch (const std::exception& e) {
+    return fail_with(e, why, n);
+  }
+}
+
+TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_all_reduce(void* comm,
+                                                       int count,
+                                                       void* const* buffers,
+                                                       const size_t* elements,
+                                                       const int* dtypes,
+                                                       char* why,
+                                                       size_t n) {
+  try {
+    auto* c = static_cast<FakeProcessComm*>(comm);
+    for (int i = 0; i < count; ++i) {
+      const auto dtype = tapeflow::DType(dtypes[i]);
+      const size_t bytes = elements[i] * size_t(tapeflow::dtype_size(dtype));
+      c->all_reduce(fake_gpu(c->device())->values(buffers[i], bytes), elements[i], dtype);
+    }
+    return 1;
+  } catch (const std::exception& e) {
+    return fail_with(e, why, n);
+  }
+}
+
+TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_broadcast(
+    void* comm, void* buffer, size_t bytes, int root, char* why, size_t n) {
+  try {
+    auto* c = static_cast<FakeProcessComm*>(comm);
+    c->broadcast(fake_gpu(c->device())->values(buffer, bytes), bytes, root);
+    return 1;
+  } catch (const std::exception& e) {
+    return fail_with(e, why, n);
+  }
 }
