@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GPU benchmarks G1-G4 (bench/gpu/README.md): tapeflow's CUDA backend against PyTorch eager.
+# GPU benchmarks G1-G5 (bench/gpu/README.md): tapeflow's CUDA backend against PyTorch eager.
 # Builds tapeflow with CUDA and the benchmarks in build-bench-gpu/, runs bench_gpu and, when a
 # python3 with a CUDA-enabled torch is found, bench/gpu/peer_torch.py; prints a markdown table.
 # Raw JSON lines go to build-bench-gpu/bench_gpu.jsonl.
@@ -52,7 +52,8 @@ for line in open(sys.argv[1]):
         r = json.loads(line)
         rows.setdefault(r["bench"], {})[r["library"]] = r
 keys = {"G1_add_1e8": ("ms", "GBps"), "G2_sgemm_4096": ("ms", "TFLOPs"),
-        "G3_W6_mlp_step": ("ms", "steps_per_s"), "G4_small_op": ("us_per_op",)}
+        "G3_W6_mlp_step": ("ms", "steps_per_s"), "G4_small_op": ("us_per_op",),
+        "G5_allreduce_one_gpu": ("us_per_step_1x1_7MB", "us_per_step_mlp_6_tensors")}
 print("| bench | metric | tapeflow | pytorch |")
 print("|---|---|---|---|")
 for bench, metrics in keys.items():

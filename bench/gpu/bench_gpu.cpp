@@ -1,4 +1,4 @@
-// GPU benchmarks G1-G4 for tapeflow, one JSON object per line on stdout (the PyTorch peer,
+// GPU benchmarks G1-G5 for tapeflow, one JSON object per line on stdout (the PyTorch peer,
 // bench/gpu/peer_torch.py, prints the same keys). Written against the public API, plus the
 // CUDA runtime for the copy-bandwidth ceiling. Run by scripts/bench_gpu.sh.
 //
@@ -8,6 +8,7 @@
 //   G3 W6:     one MLP training step (784-256-128-10, ReLU, softmax cross-entropy, SGD 0.1,
 //              batch 128) on random data already on the GPU
 //   G4 launch: a chain of 2000 adds on a 1-element tensor: the cost of one small op
+//   G5 NCCL:   MirroredStrategy({"/gpu:0"}).all_reduce per training step (tapeflow only)
 //
 // Every timing is: warm-up, then `reps` runs, waiting for the device at the end (reading one
 // element: all work of a device runs in order on its stream), reporting the median of
@@ -162,6 +163,31 @@ int main(int argc, char** argv) {
       return a;
     });
     emit("G4_small_op", num("us_per_op", s / chain * 1e6));
+  }
+  if (only.empty() || only == "G5") {
+    // Issue #14's "NCCL all-reduce on one GPU costs < 50 us per step": MirroredStrategy over
+    // /gpu:0 alone, so NCCL's one-rank all-reduce (plus our copy of the input), for one 1.7 MB
+    // tensor (the Fashion-MNIST CNN's gradients fused) and for the six gradients of G3's MLP
+    // (one call each, as a loop over them would make).
+    tf::distribute::MirroredStrategy one({"/gpu:0"});
+    auto fused = tf::random::normal({425'000});
+    const double s1 = median_seconds(
+        5, 200, [&] { return one.all_reduce({fused}, tf::distribute::ReduceOp::SUM)[0]; });
+    std::vector<tf::Tensor> grads = {tf::random::normal({784, 256}),
+                                     tf::random::normal({256}),
+                                     tf::random::normal({256, 128}),
+                                     tf::random::normal({128}),
+                                     tf::random::normal({128, 10}),
+                                     tf::random::normal({10})};
+    const double s6 = median_seconds(5, 200, [&] {
+      tf::Tensor last;
+      for (const tf::Tensor& g : grads)
+        last = one.all_reduce({g}, tf::distribute::ReduceOp::MEAN)[0];
+      return last;
+    });
+    emit("G5_allreduce_one_gpu",
+         "\"backend\": \"" + one.backend() + "\", " + num("us_per_step_1x1_7MB", s1 * 1e6) + ", " +
+             num("us_per_step_mlp_6_tensors", s6 * 1e6));
   }
   return 0;
 }
