@@ -39,6 +39,10 @@ int main(int argc, char** argv) {
                  model_options.translate,
                  "RandomTranslation's height and width factor (0: no translation)")
       ->capture_default_str();
+  app.add_option("--erase",
+                 model_options.erase,
+                 "random erasing: the probability per training image (0: off)")
+      ->capture_default_str();
   app.add_option("--weight_decay",
                  weight_decay,
                  "AdamW's decoupled weight decay (w -= w * decay * lr each step); 0: plain Adam")
@@ -62,12 +66,13 @@ int main(int argc, char** argv) {
   int64_t params = 0;
   for (const tf::Variable& v : model.trainable_variables()) params += v.shape().num_elements();
   std::printf(
-      "ResNet: width %lld, %d block(s) per stage, first stride %lld, translation %.3g, weight "
-      "decay %.3g, %lld trainable parameters\n",
+      "ResNet: width %lld, %d block(s) per stage, first stride %lld, translation %.3g, erasing "
+      "%.3g, weight decay %.3g, %lld trainable parameters\n",
       (long long)model_options.width,
       model_options.blocks,
       (long long)model_options.first_stride,
       model_options.translate,
+      model_options.erase,
       weight_decay,
       (long long)params);
   const int64_t steps = flags.epochs * ((train.x.shape()[0] + batch - 1) / batch);

@@ -4,8 +4,10 @@
 // with track(), the pattern of docs/training.md.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
+#include <random>
 #include <string>
 #include <tapeflow/tapeflow.hpp>
 #include <vector>
@@ -71,7 +73,45 @@ struct ResNetOptions {
   // RandomTranslation(translate, translate); none when `augment` is false.
   bool augment = true;
   double translate = 0.05;
+  // Random erasing (Zhong et al., 2017), training only: with this probability per image, a
+  // rectangle of 2-40 % of its area and aspect ratio 0.3-3.3 is set to 0. 0: off.
+  double erase = 0.0;
   uint64_t seed = 42;
+};
+
+// The random-erasing augmentation, as user code over public ops: a per-image 0/1 mask drawn on
+// the host and multiplied in (no gradient reaches the mask: it is a constant).
+class RandomErasing {
+ public:
+  RandomErasing(double probability, uint64_t seed) : probability_(probability), engine_(seed) {}
+
+  tf::Tensor operator()(const tf::Tensor& x) {  // x: [N, H, W, C]
+    const tf::Shape& s = x.shape();
+    const int64_t n = s[0], h = s[1], w = s[2];
+    std::vector<float> mask(size_t(n * h * w), 1.0f);
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    for (int64_t i = 0; i < n; ++i) {
+      if (unit(engine_) >= probability_) continue;
+      for (int attempt = 0; attempt < 10; ++attempt) {  // the paper's retry on a misfit
+        const double area = double(h * w) * (0.02 + 0.38 * unit(engine_));
+        const double aspect =
+            std::exp(std::log(0.3) + (std::log(3.3) - std::log(0.3)) * unit(engine_));
+        const auto eh = int64_t(std::lround(std::sqrt(area * aspect)));
+        const auto ew = int64_t(std::lround(std::sqrt(area / aspect)));
+        if (eh < 1 || ew < 1 || eh >= h || ew >= w) continue;
+        const auto top = int64_t(unit(engine_) * double(h - eh + 1));
+        const auto left = int64_t(unit(engine_) * double(w - ew + 1));
+        for (int64_t r = top; r < top + eh; ++r)
+          std::fill_n(mask.begin() + (i * h + r) * w + left, ew, 0.0f);
+        break;
+      }
+    }
+    return x * tf::cast(tf::constant(mask, tf::Shape{n, h, w, 1}), x.dtype());
+  }
+
+ private:
+  double probability_;
+  std::mt19937_64 engine_;
 };
 
 // Augmentation, stem, `blocks` residual blocks per stage at widths w, 2w, 4w, global average
@@ -81,7 +121,8 @@ class ResNetImpl : public tf::layers::Layer::Impl {
   explicit ResNetImpl(const ResNetOptions& o)
       : Impl("resnet"),
         stem_conv_(track(resnet_conv(o.width, 3, 1))),
-        stem_bn_(track(resnet_batch_norm())) {
+        stem_bn_(track(resnet_batch_norm())),
+        erase_(o.erase, o.seed + 2) {
     namespace L = tf::layers;
     if (o.augment) {
       flip_ = track(L::RandomFlip({.mode = "horizontal", .seed = o.seed}));
@@ -91,6 +132,7 @@ class ResNetImpl : public tf::layers::Layer::Impl {
                                              .fill_mode = "constant",
                                              .seed = o.seed + 1}));
     }
+    erasing_ = o.augment && o.erase > 0;
     int64_t in = o.width;
     for (int stage = 0; stage < 3; ++stage) {
       const int64_t filters = o.width << stage;
@@ -116,6 +158,7 @@ class ResNetImpl : public tf::layers::Layer::Impl {
     tf::Tensor y = x;
     if (flip_.defined()) y = flip_(y, training);
     if (shift_.defined()) y = shift_(y, training);
+    if (training && erasing_) y = erase_(y);
     y = tf::nn::relu(stem_bn_(stem_conv_(y), training));
     for (const tf::layers::Layer& block : blocks_) y = block(y, training);
     return logits_(pool_(y));
@@ -127,6 +170,8 @@ class ResNetImpl : public tf::layers::Layer::Impl {
   tf::layers::Layer flip_, shift_;
   tf::layers::Conv2D stem_conv_;
   tf::layers::BatchNormalization stem_bn_;
+  RandomErasing erase_;
+  bool erasing_ = false;
   std::vector<tf::layers::Layer> blocks_;
   tf::layers::Layer pool_, logits_;
 };
