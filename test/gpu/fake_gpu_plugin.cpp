@@ -218,8 +218,9 @@ TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_all_reduce(int count,
   return 0;
 }
 
-// The communicator across processes (MultiWorkerMirroredStrategy's NCCL path), faked with POSIX
-// shared memory between the processes of one machine: each rank copies its part into its own
+// The communicator across processes (MultiWorkerMirroredStrategy's NCCL path), faked with shared
+// memory between the processes of one machine (a file in the temporary folder mapped by every
+// rank, rather than /dev/shm, which some containers lack): each rank copies its part into its own
 // slot, a barrier, then every rank sums all slots in rank order (the same order everywhere, so
 // every replica gets the same bits), and a second barrier before the slots are reused. Enough
 // for the core's bootstrap (the id made on rank 0 and broadcast over MPI) and its fused calls
@@ -240,8 +241,8 @@ class FakeProcessComm {
  public:
   FakeProcessComm(const char* name, int ranks, int rank, int device)
       : ranks_(ranks), rank_(rank), device_(device) {
-    const int fd = shm_open(name, O_CREAT | O_RDWR, 0600);
-    if (fd < 0) throw tapeflow::InternalError(std::string("fake NCCL: shm_open failed: ") + name);
+    const int fd = ::open(name, O_CREAT | O_RDWR, 0600);
+    if (fd < 0) throw tapeflow::InternalError(std::string("fake NCCL: cannot open ") + name);
     bytes_ = 64 + size_t(ranks) * kSlotBytes;
     if (ftruncate(fd, off_t(bytes_)) != 0) {
       ::close(fd);
@@ -255,7 +256,7 @@ class FakeProcessComm {
     header_->joined.fetch_add(1);
     wait_until([&] { return header_->joined.load() == ranks_; }, "every rank to join");
     barrier();
-    if (rank_ == 0) shm_unlink(name);  // everyone has it mapped; nothing is left behind
+    if (rank_ == 0) ::unlink(name);  // everyone has it mapped; nothing is left behind
   }
 
   int device() const { return device_; }
@@ -335,11 +336,13 @@ TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_unique_id(void* id,
                                                       size_t n) {
   static std::atomic<int> made{0};
   std::memset(id, 0, id_bytes);
-  // Unique on the machine, so that a segment left by a crashed run is never joined.
+  // Unique on the machine, so that a file left by a crashed run is never joined.
   const unsigned long nonce = (unsigned long)std::random_device{}();
+  const char* tmp = std::getenv("TMPDIR");
   const int len = std::snprintf(static_cast<char*>(id),
                                 id_bytes,
-                                "/tapeflow-fake-nccl-%ld-%d-%lx",
+                                "%s/tapeflow-fake-nccl-%ld-%d-%lx",
+                                tmp && *tmp ? tmp : "/tmp",
                                 long(getpid()),
                                 made.fetch_add(1),
                                 nonce);
