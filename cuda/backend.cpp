@@ -244,13 +244,49 @@ TAPEFLOW_CUDA_PLUGIN_EXPORT void* tapeflow_cuda_backend(int index, char* why, si
   }
 }
 
+#if TAPEFLOW_HAVE_NCCL
+namespace {
+
+using tapeflow::cuda::copy_message;
+
+/// MultiWorkerMirroredStrategy's communicator on this process's GPU.
+struct ProcessComm {
+  ncclComm_t comm;
+  int device;
+};
+
+int comm_error(ncclResult_t r, const char* what, char* why, size_t n) {
+  copy_message(tapeflow::detail::str_cat(what, " failed: ", ncclGetErrorString(r)), why, n);
+  return 0;
+}
+
+bool nccl_type(int dtype, ncclDataType_t* type) {
+  switch (tapeflow::DType(dtype)) {
+    case tapeflow::DType::float32:
+      *type = ncclFloat32;
+      return true;
+    case tapeflow::DType::float64:
+      *type = ncclFloat64;
+      return true;
+    case tapeflow::DType::int32:
+      *type = ncclInt32;
+      return true;
+    case tapeflow::DType::int64:
+      *type = ncclInt64;
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 // MirroredStrategy's all-reduce across the GPUs of this process (src/distribute/strategy.cpp):
 // NCCL, one communicator per device in a clique per device list, created on first use with
 // ncclCommInitAll and kept for the life of the process (as the backends are). The reduction is
 // queued on each device's stream, after the kernels that produced the buffers and before any
 // that reads them, so nothing here waits for the GPU. Exported only when NCCL was found at build
 // time: the core takes the entry point's absence as "no NCCL" (src/backend/cuda_loader.cpp).
-#if TAPEFLOW_HAVE_NCCL
 TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_all_reduce(int count,
                                                          const int* devices,
                                                          void* const* buffers,
@@ -260,27 +296,11 @@ TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_all_reduce(int count,
                                                          size_t n) {
   using namespace tapeflow::cuda;
   using tapeflow::detail::str_cat;
-  auto nccl_error = [&](ncclResult_t r, const char* what) {
-    copy_message(str_cat(what, " failed: ", ncclGetErrorString(r)), why, n);
-    return 0;
-  };
+  auto nccl_error = [&](ncclResult_t r, const char* what) { return comm_error(r, what, why, n); };
   ncclDataType_t type;
-  switch (tapeflow::DType(dtype)) {
-    case tapeflow::DType::float32:
-      type = ncclFloat32;
-      break;
-    case tapeflow::DType::float64:
-      type = ncclFloat64;
-      break;
-    case tapeflow::DType::int32:
-      type = ncclInt32;
-      break;
-    case tapeflow::DType::int64:
-      type = ncclInt64;
-      break;
-    default:
-      copy_message("NCCL all-reduce: unsupported dtype", why, n);
-      return 0;
+  if (!nccl_type(dtype, &type)) {
+    copy_message("NCCL all-reduce: unsupported dtype", why, n);
+    return 0;
   }
   std::vector<int> list(devices, devices + count);
   for (int d : list)
@@ -320,41 +340,6 @@ TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_all_reduce(int count,
 // MultiWorkerMirroredStrategy's communicator across processes, one GPU per process, bootstrapped
 // by the core over MPI (src/distribute/strategy.cpp): rank 0 calls comm_unique_id, the core
 // broadcasts the id, every rank calls comm_init. Collectives are queued on the GPU's stream.
-namespace {
-
-using tapeflow::cuda::copy_message;
-
-struct ProcessComm {
-  ncclComm_t comm;
-  int device;
-};
-
-int comm_error(ncclResult_t r, const char* what, char* why, size_t n) {
-  copy_message(tapeflow::detail::str_cat(what, " failed: ", ncclGetErrorString(r)), why, n);
-  return 0;
-}
-
-bool nccl_type(int dtype, ncclDataType_t* type) {
-  switch (tapeflow::DType(dtype)) {
-    case tapeflow::DType::float32:
-      *type = ncclFloat32;
-      return true;
-    case tapeflow::DType::float64:
-      *type = ncclFloat64;
-      return true;
-    case tapeflow::DType::int32:
-      *type = ncclInt32;
-      return true;
-    case tapeflow::DType::int64:
-      *type = ncclInt64;
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
 TAPEFLOW_CUDA_PLUGIN_EXPORT int tapeflow_cuda_comm_unique_id(void* id,
                                                              size_t id_bytes,
                                                              char* why,
