@@ -139,6 +139,13 @@ class FakeGpu final : public Backend {
 
 #define TAPEFLOW_FAKE_EXPORT extern "C" __attribute__((visibility("default")))
 
+/// Writes `message` to the entry point's `why` (at most `n` bytes, 0-terminated); returns 0.
+static int fail_with(const char* message, char* why, size_t n) {
+  std::strncpy(why, message, n - 1);
+  why[n - 1] = '\0';
+  return 0;
+}
+
 TAPEFLOW_FAKE_EXPORT const char* tapeflow_cuda_interface() { return TAPEFLOW_CUDA_PLUGIN_DIGEST; }
 
 TAPEFLOW_FAKE_EXPORT void tapeflow_cuda_set_cpu_backend(void* cpu) {
@@ -184,15 +191,12 @@ std::vector<T*> host_values(int count, const int* devices, void* const* buffers,
 
 TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_device_count(char* why, size_t n) {
   if (g_cpu) return fake_gpu_count();
-  std::strncpy(why, "fake GPU plugin: the loader gave it no CPU backend", n - 1);
-  why[n - 1] = '\0';
-  return 0;
+  return fail_with("fake GPU plugin: the loader gave it no CPU backend", why, n);
 }
 
 TAPEFLOW_FAKE_EXPORT void* tapeflow_cuda_backend(int index, char* why, size_t n) {
   if (index < 0 || index >= fake_gpu_count()) {
-    std::strncpy(why, "fake GPU plugin: no such device", n - 1);
-    why[n - 1] = '\0';
+    fail_with("fake GPU plugin: no such device", why, n);
     return nullptr;
   }
   return static_cast<Backend*>(fake_gpu(index));
@@ -212,10 +216,8 @@ TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_all_reduce(int count,
     });
     return 1;
   } catch (const std::exception& e) {
-    std::strncpy(why, e.what(), n - 1);
+    return fail_with(e.what(), why, n);
   }
-  why[n - 1] = '\0';
-  return 0;
 }
 
 // The communicator across processes (MultiWorkerMirroredStrategy's NCCL path), faked with shared
@@ -322,12 +324,6 @@ class FakeProcessComm {
   SharedHeader* header_ = nullptr;
 };
 
-int fail_with(const std::exception& e, char* why, size_t n) {
-  std::strncpy(why, e.what(), n - 1);
-  why[n - 1] = '\0';
-  return 0;
-}
-
 }  // namespace
 
 TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_unique_id(void* id,
@@ -347,9 +343,7 @@ TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_unique_id(void* id,
                                 made.fetch_add(1),
                                 nonce);
   if (len > 0 && size_t(len) < id_bytes) return 1;
-  std::strncpy(why, "fake NCCL: the id does not fit", n - 1);
-  why[n - 1] = '\0';
-  return 0;
+  return fail_with("fake NCCL: the id does not fit", why, n);
 }
 
 TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_init(const void* id,
@@ -365,7 +359,7 @@ TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_init(const void* id,
     *comm = new FakeProcessComm(name.c_str(), ranks, rank, device);  // lives as long as the process
     return 1;
   } catch (const std::exception& e) {
-    return fail_with(e, why, n);
+    return fail_with(e.what(), why, n);
   }
 }
 
@@ -385,7 +379,7 @@ TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_all_reduce(void* comm,
     }
     return 1;
   } catch (const std::exception& e) {
-    return fail_with(e, why, n);
+    return fail_with(e.what(), why, n);
   }
 }
 
@@ -396,6 +390,6 @@ TAPEFLOW_FAKE_EXPORT int tapeflow_cuda_comm_broadcast(
     c->broadcast(fake_gpu(c->device())->values(buffer, bytes), bytes, root);
     return 1;
   } catch (const std::exception& e) {
-    return fail_with(e, why, n);
+    return fail_with(e.what(), why, n);
   }
 }
